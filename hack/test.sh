@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs every test: sets up the virtualenv, builds (or reuses) the Kubernetes binaries, then lint, types,
+# layer contracts and pytest (unit, property and end-to-end tests on a real control plane).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source hack/venv.sh
+
+ruff check scheduler_ext tests benchmarks
+ruff format --check scheduler_ext tests benchmarks
+mypy
+lint-imports
+pytest "$@"

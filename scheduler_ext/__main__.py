@@ -1,0 +1,3 @@
+from scheduler_ext.cli import main
+
+raise SystemExit(main())

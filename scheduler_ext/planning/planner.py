@@ -1,0 +1,161 @@
+"""One planning run: cluster -> problem -> best assignment within the budget -> PackingPlan.
+
+The run keeps a single best assignment and only ever replaces it with a lexicographically better
+one: first the current placement (doing nothing), then the greedy results, then whatever CP-SAT
+reports. Whatever happens to a solver (time out, crash, a bug caught by the self-check), the plan
+is at worst "do nothing", never a plan that loses pods.
+
+The same function serves the command line, the extender service and the benchmarks.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from scheduler_ext.domain import Cluster, PackingPlan, PlanStatus, TierCount, Unplanned
+from scheduler_ext.model.assignment import Assignment, current_assignment, evaluate, violations
+from scheduler_ext.model.problem import Problem, build_problem
+from scheduler_ext.planning.options import PlanOptions
+from scheduler_ext.planning.realize import realize
+from scheduler_ext.solvers.base import SolveResult, StageReport
+from scheduler_ext.solvers.greedy import solve_greedy
+
+logger = logging.getLogger(__name__)
+
+RESERVE_SECONDS = 0.1
+"""Kept back from the budget for turning the assignment into a plan and writing it."""
+
+MAX_CPSAT_VARIABLES = 120_000
+"""Above this many class x node variables, auto mode does not build the whole-cluster model."""
+
+
+def _model_size(problem: Problem) -> int:
+    return sum(len(cls.domain()) for cls in problem.classes)
+
+
+class _Best:
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        self.assignment = current_assignment(problem)
+        self.key = evaluate(problem, self.assignment).key
+        self.solver = "none"
+        self.optimal = False
+        self.stages: list[StageReport] = []
+
+    def offer(self, result: SolveResult) -> None:
+        self.stages.extend(result.stages)
+        broken = violations(self.problem, result.assignment)
+        if broken:  # a solver bug must never become a plan
+            logger.error("%s returned an invalid assignment: %s", result.solver, broken[:3])
+            return
+        key = evaluate(self.problem, result.assignment).key
+        if key > self.key or (key == self.key and result.optimal and not self.optimal):
+            self.assignment, self.key = result.assignment, key
+            self.optimal, self.solver = result.optimal, result.solver
+
+
+def _search(
+    problem: Problem, best: _Best, deadline: float, options: PlanOptions, whole: bool
+) -> str:
+    """CP-SAT on the whole cluster, or neighbourhood by neighbourhood; in a child process."""
+    from scheduler_ext.solvers.cpsat.solver import solve_cpsat
+    from scheduler_ext.solvers.neighbourhood import solve_neighbourhoods
+
+    incumbent = best.assignment
+    method = solve_cpsat if whole else solve_neighbourhoods
+
+    def solve(report: Callable[[SolveResult], None] | None) -> SolveResult:
+        return method(
+            problem, incumbent, deadline=deadline, workers=options.workers, on_incumbent=report
+        )
+
+    if not options.isolate:
+        best.offer(solve(None))
+        return "done"
+    from scheduler_ext.solvers.isolation import run_isolated
+
+    result, outcome = run_isolated(solve, deadline=deadline)
+    if result is not None:
+        best.offer(result)
+    return outcome
+
+
+def _all_placed(problem: Problem, assignment: Assignment) -> bool:
+    return all(
+        sum(placed.values()) == cls.count
+        for cls, placed in zip(problem.classes, assignment.counts(), strict=True)
+    )
+
+
+def make_plan(
+    cluster: Cluster, options: PlanOptions, *, started: float | None = None
+) -> PackingPlan:
+    """Plan within ``options.time_limit`` seconds counted from ``started`` (monotonic)."""
+    started = time.monotonic() if started is None else started
+    deadline = started + options.time_limit - RESERVE_SECONDS
+    problem = build_problem(
+        cluster,
+        allow_local_storage=options.allow_local_storage,
+        max_disruptions=options.max_disruptions,
+    )
+    best = _Best(problem)
+    before = evaluate(problem, best.assignment)
+    message = ""
+    if _all_placed(problem, best.assignment) and before.disturbed == 0:
+        best.optimal = True  # every pod already runs and nothing moves: nothing can beat it
+    else:
+        for strategy in ("spread", "pack"):
+            best.offer(solve_greedy(problem, strategy=strategy, deadline=deadline))
+        whole = options.solver == "cpsat" or _model_size(problem) <= MAX_CPSAT_VARIABLES
+        if options.solver != "greedy" and time.monotonic() < deadline:
+            outcome = _search(problem, best, deadline, options, whole)
+            if outcome != "done":
+                message = f"search {outcome}; the plan is the best found before that"
+    return _to_plan(problem, best, before.placed, started, message)
+
+
+def _to_plan(
+    problem: Problem,
+    best: _Best,
+    before: tuple[int, ...],
+    started: float,
+    message: str,
+) -> PackingPlan:
+    after = evaluate(problem, best.assignment)
+    bindings, moves, evictions, left_pending = realize(problem, best.assignment)
+    reasons = dict(problem.pending_reasons)
+    tier_note = "not placed: no room at its priority" + (
+        "" if best.optimal else " within the time limit"
+    )
+    unplanned = [Unplanned(pod=pod.key, reason=reason) for pod, reason in problem.unplanned]
+    unplanned += [Unplanned(pod=p.key, reason=reasons.get(p.key, tier_note)) for p in left_pending]
+    tiers = tuple(
+        TierCount(priority=p, before=b, after=a)
+        for p, b, a in zip(problem.priorities, before, after.placed, strict=True)
+    )
+    status = PlanStatus(
+        optimal=best.optimal,
+        improves=after.placed > before,
+        solver=best.solver,
+        wall_seconds=time.monotonic() - started,
+        placed_by_priority=tiers,
+        message=message,
+    )
+    name = "plan-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return PackingPlan(
+        name=name,
+        bindings=tuple(bindings),
+        moves=tuple(moves),
+        evictions=tuple(evictions),
+        unplanned=tuple(sorted(unplanned, key=lambda u: u.pod)),
+        status=status,
+        extra={
+            "stages": [
+                {"name": s.name, "status": s.status, "seconds": round(s.seconds, 3)}
+                for s in best.stages
+            ]
+        },
+    )

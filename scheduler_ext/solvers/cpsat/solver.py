@@ -1,0 +1,232 @@
+"""Lexicographic CP-SAT over priority tiers, then the fewest disruptions, always from an incumbent.
+
+One model is built once; each stage changes only its objective and adds the constraint that fixes
+the stage's result. Stages:
+
+1. For each priority, highest first, maximise the pods placed at that priority. A tier the
+   incumbent already places completely is optimal without a solve. A proven result is fixed with
+   ``==``; an unproven one with ``>=`` the incumbent's value, and the plan is no longer optimal.
+2. Minimise disturbed running pods, then evictions, as one weighted objective
+   (``(R + 1) * disturbed + evicted`` with R the movable running pods, which is lexicographic).
+
+The incumbent is the best full solution seen so far (the current placement, the greedy result, each
+stage's solution); it satisfies every constraint added so far, is the hint of every stage, and is
+replaced only by a lexicographically better solution. So a stage that runs out of time can never
+make the plan worse than doing nothing. ``on_incumbent`` reports each improvement as it happens,
+which lets a parent process keep the best plan even if this one is killed at the deadline.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Collection
+
+from ortools.sat.python import cp_model
+
+from scheduler_ext.model.assignment import Assignment, evaluate
+from scheduler_ext.model.problem import Problem
+from scheduler_ext.solvers.base import SolveResult, StageReport
+from scheduler_ext.solvers.cpsat import constraints
+from scheduler_ext.solvers.cpsat.variables import ClassVariables, new_variables
+
+logger = logging.getLogger(__name__)
+
+IncumbentCallback = Callable[[SolveResult], None]
+
+_STATUS = {
+    cp_model.OPTIMAL: "optimal",
+    cp_model.FEASIBLE: "feasible",
+    cp_model.INFEASIBLE: "infeasible",
+    cp_model.MODEL_INVALID: "invalid",
+    cp_model.UNKNOWN: "unknown",
+}
+
+
+def build_model(
+    problem: Problem,
+    scope: Collection[int] | None = None,
+    incumbent: Assignment | None = None,
+    entrants: Collection[int] | None = None,
+) -> tuple[cp_model.CpModel, ClassVariables]:
+    model = cp_model.CpModel()
+    variables = new_variables(model, problem, scope, incumbent, entrants)
+    constraints.add_class_totals(model, problem, variables)
+    constraints.add_stays(model, problem, variables)
+    constraints.add_capacity(model, problem, variables)
+    constraints.add_budgets(model, problem, variables)
+    constraints.add_max_disruptions(model, problem, variables)
+    return model, variables
+
+
+def _set_fixed(model: cp_model.CpModel, var: cp_model.IntVar, value: int) -> None:
+    domain = model.proto.variables[var.index].domain
+    domain[0] = value
+    domain[1] = value
+
+
+def symmetric_hint(
+    problem: Problem, assignment: Assignment, groups: list[list[int]], weights: list[int]
+) -> Assignment:
+    """The same counts with identical nodes' contents reordered to satisfy symmetry breaking."""
+    counts = assignment.counts()
+    for group in groups:
+        loads = {n: sum(weights[c] * row.get(n, 0) for c, row in enumerate(counts)) for n in group}
+        by_load = sorted(group, key=lambda n: -loads[n])
+        contents = {n: [row.get(n, 0) for row in counts] for n in group}
+        for target, source in zip(group, by_load, strict=True):
+            for c, row in enumerate(counts):
+                row[target] = contents[source][c]
+    return Assignment.from_counts(counts)
+
+
+class _Run:
+    """The state of one staged solve: model, incumbent and what has been proven."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        incumbent: Assignment,
+        deadline: float,
+        workers: int,
+        on_incumbent: IncumbentCallback | None,
+        scope: Collection[int] | None = None,
+        entrants: Collection[int] | None = None,
+    ) -> None:
+        self.problem = problem
+        self.deadline = deadline
+        self.workers = workers
+        self.on_incumbent = on_incumbent
+        self.incumbent = incumbent
+        self.incumbent_key = evaluate(problem, incumbent).key
+        self.proven = True
+        self.stages: list[StageReport] = []
+        self.model, self.vars = build_model(problem, scope, incumbent, entrants)
+        self.symmetry: cp_model.IntVar | None = None
+        self.groups: list[list[int]] = []
+        if problem.max_disruptions is None and not constraints.binding_budgets(problem):
+            self.groups = constraints.identical_node_groups(problem, self.vars)
+        if self.groups:
+            self.symmetry = self.model.new_bool_var("symmetry_breaking")
+            constraints.add_symmetry_breaking(
+                self.model, problem, self.vars, self.groups, self.symmetry
+            )
+            self.weights = constraints.symmetry_weights(problem)
+
+    def result(self) -> SolveResult:
+        return SolveResult(
+            assignment=self.incumbent,
+            optimal=self.proven,
+            solver="cpsat",
+            stages=tuple(self.stages),
+        )
+
+    def offer(self, candidate: Assignment) -> None:
+        key = evaluate(self.problem, candidate).key
+        if key > self.incumbent_key:
+            self.incumbent, self.incumbent_key = candidate, key
+
+    def publish(self) -> None:
+        if self.on_incumbent is not None:
+            self.on_incumbent(self.result())
+
+    def solve_stage(
+        self, name: str, objective: cp_model.LinearExprT, maximize: bool, seconds: float
+    ) -> tuple[str, int | None, cp_model.CpSolver]:
+        started = time.monotonic()
+        if maximize:
+            self.model.maximize(objective)
+        else:
+            self.model.minimize(objective)
+        hint = self.incumbent
+        if self.symmetry is not None:
+            _set_fixed(self.model, self.symmetry, 1 if maximize else 0)
+            if maximize:
+                hint = symmetric_hint(self.problem, hint, self.groups, self.weights)
+        self.vars.hint(self.model, self.problem, hint)
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = max(0.01, seconds)
+        solver.parameters.num_workers = self.workers
+        solver.parameters.relative_gap_limit = 0.0
+        code = solver.solve(self.model)
+        status = _STATUS.get(code, str(code))
+        value = None
+        if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            value = round(solver.objective_value)
+            self.offer(self.vars.extract(solver))
+        self.stages.append(
+            StageReport(
+                name=name,
+                status=status,
+                seconds=time.monotonic() - started,
+                value=value,
+                bound=round(solver.best_objective_bound) if value is not None else None,
+            )
+        )
+        return status, value, solver
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+
+def solve_cpsat(
+    problem: Problem,
+    incumbent: Assignment,
+    *,
+    deadline: float,
+    workers: int = 0,
+    on_incumbent: IncumbentCallback | None = None,
+    scope: Collection[int] | None = None,
+    entrants: Collection[int] | None = None,
+) -> SolveResult:
+    """Improve ``incumbent`` lexicographically until proven optimal or ``deadline`` (monotonic).
+
+    With ``scope``, only the counts on those nodes may change, and ``optimal`` means optimal
+    within that neighbourhood only; ``entrants`` limits which classes may add pods to it.
+    """
+    run = _Run(problem, incumbent, deadline, workers, on_incumbent, scope, entrants)
+    tiers = [p for p in problem.priorities if any(c.priority == p for c in problem.classes)]
+    totals = {p: sum(c.count for c in problem.classes if c.priority == p) for p in tiers}
+    tier_position = {p: i for i, p in enumerate(problem.priorities)}
+
+    for i, priority in enumerate(tiers):
+        expr = run.vars.tier_count(problem, priority)
+        fixed = dict(problem.fixed_by_priority).get(priority, 0)
+        have = run.incumbent_key[tier_position[priority]] - fixed
+        movable = any(run.vars.x[c.index] for c in problem.classes if c.priority == priority)
+        if not movable:
+            continue  # nothing at this priority can change in this model
+        if have >= totals[priority]:
+            run.model.add(expr == totals[priority])
+            continue
+        if run.remaining() <= 0.02:
+            run.proven = False
+            run.model.add(expr >= have)
+            continue
+        # Later tiers and the disruption stage still need time; unused time flows on.
+        share = run.remaining() * (0.6 if i == len(tiers) - 1 else 0.5)
+        status, _value, _ = run.solve_stage(f"tier {priority}", expr, True, share)
+        best = run.incumbent_key[tier_position[priority]] - fixed
+        if status == "optimal":
+            run.model.add(expr == best)
+        else:
+            run.proven = False
+            run.model.add(expr >= best)
+        run.publish()
+
+    disturbed = evaluate(problem, run.incumbent).disturbed
+    if disturbed > 0:
+        if run.remaining() <= 0.02:
+            run.proven = False
+        else:
+            weight = sum(c.running_count for c in problem.classes) + 1
+            evicted = cp_model.LinearExpr.sum(run.vars.evicted)
+            objective = cp_model.LinearExpr.weighted_sum(
+                [run.vars.disturbed(problem), evicted], [weight, 1]
+            )
+            status, _, _ = run.solve_stage("disruption", objective, False, run.remaining())
+            if status != "optimal":
+                run.proven = False
+    run.publish()
+    logger.debug("cpsat stages: %s", run.stages)
+    return run.result()

@@ -1,0 +1,140 @@
+"""Large-neighbourhood search: CP-SAT on a few nodes at a time, for clusters too big for one model.
+
+Whatever pending pod gets placed needs room on one node: the nodes where it could fit once some
+lower-priority pods leave, and the nodes with free room to take those pods in, form a small
+sub-problem. Each round picks the most important class with unplaced pods, takes a handful of such
+host and receiver nodes, and lets the staged CP-SAT solver rearrange only their pods, the rest of
+the cluster fixed as in the incumbent. An improvement is kept, a failure makes the next round draw
+other nodes. Every round starts from and returns a whole-cluster assignment, so the search can stop
+at any moment with a valid plan that is never worse than the one it started from.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+
+import numpy as np
+import numpy.typing as npt
+
+from scheduler_ext.model.assignment import Assignment, evaluate
+from scheduler_ext.model.problem import Problem
+from scheduler_ext.solvers.base import SolveResult, StageReport
+from scheduler_ext.solvers.cpsat.solver import IncumbentCallback, solve_cpsat
+
+logger = logging.getLogger(__name__)
+
+HOSTS = 2
+"""Nodes per round where the target pod could land after moving lower-priority pods."""
+RECEIVERS = 4
+"""Nodes per round with free room for the pods that have to make way."""
+ENTRANTS = 4
+"""Classes with unplaced pods that may enter a neighbourhood per round, the target among them."""
+ROUND_SECONDS = 0.1
+
+
+def _free_room(problem: Problem, counts: list[dict[int, int]]) -> npt.NDArray[np.int64]:
+    free = np.array([slot.capacity for slot in problem.nodes], dtype=np.int64)
+    free = free.reshape(len(problem.nodes), len(problem.resources))
+    for cls, row in zip(problem.classes, counts, strict=True):
+        demand = np.array(cls.demand, dtype=np.int64)
+        for node, k in row.items():
+            free[node] -= demand * k
+    return free
+
+
+def pick_scope(
+    problem: Problem,
+    counts: list[dict[int, int]],
+    target: int,
+    rng: random.Random,
+    free: npt.NDArray[np.int64],
+) -> list[int]:
+    """Host nodes for one pod of class ``target`` plus receiver nodes with free room."""
+    cls = problem.classes[target]
+    demand = np.array(cls.demand, dtype=np.int64)
+    eligible = np.array(cls.eligible, dtype=np.intp)
+    if len(eligible) == 0:
+        return []
+    capacity = np.array([s.capacity for s in problem.nodes], dtype=np.float64)
+    capacity = np.where(capacity > 0, capacity, 1.0)
+    # Hosts: where the pod is closest to fitting; moving any pods out, of lower priority or not,
+    # to the receivers may close the gap.
+    possible = eligible
+    deficit = (np.maximum(0, demand - free[possible]) / capacity[possible]).sum(axis=1)
+    order = possible[np.argsort(deficit + np.array([rng.random() * 0.05 for _ in possible]))]
+    hosts = [int(n) for n in order[: HOSTS * 3]]
+    rng.shuffle(hosts[1:])  # keep the most promising host, vary the others
+    chosen = hosts[:HOSTS]
+    roominess = (free / capacity).clip(min=0).sum(axis=1)
+    roominess[chosen] = -1.0
+    pool = [int(n) for n in np.argsort(-roominess)[: RECEIVERS * 3] if roominess[n] > 0]
+    rng.shuffle(pool)
+    return sorted(set(chosen) | set(pool[:RECEIVERS]))
+
+
+def solve_neighbourhoods(
+    problem: Problem,
+    incumbent: Assignment,
+    *,
+    deadline: float,
+    workers: int = 0,
+    on_incumbent: IncumbentCallback | None = None,
+    seed: int = 0,
+) -> SolveResult:
+    started = time.monotonic()
+    rng = random.Random(seed)
+    best, best_key = incumbent, evaluate(problem, incumbent).key
+    rounds = improvements = 0
+    failures: dict[int, int] = {}
+    while time.monotonic() < deadline - 0.02:
+        counts = best.counts()
+        unplaced = [
+            cls.index
+            for cls in sorted(problem.classes, key=lambda c: -c.priority)
+            if sum(counts[cls.index].values()) < cls.count and failures.get(cls.index, 0) < 8
+        ]
+        if not unplaced:
+            break
+        # Mostly the most important class; sometimes another, so one hard class cannot starve all.
+        target = unplaced[0] if rng.random() < 0.7 else rng.choice(unplaced)
+        scope = pick_scope(problem, counts, target, rng, _free_room(problem, counts))
+        if not scope:
+            failures[target] = 99
+            continue
+        rounds += 1
+        round_deadline = min(deadline, time.monotonic() + ROUND_SECONDS)
+        others = [c for c in unplaced if c != target]
+        entrants = [target, *rng.sample(others, min(len(others), ENTRANTS - 1))]
+        result = solve_cpsat(
+            problem,
+            best,
+            deadline=round_deadline,
+            workers=workers,
+            scope=scope,
+            entrants=entrants,
+        )
+        key = evaluate(problem, result.assignment).key
+        if key > best_key:
+            best, best_key = result.assignment, key
+            improvements += 1
+            failures.pop(target, None)
+            if on_incumbent is not None:
+                on_incumbent(SolveResult(assignment=best, optimal=False, solver="neighbourhood"))
+        else:
+            failures[target] = failures.get(target, 0) + 1
+    seconds = time.monotonic() - started
+    logger.debug("neighbourhood search: %d rounds, %d improvements", rounds, improvements)
+    return SolveResult(
+        assignment=best,
+        optimal=False,
+        solver="neighbourhood",
+        stages=(
+            StageReport(
+                name="neighbourhoods",
+                status=f"{rounds} rounds, {improvements} improvements",
+                seconds=seconds,
+            ),
+        ),
+    )

@@ -14,6 +14,10 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scheduler_ext.solvers.isolation import SolverWorker
 
 EXIT_USAGE = 2
 
@@ -87,6 +91,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_plan(args: argparse.Namespace, started: float) -> int:
+    from scheduler_ext.solvers.isolation import SolverWorker
+
+    # Started first: the solver's imports overlap with reading the input.
+    worker = SolverWorker() if args.solver != "greedy" else None
+    try:
+        return _plan_with(args, started, worker)
+    finally:
+        if worker is not None:
+            worker.close()
+
+
+def _plan_with(args: argparse.Namespace, started: float, worker: SolverWorker | None) -> int:
     from scheduler_ext.errors import SchedulerExtError
 
     try:
@@ -113,7 +129,7 @@ def _run_plan(args: argparse.Namespace, started: float) -> int:
         allow_local_storage=args.allow_local_storage,
         workers=args.workers,
     )
-    plan = make_plan(cluster, options, started=started)
+    plan = make_plan(cluster, options, started=started, worker=worker)
     writers = {"table": render.to_table, "json": render.to_json, "yaml": render.to_yaml}
     sys.stdout.write(writers[args.output](plan).rstrip("\n") + "\n")
     return 0

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from scheduler_ext.domain import PODS, Cluster, LabelItems, Node, Pod
@@ -38,14 +38,16 @@ class NodeSlot:
 
 @dataclass(frozen=True)
 class PodClass:
+    """Interchangeable pods, by count: what the solvers see (no Kubernetes objects)."""
+
     index: int
     priority: int
     demand: tuple[int, ...]
     """Per resource of ``Problem.resources``; the ``pods`` resource is always 1."""
     eligible: tuple[int, ...]
     """Nodes where a pod of this class may newly land."""
-    pending: tuple[Pod, ...]
-    running: tuple[tuple[int, tuple[Pod, ...]], ...]
+    pending_count: int
+    running: tuple[tuple[int, int], ...]
     """(node index, movable pods of this class bound there), one entry per node."""
     budgets: tuple[int, ...]
     """Indices into ``Problem.budget_limits`` of the disruption budgets covering these pods."""
@@ -54,20 +56,28 @@ class PodClass:
     def eligible_set(self) -> frozenset[int]:
         return frozenset(self.eligible)
 
+    @cached_property
+    def running_count(self) -> int:
+        return sum(k for _, k in self.running)
+
     @property
     def count(self) -> int:
-        return len(self.pending) + self.running_count
-
-    @property
-    def running_count(self) -> int:
-        return sum(len(pods) for _, pods in self.running)
+        return self.pending_count + self.running_count
 
     def running_on(self) -> dict[int, int]:
-        return {node: len(pods) for node, pods in self.running}
+        return dict(self.running)
 
     def domain(self) -> tuple[int, ...]:
         """Every node a pod of this class may end on: eligible ones plus where it runs now."""
-        return tuple(sorted(set(self.eligible).union(node for node, _ in self.running)))
+        return tuple(sorted(self.eligible_set.union(node for node, _ in self.running)))
+
+
+@dataclass(frozen=True)
+class ClassMembers:
+    """The pods behind a class's counts, in the order they are bound, moved or evicted."""
+
+    pending: tuple[Pod, ...]
+    running: tuple[tuple[int, tuple[Pod, ...]], ...]
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,12 @@ class Problem:
     """Pending pods the planner will not place, with the reason."""
     pending_reasons: tuple[tuple[str, str], ...] = ()
     """(pod key, why no node passes its filters) for modelled pending pods with no eligible node."""
+    members: tuple[ClassMembers, ...] = ()
+    """Per class, its pods; empty in the copy handed to a solver process."""
+
+    def for_solver(self) -> Problem:
+        """The numbers only: cheap to send to another process."""
+        return replace(self, members=(), unplanned=(), pending_reasons=())
 
     @property
     def priorities(self) -> tuple[int, ...]:
@@ -262,19 +278,26 @@ def build_problem(
             pend.append(pod)
 
     classes = []
+    members = []
     for index, ((priority, vector, eligible, covering), (pend, run)) in enumerate(groups.items()):
+        running = sorted(run.items())
         classes.append(
             PodClass(
                 index=index,
                 priority=priority,
                 demand=vector,
                 eligible=eligible,
+                pending_count=len(pend),
+                running=tuple((node, len(pods)) for node, pods in running),
+                budgets=covering,
+            )
+        )
+        members.append(
+            ClassMembers(
                 pending=tuple(sorted(pend, key=lambda p: p.key)),
                 running=tuple(
-                    (node, tuple(sorted(pods, key=lambda p: p.key)))
-                    for node, pods in sorted(run.items())
+                    (node, tuple(sorted(pods, key=lambda p: p.key))) for node, pods in running
                 ),
-                budgets=covering,
             )
         )
 
@@ -289,6 +312,7 @@ def build_problem(
         fixed_by_priority=tuple(sorted(fixed_counts.items(), reverse=True)),
         unplanned=tuple(unplanned),
         pending_reasons=tuple(pending_reasons),
+        members=tuple(members),
     )
     logger.debug(
         "problem: %d nodes, %d classes, %d resources, %d fixed pods",

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from scheduler_ext.domain import Cluster, PackingPlan, PlanStatus, TierCount, Unplanned
@@ -22,6 +21,7 @@ from scheduler_ext.planning.options import PlanOptions
 from scheduler_ext.planning.realize import realize
 from scheduler_ext.solvers.base import SolveResult, StageReport
 from scheduler_ext.solvers.greedy import solve_greedy
+from scheduler_ext.solvers.isolation import SolveJob, SolverWorker, run_job
 
 logger = logging.getLogger(__name__)
 
@@ -58,26 +58,31 @@ class _Best:
 
 
 def _search(
-    problem: Problem, best: _Best, deadline: float, options: PlanOptions, whole: bool
+    problem: Problem,
+    best: _Best,
+    deadline: float,
+    options: PlanOptions,
+    method: str,
+    worker: SolverWorker | None,
 ) -> str:
     """CP-SAT on the whole cluster, or neighbourhood by neighbourhood; in a child process."""
-    from scheduler_ext.solvers.cpsat.solver import solve_cpsat
-    from scheduler_ext.solvers.neighbourhood import solve_neighbourhoods
-
-    incumbent = best.assignment
-    method = solve_cpsat if whole else solve_neighbourhoods
-
-    def solve(report: Callable[[SolveResult], None] | None) -> SolveResult:
-        return method(
-            problem, incumbent, deadline=deadline, workers=options.workers, on_incumbent=report
-        )
-
+    job = SolveJob(
+        method=method,
+        problem=problem.for_solver(),
+        incumbent=best.assignment,
+        deadline=deadline,
+        workers=options.workers,
+    )
     if not options.isolate:
-        best.offer(solve(None))
+        best.offer(run_job(job, None))
         return "done"
-    from scheduler_ext.solvers.isolation import run_isolated
-
-    result, outcome = run_isolated(solve, deadline=deadline)
+    own = worker is None
+    worker = worker or SolverWorker()
+    try:
+        result, outcome = worker.run(job)
+    finally:
+        if own:
+            worker.close()
     if result is not None:
         best.offer(result)
     return outcome
@@ -91,9 +96,17 @@ def _all_placed(problem: Problem, assignment: Assignment) -> bool:
 
 
 def make_plan(
-    cluster: Cluster, options: PlanOptions, *, started: float | None = None
+    cluster: Cluster,
+    options: PlanOptions,
+    *,
+    started: float | None = None,
+    worker: SolverWorker | None = None,
 ) -> PackingPlan:
-    """Plan within ``options.time_limit`` seconds counted from ``started`` (monotonic)."""
+    """Plan within ``options.time_limit`` seconds counted from ``started`` (monotonic).
+
+    ``worker``, started early by the caller, saves the solver's import time; without one a
+    child process is started here when a solver runs.
+    """
     started = time.monotonic() if started is None else started
     deadline = started + options.time_limit - RESERVE_SECONDS
     problem = build_problem(
@@ -110,8 +123,9 @@ def make_plan(
         for strategy in ("spread", "pack"):
             best.offer(solve_greedy(problem, strategy=strategy, deadline=deadline))
         whole = options.solver == "cpsat" or _model_size(problem) <= MAX_CPSAT_VARIABLES
+        method = "cpsat" if whole else "neighbourhood"
         if options.solver != "greedy" and time.monotonic() < deadline:
-            outcome = _search(problem, best, deadline, options, whole)
+            outcome = _search(problem, best, deadline, options, method, worker)
             if outcome != "done":
                 message = f"search {outcome}; the plan is the best found before that"
     return _to_plan(problem, best, before.placed, started, message)

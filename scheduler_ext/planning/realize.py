@@ -22,10 +22,10 @@ def realize(
     evictions: list[Eviction] = []
     left_pending: list[Pod] = []
     names = [slot.name for slot in problem.nodes]
-    for cls, placed in zip(problem.classes, assignment.counts(), strict=True):
+    for pods_of, placed in zip(problem.members, assignment.counts(), strict=True):
         displaced: list[Pod] = []
         spots: list[int] = []
-        running = dict(cls.running)
+        running = dict(pods_of.running)
         for node in sorted(set(placed) | set(running)):
             pods = running.get(node, ())
             keep = min(placed.get(node, 0), len(pods))
@@ -36,9 +36,9 @@ def realize(
         for pod in displaced[len(spots) :]:
             evictions.append(Eviction(pod=pod.key, node=pod.node_name or ""))
         free_spots = spots[len(displaced) :]
-        for pod, node in zip(cls.pending, free_spots, strict=False):
+        for pod, node in zip(pods_of.pending, free_spots, strict=False):
             bindings.append(Binding(pod=pod.key, node=names[node]))
-        left_pending.extend(cls.pending[len(free_spots) :])
+        left_pending.extend(pods_of.pending[len(free_spots) :])
     return (
         sorted(bindings, key=lambda b: b.pod),
         sorted(moves, key=lambda m: m.pod),

@@ -196,7 +196,7 @@ def solve_greedy(
     queue: list[tuple[int, int, int]] = []  # (-priority, sequence, class index)
     sequence = 0
     for cls in problem.classes:
-        for _ in cls.pending:
+        for _ in range(cls.pending_count):
             heapq.heappush(queue, (-cls.priority, sequence, cls.index))
             sequence += 1
     placed = preempted = 0

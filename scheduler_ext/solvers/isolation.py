@@ -6,20 +6,27 @@ incumbent through a pipe as soon as it has one; the parent waits until the deadl
 grace, then kills the child if it is still there. The caller gets the last result received, or
 None when the child died before reporting anything; it never sees the crash itself.
 
-With the ``fork`` start method the child inherits the already imported solver and the problem, so
-it starts in milliseconds; a threaded service should pass ``forkserver`` instead.
+``SolverWorker`` starts its child *before* the problem exists, so that importing OR-Tools (about
+0.3 s, most of it pandas, which OR-Tools imports) overlaps with reading the snapshot instead of
+eating the time budget. The problem then travels through a pipe without its pods (numbers only).
+``run_isolated`` forks for one callable, for tests and one-off solves.
 """
 
 from __future__ import annotations
 
+import faulthandler
+import importlib
 import logging
 import multiprocessing
 import multiprocessing.connection
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from scheduler_ext.model.assignment import Assignment
+from scheduler_ext.model.problem import Problem
 from scheduler_ext.solvers.base import SolveResult
 
 logger = logging.getLogger(__name__)
@@ -29,8 +36,26 @@ ReportingSolve = Callable[[Callable[[SolveResult], None]], SolveResult]
 
 GRACE_SECONDS = 0.15
 
+METHODS = {
+    "cpsat": ("scheduler_ext.solvers.cpsat.solver", "solve_cpsat"),
+    "neighbourhood": ("scheduler_ext.solvers.neighbourhood", "solve_neighbourhoods"),
+}
+"""Solvers a worker can run, by name: module and function, imported in the child."""
 
-def _child(solve: ReportingSolve, conn: multiprocessing.connection.Connection) -> None:
+Connection = multiprocessing.connection.Connection
+
+
+@dataclass(frozen=True)
+class SolveJob:
+    method: str
+    problem: Problem
+    incumbent: Assignment
+    deadline: float  # time.monotonic(), the same clock in parent and child on Linux
+    workers: int = 0
+
+
+def _report_to(conn: Connection, solve: ReportingSolve) -> None:
+    faulthandler.disable()  # a crash here is reported by the parent, in one line
     try:
         final = solve(lambda result: conn.send(("incumbent", result)))
         conn.send(("done", final))
@@ -40,15 +65,36 @@ def _child(solve: ReportingSolve, conn: multiprocessing.connection.Connection) -
         conn.close()
 
 
-def run_isolated(
-    solve: ReportingSolve, *, deadline: float, start_method: str = "fork"
-) -> tuple[SolveResult | None, str]:
-    """Returns the best result the child reported and how the child ended."""
-    context: Any = multiprocessing.get_context(start_method)
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(solve, sender), daemon=True)
-    process.start()
-    sender.close()
+def _resolve(method: str) -> Callable[..., SolveResult]:
+    module, name = METHODS[method]
+    function: Callable[..., SolveResult] = getattr(importlib.import_module(module), name)
+    return function
+
+
+def run_job(job: SolveJob, report: Callable[[SolveResult], None] | None) -> SolveResult:
+    """Run a job in this process (no isolation): for tests and callers that accept the risk."""
+    return _resolve(job.method)(
+        job.problem,
+        job.incumbent,
+        deadline=job.deadline,
+        workers=job.workers,
+        on_incumbent=report,
+    )
+
+
+def _serve(jobs: Connection, results: Connection) -> None:
+    """The worker's child: import every solver now, then run the one job it is sent."""
+    for method in METHODS:
+        _resolve(method)
+    try:
+        job: SolveJob = jobs.recv()
+    except EOFError:  # the parent did not need us after all
+        return
+
+    _report_to(results, lambda report: run_job(job, report))
+
+
+def _collect(receiver: Connection, process: Any, deadline: float) -> tuple[SolveResult | None, str]:
     best: SolveResult | None = None
     outcome = "killed at deadline"
     try:
@@ -59,7 +105,9 @@ def run_isolated(
             try:
                 kind, payload = receiver.recv()
             except (EOFError, OSError):
+                process.join(1.0)
                 outcome = f"crashed (exit code {process.exitcode})"
+                logger.warning("solver child %s", outcome)
                 break
             if kind == "error":
                 outcome = "failed: " + str(payload).splitlines()[0]
@@ -74,8 +122,61 @@ def run_isolated(
             process.kill()
         process.join(1.0)
         receiver.close()
-    if outcome.startswith("crashed"):
-        process.join(1.0)
-        outcome = f"crashed (exit code {process.exitcode})"
-        logger.warning("solver child %s", outcome)
     return best, outcome
+
+
+def run_isolated(
+    solve: ReportingSolve, *, deadline: float, start_method: str = "fork"
+) -> tuple[SolveResult | None, str]:
+    """Returns the best result the child reported and how the child ended."""
+    context: Any = multiprocessing.get_context(start_method)
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_report_to, args=(sender, solve), daemon=True)
+    process.start()
+    sender.close()
+    return _collect(receiver, process, deadline)
+
+
+class SolverWorker:
+    """A child process warming up the solvers until it is given one job."""
+
+    def __init__(self, start_method: str = "fork") -> None:
+        context: Any = multiprocessing.get_context(start_method)
+        job_receiver, self._jobs = context.Pipe(duplex=False)
+        self._results, result_sender = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_serve, args=(job_receiver, result_sender), daemon=True
+        )
+        self._process.start()
+        job_receiver.close()
+        result_sender.close()
+        self._used = False
+
+    def run(self, job: SolveJob) -> tuple[SolveResult | None, str]:
+        if self._used:
+            raise RuntimeError("a SolverWorker runs one job")
+        self._used = True
+        try:
+            self._jobs.send(job)
+        except (BrokenPipeError, OSError):
+            self.close()
+            return None, f"crashed before the job (exit code {self._process.exitcode})"
+        finally:
+            self._jobs.close()
+        return _collect(self._results, self._process, job.deadline)
+
+    def close(self) -> None:
+        """Stop the child if it is still there (the job was never sent, or it overran)."""
+        if not self._jobs.closed:
+            self._jobs.close()
+        if self._process.is_alive():
+            self._process.kill()
+        self._process.join(1.0)
+        if not self._results.closed:
+            self._results.close()
+
+    def __enter__(self) -> SolverWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from scheduler_ext.domain import Pod
-from scheduler_ext.model.problem import NodeSlot, PodClass, Problem
+from scheduler_ext.model.problem import ClassMembers, NodeSlot, PodClass, Problem
 
 
 @dataclass
@@ -33,6 +33,7 @@ def tiny_problem(
         for i, cap in enumerate(nodes)
     )
     built = []
+    members = []
     for c, spec in enumerate(classes):
         demand = {**spec.demand, "pods": 1}
         pending = tuple(Pod(namespace="t", name=f"c{c}-pending-{j}") for j in range(spec.pending))
@@ -54,11 +55,12 @@ def tiny_problem(
                 priority=spec.priority,
                 demand=tuple(demand.get(r, 0) for r in resources),
                 eligible=eligible,
-                pending=pending,
-                running=running,
+                pending_count=len(pending),
+                running=tuple((node, len(pods)) for node, pods in running),
                 budgets=tuple(spec.budgets),
             )
         )
+        members.append(ClassMembers(pending=pending, running=running))
     return Problem(
         resources=tuple(resources),
         nodes=slots,
@@ -68,4 +70,5 @@ def tiny_problem(
         max_disruptions=max_disruptions,
         fixed_by_priority=tuple(fixed_by_priority),
         unplanned=(),
+        members=tuple(members),
     )

@@ -1,0 +1,121 @@
+"""The command line contract: flags, outputs, exit codes, one-line errors, light imports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fragmented-cluster.json"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "scheduler_ext", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_json_output_is_a_packing_plan() -> None:
+    done = run("plan", "--snapshot", str(EXAMPLE), "--time-limit", "2", "--output", "json")
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)
+    assert plan["apiVersion"] == "scheduler-ext.io/v1alpha1"
+    assert plan["kind"] == "PackingPlan"
+    assert set(plan["spec"]) >= {"bindings", "moves", "evictions", "unplanned"}
+    status = plan["status"]
+    assert {"optimal", "improves", "solver", "wallSeconds", "placedByPriority"} <= set(status)
+    assert status["wallSeconds"] <= 2 + 0.2
+
+
+def test_yaml_and_table_outputs() -> None:
+    done = run("plan", "--snapshot", str(EXAMPLE), "--time-limit", "1", "--output", "yaml")
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load(done.stdout)["kind"] == "PackingPlan"
+    table = run("plan", "--snapshot", str(EXAMPLE), "--time-limit", "1")
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.startswith("PRIORITY")
+    assert "Moves (" in table.stdout
+    assert "Bindings (" in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        pytest.param("{not json", "snapshot", id="malformed"),
+        pytest.param('{"kind": "List", "items": []}', "node", id="no-nodes"),
+    ],
+)
+def test_bad_snapshot_is_one_line_and_exit_2(tmp_path: Path, content: str, expected: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    done = run("plan", "--snapshot", str(path), "--time-limit", "1")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert expected in lines[0].lower()
+
+
+def test_missing_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    done = run("plan", "--snapshot", str(tmp_path / "absent.json"), "--time-limit", "1")
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "absent.json" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        pytest.param(["--time-limit", "0"], id="zero-time"),
+        pytest.param(["--time-limit", "abc"], id="bad-time"),
+        pytest.param(["--max-disruptions", "-1"], id="negative-cap"),
+        pytest.param(["--output", "xml"], id="bad-output"),
+        pytest.param(["--solver", "magic"], id="bad-solver"),
+    ],
+)
+def test_bad_flags_exit_2(flags: list[str]) -> None:
+    done = run("plan", "--snapshot", str(EXAMPLE), *flags)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+
+
+def test_plan_on_a_file_imports_neither_kubernetes_nor_the_web_stack() -> None:
+    code = (
+        "import sys\n"
+        "from scheduler_ext.cli import main\n"
+        f"main(['plan', '--snapshot', {str(EXAMPLE)!r}, '--time-limit', '1', '-o', 'json'])\n"
+        "heavy = [m for m in ('kubernetes', 'fastapi', 'uvicorn', 'starlette')"
+        " if m in sys.modules]\n"
+        "sys.stderr.write(repr(heavy))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().endswith("[]"), done.stderr
+
+
+def test_max_disruptions_zero_yields_no_moves_or_evictions() -> None:
+    done = run(
+        "plan",
+        "--snapshot",
+        str(EXAMPLE),
+        "--time-limit",
+        "1",
+        "-o",
+        "json",
+        "--max-disruptions",
+        "0",
+    )
+    assert done.returncode == 0, done.stderr
+    spec = json.loads(done.stdout)["spec"]
+    assert spec["moves"] == []
+    assert spec["evictions"] == []

@@ -1,0 +1,1 @@
+"""End-to-end tests on real kwokctl clusters (see docs/testing.md)."""

@@ -9,4 +9,6 @@ ruff check scheduler_ext tests benchmarks
 ruff format --check scheduler_ext tests benchmarks
 mypy
 lint-imports
+# The control plane for the end-to-end tests: built once (about 10 minutes), then reused.
+bash hack/kube-bins.sh >/dev/null
 pytest "$@"

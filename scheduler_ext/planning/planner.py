@@ -28,13 +28,6 @@ logger = logging.getLogger(__name__)
 RESERVE_SECONDS = 0.1
 """Kept back from the budget for turning the assignment into a plan and writing it."""
 
-MAX_CPSAT_VARIABLES = 120_000
-"""Above this many class x node variables, auto mode does not build the whole-cluster model."""
-
-
-def _model_size(problem: Problem) -> int:
-    return sum(len(cls.domain()) for cls in problem.classes)
-
 
 class _Best:
     def __init__(self, problem: Problem) -> None:
@@ -122,8 +115,7 @@ def make_plan(
     else:
         for strategy in ("spread", "pack"):
             best.offer(solve_greedy(problem, strategy=strategy, deadline=deadline))
-        whole = options.solver == "cpsat" or _model_size(problem) <= MAX_CPSAT_VARIABLES
-        method = "cpsat" if whole else "neighbourhood"
+        method = "cpsat" if options.solver == "cpsat" else "hybrid"
         if options.solver != "greedy" and time.monotonic() < deadline:
             outcome = _search(problem, best, deadline, options, method, worker)
             if outcome != "done":

@@ -1,0 +1,191 @@
+"""Every setting of ``scheduler-ext serve`` in one validated object.
+
+The service is configured from three places, in this order of precedence: command-line flags,
+environment variables (prefix ``SCHEDULER_EXT_``, nested groups joined by ``__``, e.g.
+``SCHEDULER_EXT_PLANNING__TIME_LIMIT_SECONDS=5``), and an optional YAML file (``--config``) with the
+same nested keys. Everything is validated once, at start: a bad value stops the service before it
+listens, with one line per bad value naming the setting and where it can be set, instead of a
+failure minutes later in a watch thread.
+
+Settings are passed down explicitly (``create_app(settings)``); nothing reads the environment after
+this module has built the object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+ENV_PREFIX = "SCHEDULER_EXT_"
+ENV_DELIMITER = "__"
+
+
+class SettingsError(Exception):
+    """Settings that cannot be used; ``lines`` holds one message per bad value."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("; ".join(lines))
+        self.lines = lines
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Group):
+    host: str = "0.0.0.0"
+    """Address to listen on."""
+    port: int = Field(default=8888, ge=1, le=65535)
+    """Port to listen on; kube-scheduler's urlPrefix is http(s)://HOST:PORT/scheduler."""
+    tls_cert_file: Path | None = None
+    """PEM certificate; with ``tls_key_file`` the service speaks HTTPS (``enableHTTPS: true``)."""
+    tls_key_file: Path | None = None
+    """PEM private key of ``tls_cert_file``."""
+    max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    """Larger request bodies get 413. A full NodeList of 5,000 nodes is about 40 MiB."""
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ServerSettings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file must be given together")
+        for path in (self.tls_cert_file, self.tls_key_file):
+            if path is not None and not path.is_file():
+                raise ValueError(f"no such file: {path}")
+        return self
+
+
+class ClusterSettings(_Group):
+    kubeconfig: Path | None = None
+    """kubeconfig file; without it $KUBECONFIG, ~/.kube/config, then the in-cluster config."""
+    watch_timeout_seconds: int = Field(default=300, ge=1)
+    """Server-side timeout of one watch request; the watch then resumes from its resourceVersion."""
+    backoff_initial_seconds: float = Field(default=0.2, gt=0)
+    """First wait after a failed list or watch; doubled (with jitter) on each further failure."""
+    backoff_max_seconds: float = Field(default=10.0, gt=0)
+    """Longest wait between two attempts."""
+    assume_ttl_seconds: float = Field(default=30.0, gt=0)
+    """How long a pod bound by the bind verb counts on its node before the watch confirms it."""
+
+
+class PlanningSettings(_Group):
+    enabled: bool = True
+    """Run the planning loop (plans are only recorded: the service runs in dry-run mode)."""
+    debounce_seconds: float = Field(default=1.0, ge=0)
+    """A pod must stay Unschedulable this long before a round starts; arrivals meanwhile batch."""
+    time_limit_seconds: float = Field(default=5.0, gt=0)
+    """Budget of one planning round: snapshot, model, solve, plan."""
+    solver: Literal["auto", "cpsat", "greedy"] = "auto"
+    """Solver choice, as ``scheduler-ext plan --solver``."""
+    max_disruptions: int | None = Field(default=None, ge=0)
+    """At most this many running pods moved or evicted per plan; unset means no limit."""
+    allow_local_storage: bool = False
+    """Allow plans to move pods with emptyDir or hostPath volumes."""
+    workers: int = Field(default=0, ge=0)
+    """CP-SAT workers; 0 picks one per core."""
+    history: int = Field(default=50, ge=1, le=10_000)
+    """Plans kept for the plans API, newest first; older ones are dropped."""
+    start_method: Literal["forkserver", "spawn"] = "forkserver"
+    """How solver child processes start; never "fork" in a threaded service."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_DELIMITER,
+        extra="forbid",
+        frozen=True,
+    )
+
+    mode: Literal["dry-run"] = "dry-run"
+    """dry-run: plans are computed, recorded and served; nothing is evicted."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Log level of the service."""
+    server: ServerSettings = ServerSettings()
+    cluster: ClusterSettings = ClusterSettings()
+    planning: PlanningSettings = PlanningSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        file_values = _FILE_VALUES.get()
+        return (init_settings, env_settings, InitSettingsSource(settings_cls, file_values))
+
+
+_FILE_VALUES: ContextVar[dict[str, Any]] = ContextVar("settings_file_values", default={})  # noqa: B039
+"""Values read from ``--config`` for the load in progress (see ``load_settings``)."""
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SettingsError([f"{path}: cannot read: {exc.strerror or exc}"]) from exc
+    except yaml.YAMLError as exc:
+        raise SettingsError([f"{path}: invalid YAML: {' '.join(str(exc).split())}"]) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError([f"{path}: expected a mapping of settings"])
+    return data
+
+
+def _where(location: tuple[int | str, ...]) -> str:
+    dotted = ".".join(str(part) for part in location)
+    env = ENV_PREFIX + ENV_DELIMITER.join(str(part) for part in location).upper()
+    return f"{dotted} ({env})"
+
+
+def describe(error: ValidationError) -> list[str]:
+    """One line per bad value: the setting, the environment variable for it, and why."""
+    lines = []
+    for item in error.errors(include_url=False):
+        location = tuple(item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
+        value = item.get("input")
+        shown = f" (got {value!r})" if not isinstance(value, Mapping) and location else ""
+        lines.append(f"{_where(location) if location else 'settings'}: {message}{shown}")
+    return lines
+
+
+def _without_none(values: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            nested = _without_none(value)
+            if nested:
+                out[key] = nested
+        elif value is not None:
+            out[key] = value
+    return out
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, *, config_file: Path | str | None = None
+) -> Settings:
+    """Settings from flags (``overrides``, nested dicts; None values are ignored), the environment
+    and ``config_file``; SettingsError lists every bad value."""
+    file_values = _read_file(Path(config_file)) if config_file else {}
+    token = _FILE_VALUES.set(file_values)
+    try:
+        return Settings(**_without_none(overrides or {}))
+    except ValidationError as exc:
+        raise SettingsError(describe(exc)) from None
+    finally:
+        _FILE_VALUES.reset(token)

@@ -1,0 +1,117 @@
+"""Every Prometheus metric of the service, built on one injected ``CollectorRegistry``.
+
+Nothing registers on the client library's global registry: each ``create_app`` (and so each test)
+gets its own registry, so tests never see another test's counts and never have to reset anything.
+Names follow Prometheus conventions: base units (seconds), ``_total`` for counters, and the prefix
+``scheduler_ext_``. Label values are bounded: verbs, reasons and outcomes are fixed strings,
+priorities are the cluster's PriorityClass values.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+PREFIX = "scheduler_ext"
+
+VERB_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+SOLVE_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.verb_duration = Histogram(
+            f"{PREFIX}_verb_duration_seconds",
+            "Time to answer one kube-scheduler extender call, by verb.",
+            ["verb"],
+            buckets=VERB_BUCKETS,
+            registry=r,
+        )
+        self.verb_errors = Counter(
+            f"{PREFIX}_verb_errors_total",
+            "Extender calls answered with an error, by verb and reason.",
+            ["verb", "reason"],
+            registry=r,
+        )
+        self.binds = Counter(
+            f"{PREFIX}_binds_total",
+            "Bindings the bind verb asked the API server for, by result.",
+            ["result"],
+            registry=r,
+        )
+        self.plans = Counter(
+            f"{PREFIX}_plans_total",
+            "Planning rounds, by outcome (actionable, no_improvement, failed).",
+            ["outcome"],
+            registry=r,
+        )
+        self.solve_duration = Histogram(
+            f"{PREFIX}_solve_duration_seconds",
+            "Time spent in one solver stage of a planning round, by solver stage and status.",
+            ["solver", "status"],
+            buckets=SOLVE_BUCKETS,
+            registry=r,
+        )
+        self.plan_duration = Histogram(
+            f"{PREFIX}_plan_duration_seconds",
+            "Wall time of a whole planning round (snapshot, model, solve, plan).",
+            buckets=SOLVE_BUCKETS,
+            registry=r,
+        )
+        self.plan_placeable = Gauge(
+            f"{PREFIX}_plan_placeable_pods",
+            "Pending pods the latest plan would place, by priority.",
+            ["priority"],
+            registry=r,
+        )
+        self.pending = Gauge(
+            f"{PREFIX}_pending_pods",
+            "Pods not bound to a node (and not terminating), by priority.",
+            ["priority"],
+            registry=r,
+        )
+        self.watch_restarts = Counter(
+            f"{PREFIX}_watch_restarts_total",
+            "Watches restarted after an error or a 410 Gone, by kind.",
+            ["kind"],
+            registry=r,
+        )
+        self.synced = Gauge(
+            f"{PREFIX}_state_synced",
+            "1 once every watched kind has been listed, else 0.",
+            registry=r,
+        )
+
+    @contextmanager
+    def time_verb(self, verb: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.verb_duration.labels(verb).observe(time.perf_counter() - started)
+
+    def verb_error(self, verb: str, reason: str) -> None:
+        self.verb_errors.labels(verb, reason).inc()
+
+    def watch_restarted(self, kind: str) -> None:
+        self.watch_restarts.labels(kind).inc()
+
+    @staticmethod
+    def _set_by_priority(gauge: Gauge, counts: Mapping[int, int]) -> None:
+        gauge.clear()
+        for priority, count in counts.items():
+            gauge.labels(str(priority)).set(count)
+
+    def set_pending(self, counts: Mapping[int, int]) -> None:
+        self._set_by_priority(self.pending, counts)
+
+    def set_placeable(self, counts: Mapping[int, int]) -> None:
+        self._set_by_priority(self.plan_placeable, counts)

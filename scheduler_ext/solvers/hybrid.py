@@ -1,0 +1,63 @@
+"""What ``--solver auto`` runs: neighbourhoods first to improve fast, then the whole model to prove.
+
+Measured on the paper's workloads (docs/benchmarks.md), CP-SAT on a few nodes at a time finds
+improvements that the whole-cluster model does not find within a second from 16 nodes up, while
+only the whole model can prove a placement optimal. So the budget is split: neighbourhood search
+first, then the whole model hinted with the better incumbent, while the model is small enough to
+build within the budget; beyond that, neighbourhood search only.
+"""
+
+from __future__ import annotations
+
+import time
+
+from scheduler_ext.model.assignment import Assignment
+from scheduler_ext.model.problem import Problem
+from scheduler_ext.solvers.base import SolveResult
+from scheduler_ext.solvers.cpsat.solver import IncumbentCallback, solve_cpsat
+from scheduler_ext.solvers.neighbourhood import HOSTS, RECEIVERS, solve_neighbourhoods
+
+NEIGHBOURHOOD_SHARE = 0.5
+"""Share of the remaining time for neighbourhood search before the whole model."""
+
+MAX_WHOLE_VARIABLES = 20_000
+"""Above this many class x node variables, the whole model is not built at all."""
+
+
+def model_size(problem: Problem) -> int:
+    return sum(len(cls.domain()) for cls in problem.classes)
+
+
+def solve_hybrid(
+    problem: Problem,
+    incumbent: Assignment,
+    *,
+    deadline: float,
+    workers: int = 0,
+    on_incumbent: IncumbentCallback | None = None,
+) -> SolveResult:
+    whole = model_size(problem) <= MAX_WHOLE_VARIABLES
+    if whole and len(problem.nodes) <= HOSTS + RECEIVERS:
+        # A neighbourhood would be the whole cluster anyway.
+        return solve_cpsat(
+            problem, incumbent, deadline=deadline, workers=workers, on_incumbent=on_incumbent
+        )
+    split = time.monotonic() + (deadline - time.monotonic()) * NEIGHBOURHOOD_SHARE
+    first = solve_neighbourhoods(
+        problem,
+        incumbent,
+        deadline=split if whole else deadline,
+        workers=workers,
+        on_incumbent=on_incumbent,
+    )
+    if not whole:
+        return first
+    second = solve_cpsat(
+        problem, first.assignment, deadline=deadline, workers=workers, on_incumbent=on_incumbent
+    )
+    return SolveResult(
+        assignment=second.assignment,
+        optimal=second.optimal,
+        solver=second.solver,
+        stages=first.stages + second.stages,
+    )

@@ -5,6 +5,10 @@ counted from the moment the command starts, and prints the PackingPlan. Expected
 snapshot, an unreachable cluster, a bad flag) print one line and exit with status 2; nothing here
 prints a traceback. Heavy modules are imported only once the arguments are known, so ``plan`` on a
 file imports neither the Kubernetes client nor the web stack.
+
+``serve`` runs the extender service (``scheduler_ext.app``) under uvicorn, one worker (the state is
+in memory). Its settings come from flags, ``SCHEDULER_EXT_*`` variables and ``--config``; a bad
+value prints one line per problem and exits with status 2 before anything listens.
 """
 
 from __future__ import annotations
@@ -87,7 +91,72 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--workers", type=_non_negative_int, default=0, help="CP-SAT workers (0: one per core)"
     )
+    _add_serve(commands)
     return parser
+
+
+def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="run the extender service kube-scheduler calls (filter, prioritize, preempt, bind)",
+        description="Serve kube-scheduler's extender verbs at /scheduler, health, metrics and "
+        "the plans API; plan in the background for pods kube-scheduler cannot place.",
+    )
+    serve.add_argument("--config", metavar="FILE", help="YAML settings file")
+    serve.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig (default: in-cluster)")
+    serve.add_argument("--host", help="listen address (default 0.0.0.0)")
+    serve.add_argument("--port", type=int, help="listen port (default 8888)")
+    serve.add_argument("--mode", choices=("dry-run",), help="dry-run: plans are only recorded")
+    serve.add_argument("--tls-cert-file", metavar="PEM", help="serve HTTPS with this certificate")
+    serve.add_argument("--tls-key-file", metavar="PEM", help="private key of --tls-cert-file")
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from scheduler_ext.config import SettingsError, load_settings
+
+    overrides = {
+        "mode": args.mode,
+        "server": {
+            "host": args.host,
+            "port": args.port,
+            "tls_cert_file": args.tls_cert_file,
+            "tls_key_file": args.tls_key_file,
+        },
+        "cluster": {"kubeconfig": args.kubeconfig},
+    }
+    try:
+        settings = load_settings(overrides, config_file=args.config)
+    except SettingsError as exc:
+        for line in exc.lines:
+            print(f"scheduler-ext: error: {line}", file=sys.stderr)  # noqa: T201
+        return EXIT_USAGE
+    if not args.verbose:
+        logging.getLogger().setLevel(settings.log_level)
+
+    import uvicorn
+
+    from scheduler_ext.app import create_app
+    from scheduler_ext.cluster.client import KubeClient
+    from scheduler_ext.errors import ClusterReadError
+
+    kubeconfig = settings.cluster.kubeconfig
+    try:
+        client = KubeClient.connect(str(kubeconfig) if kubeconfig else None)
+    except ClusterReadError as exc:
+        print(f"scheduler-ext: error: {exc}", file=sys.stderr)  # noqa: T201
+        return EXIT_USAGE
+    server = settings.server
+    uvicorn.run(
+        create_app(settings, client=client),
+        host=server.host,
+        port=server.port,
+        workers=1,
+        ssl_certfile=str(server.tls_cert_file) if server.tls_cert_file else None,
+        ssl_keyfile=str(server.tls_key_file) if server.tls_key_file else None,
+        log_config=None,
+        access_log=False,
+    )
+    return 0
 
 
 def _run_plan(args: argparse.Namespace, started: float) -> int:
@@ -144,4 +213,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command == "plan":
         return _run_plan(args, started)
+    if args.command == "serve":
+        return _run_serve(args)
     return EXIT_USAGE  # pragma: no cover  (argparse requires a command)

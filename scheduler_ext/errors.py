@@ -21,3 +21,11 @@ class ClusterReadError(SchedulerExtError):
 
 class SolverError(SchedulerExtError):
     """A solver failed or crashed; the planner falls back to what it already had."""
+
+
+class BindError(SchedulerExtError):
+    """The API server refused or failed a Binding (conflict, pod gone, unreachable)."""
+
+
+class WatchExpired(SchedulerExtError):
+    """The API server no longer has the resourceVersion a watch resumed from (410 Gone): relist."""

@@ -11,18 +11,24 @@ drop fields newer than the client).
 
 Lists are paged (``limit``/``continue``) so that a large cluster is not one giant response. The
 reader only ever issues GET requests.
+
+``KubeClient`` serves the extender service: raw lists with their resourceVersion and raw watch
+streams for the informers (``cluster/informer.py``), and the one write of this issue, the pod's
+Binding for the bind verb. Responses stay raw JSON there too (watch events are decoded line by
+line from the stream), and every failure becomes one of this project's errors with one line:
+``WatchExpired`` for 410 Gone (relist), ``ClusterReadError`` otherwise, ``BindError`` for binds.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from scheduler_ext.cluster.snapshot import cluster_from_objects
 from scheduler_ext.domain import Cluster
-from scheduler_ext.errors import ClusterReadError, SnapshotError
+from scheduler_ext.errors import BindError, ClusterReadError, SnapshotError, WatchExpired
 
 logger = logging.getLogger(__name__)
 
@@ -145,3 +151,137 @@ def read_cluster(kubeconfig: str | None) -> Cluster:
         return cluster_from_objects(objects, source=str(host), strict_nodes=False)
     except SnapshotError as exc:
         raise ClusterReadError(f"reading {host}: {exc}") from exc
+
+
+# --- the service's client ---------------------------------------------------------------------
+
+WatchEvent = tuple[str, Mapping[str, Any]]
+"""(ADDED | MODIFIED | DELETED | BOOKMARK, the object as raw JSON)."""
+
+BIND_TIMEOUT_SECONDS = 5
+CONNECT_TIMEOUT_SECONDS = 10
+POOL_SIZE = 32
+"""Connections kept: one per watch, plus concurrent binds."""
+
+
+def _gone(exc: BaseException) -> bool:
+    return getattr(exc, "status", None) == 410
+
+
+class KubeClient:
+    """Lists, watches and binds for the service, on one ApiClient (kubeconfig or in-cluster)."""
+
+    def __init__(self, api: Any) -> None:
+        from kubernetes import client
+
+        self.api = api
+        self._core: Any = client.CoreV1Api(api)  # raw dict bodies and responses, not models
+        self._lists: dict[str, Callable[..., Any]] = {
+            "Node": self._core.list_node,
+            "Pod": self._core.list_pod_for_all_namespaces,
+            "Namespace": self._core.list_namespace,
+            "PodDisruptionBudget": client.PolicyV1Api(
+                api
+            ).list_pod_disruption_budget_for_all_namespaces,
+            "PriorityClass": client.SchedulingV1Api(api).list_priority_class,
+        }
+
+    @classmethod
+    def connect(cls, kubeconfig: str | None) -> KubeClient:
+        api = _api_client(kubeconfig)
+        pool = getattr(getattr(api, "rest_client", None), "pool_manager", None)
+        if pool is not None and hasattr(pool, "connection_pool_kw"):
+            pool.connection_pool_kw["maxsize"] = POOL_SIZE
+        return cls(api)
+
+    @property
+    def kinds(self) -> Sequence[str]:
+        return tuple(self._lists)
+
+    def close(self) -> None:
+        close = getattr(self.api, "close", None)
+        if close is not None:
+            close()
+
+    def list_objects(self, kind: str) -> tuple[list[Mapping[str, Any]], str]:
+        """Every object of ``kind`` (raw JSON, no ``kind`` field) and the list's resourceVersion."""
+        items: list[Mapping[str, Any]] = []
+        version = ""
+        for page in _pages(kind, self._lists[kind]):
+            page_items = page.get("items") or []
+            if not isinstance(page_items, list):
+                raise ClusterReadError(f"listing {kind}: items is not a list")
+            items.extend(page_items)
+            metadata = page.get("metadata")
+            if isinstance(metadata, Mapping):
+                version = str(metadata.get("resourceVersion") or version)
+        return items, version
+
+    def watch(self, kind: str, resource_version: str, timeout: int) -> Iterator[WatchEvent]:
+        """Events after ``resource_version`` until the server ends the watch (``timeout`` s).
+
+        Raises WatchExpired on 410 Gone, ClusterReadError on any other failure.
+        """
+        try:
+            response = self._lists[kind](
+                watch=True,
+                resource_version=resource_version,
+                allow_watch_bookmarks=True,
+                timeout_seconds=timeout,
+                _preload_content=False,
+                _request_timeout=(CONNECT_TIMEOUT_SECONDS, timeout + 30),
+            )
+        except Exception as exc:
+            if _gone(exc):
+                raise WatchExpired(f"watching {kind}: {_describe(exc)}") from exc
+            raise ClusterReadError(f"watching {kind}: {_describe(exc)}") from exc
+        try:
+            for line in response:
+                if not line.strip():
+                    continue
+                event = json.loads(line)
+                kind_of_event = event.get("type") if isinstance(event, Mapping) else None
+                obj = event.get("object") if isinstance(event, Mapping) else None
+                if not isinstance(kind_of_event, str) or not isinstance(obj, Mapping):
+                    raise ClusterReadError(f"watching {kind}: malformed event {line[:200]!r}")
+                if kind_of_event == "ERROR":
+                    message = _one_line(obj.get("message") or obj)
+                    if obj.get("code") == 410:
+                        raise WatchExpired(f"watching {kind}: {message}")
+                    raise ClusterReadError(f"watching {kind}: {message}")
+                yield kind_of_event, obj
+        except (ClusterReadError, WatchExpired):
+            raise
+        except Exception as exc:
+            raise ClusterReadError(f"watching {kind}: {_describe(exc)}") from exc
+        finally:
+            response.close()
+            release = getattr(response, "release_conn", None)
+            if release is not None:
+                release()
+
+    def bind(self, namespace: str, name: str, uid: str, node: str) -> None:
+        """POST the pod's Binding (with a UID precondition when ``uid`` is given).
+
+        The response is left undecoded: the client's model for it fails to deserialize
+        (kubernetes-client/python#547).
+        """
+        metadata: dict[str, str] = {"name": name, "namespace": namespace}
+        if uid:
+            metadata["uid"] = uid
+        body = {
+            "apiVersion": "v1",
+            "kind": "Binding",
+            "metadata": metadata,
+            "target": {"apiVersion": "v1", "kind": "Node", "name": node},
+        }
+        try:
+            response = self._core.create_namespaced_binding(
+                namespace,
+                body,
+                _preload_content=False,
+                _request_timeout=BIND_TIMEOUT_SECONDS,
+            )
+            response.release_conn()
+        except Exception as exc:
+            raise BindError(f"binding {namespace}/{name} to {node}: {_describe(exc)}") from exc

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 
-from scheduler_ext.domain import PODS, Cluster, LabelItems, Node, Pod
+from scheduler_ext.domain import PODS, Cluster, DisruptionBudget, LabelItems, Node, Pod
 from scheduler_ext.model import eligibility, movability
 
 logger = logging.getLogger(__name__)
@@ -176,6 +176,84 @@ class _Eligibility:
         return tuple(sorted(accepted)), tuple(reasons)
 
 
+ANTI_AFFINITY_REASON = "node(s) didn't satisfy existing pods anti-affinity rules"
+
+
+class _BudgetIndex:
+    """Which disruption budgets cover a pod, without testing every budget against every pod."""
+
+    def __init__(self, budgets: Sequence[DisruptionBudget]) -> None:
+        self._budgets = budgets
+        # A budget whose selector has matchLabels can only cover pods carrying its first pair.
+        self._by_label: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+        self._others: dict[str, list[int]] = defaultdict(list)
+        for b, budget in enumerate(budgets):
+            selector = budget.selector
+            if selector is not None and selector.match_labels:
+                key, value = selector.match_labels[0]
+                self._by_label[(budget.namespace, key, value)].append(b)
+            else:
+                self._others[budget.namespace].append(b)
+        self._cache: dict[tuple[str, LabelItems], tuple[int, ...]] = {}
+
+    def covering(self, pod: Pod) -> tuple[int, ...]:
+        key = (pod.namespace, pod.labels)
+        found = self._cache.get(key)
+        if found is None:
+            candidates = list(self._others.get(pod.namespace, ()))
+            for label, value in pod.labels:
+                candidates += self._by_label.get((pod.namespace, label, value), ())
+            found = tuple(
+                sorted(b for b in candidates if eligibility.budget_covers(self._budgets[b], pod))
+            )
+            self._cache[key] = found
+        return found
+
+
+class _AntiAffinity:
+    """Nodes closed to a pod by the required anti-affinity of pods already running."""
+
+    def __init__(
+        self,
+        nodes: Sequence[Node],
+        node_index: dict[str, int],
+        namespaces: dict[str, LabelItems],
+        bound: Iterable[Pod],
+    ) -> None:
+        self._nodes = nodes
+        self._namespaces = namespaces
+        self._holders = [
+            (pod, nodes[node_index[pod.node_name or ""]]) for pod in bound if pod.anti_affinity
+        ]
+        self._cache: dict[tuple[str, LabelItems, int], frozenset[int]] = {}
+
+    def blocked(self, pod: Pod, eligible: tuple[int, ...]) -> frozenset[int]:
+        if not self._holders:
+            return frozenset()
+        key = (pod.namespace, pod.labels, id(eligible))
+        found = self._cache.get(key)
+        if found is None:
+            closed: set[int] = set()
+            for holder, holder_node in self._holders:
+                if holder.key == pod.key:
+                    continue
+                # Its own node is in its own domain: if that is not blocked, no node is.
+                if not eligibility.anti_affinity_blocks(
+                    pod, holder, holder_node, holder_node, self._namespaces
+                ):
+                    continue
+                closed.update(
+                    n
+                    for n in eligible
+                    if eligibility.anti_affinity_blocks(
+                        pod, holder, holder_node, self._nodes[n], self._namespaces
+                    )
+                )
+            found = frozenset(closed)
+            self._cache[key] = found
+        return found
+
+
 def _summarise(reasons: Iterable[str], total: int) -> str:
     counts = Counter(reasons)
     parts = ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items()))
@@ -209,8 +287,6 @@ def build_problem(
         else:
             pending.append(pod)
 
-    anti_affine = [pod for pod in fixed + movable if pod.anti_affinity]
-
     # Resource dimensions: whatever a plannable pod asks for; the rest only shrinks capacity.
     demands = {id(pod): _demand_map(pod) for pod in movable + pending}
     resources = sorted({name for demand in demands.values() for name in demand})
@@ -239,38 +315,28 @@ def build_problem(
         slots.append(NodeSlot(index=i, name=node.name, capacity=capacity))
 
     budgets = cluster.budgets
+    covers = _BudgetIndex(budgets).covering
+    blocked_for = _AntiAffinity(nodes, node_index, namespaces, fixed + movable).blocked
+
     pending_reasons: list[tuple[str, str]] = []
-    ClassKey = tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...]]
+    ClassKey = tuple[int, tuple[int, ...], int, tuple[int, ...]]
     groups: dict[ClassKey, tuple[list[Pod], dict[int, list[Pod]]]] = {}
+    eligible_sets: dict[int, tuple[int, ...]] = {}
     for pod in pending + movable:
         eligible, reasons = checker.nodes_for(pod)
-        if anti_affine:
-            blocked = {
-                candidate
-                for other in anti_affine
-                if other is not pod
-                for candidate in eligible
-                if eligibility.anti_affinity_blocks(
-                    pod,
-                    other,
-                    nodes[node_index[other.node_name or ""]],
-                    nodes[candidate],
-                    namespaces,
-                )
-            }
-            if blocked:
-                eligible = tuple(n for n in eligible if n not in blocked)
-                reasons += ("node(s) didn't satisfy existing pods anti-affinity rules",) * len(
-                    blocked
-                )
+        blocked = blocked_for(pod, eligible)
+        if blocked:
+            eligible = tuple(n for n in eligible if n not in blocked)
+            reasons += (ANTI_AFFINITY_REASON,) * len(blocked)
         if not pod.bound and not eligible:
             pending_reasons.append((pod.key, _summarise(reasons, len(nodes))))
-        covering = tuple(
-            b for b, budget in enumerate(budgets) if eligibility.budget_covers(budget, pod)
-        )
+        # Eligible sets are long (up to every node) and shared by many pods: key classes by the
+        # identity of the cached tuple rather than hashing it again for every pod.
+        token = id(eligible)
+        eligible_sets.setdefault(token, eligible)
         demand = demands[id(pod)]
         vector = tuple(demand.get(name, 0) for name in resources)
-        key: ClassKey = (pod.priority, vector, eligible, covering)
+        key: ClassKey = (pod.priority, vector, token, covers(pod))
         pend, run = groups.setdefault(key, ([], defaultdict(list)))
         if pod.bound:
             run[node_index[pod.node_name or ""]].append(pod)
@@ -279,8 +345,9 @@ def build_problem(
 
     classes = []
     members = []
-    for index, ((priority, vector, eligible, covering), (pend, run)) in enumerate(groups.items()):
+    for index, ((priority, vector, token, covering), (pend, run)) in enumerate(groups.items()):
         running = sorted(run.items())
+        eligible = eligible_sets[token]
         classes.append(
             PodClass(
                 index=index,

@@ -32,6 +32,8 @@ RECEIVERS = 4
 ENTRANTS = 4
 """Classes with unplaced pods that may enter a neighbourhood per round, the target among them."""
 ROUND_SECONDS = 0.1
+CALM_ATTEMPTS = 20
+"""Rounds in a row that may fail to reduce disruption before the search stops."""
 
 
 def _free_room(problem: Problem, counts: list[dict[int, int]]) -> npt.NDArray[np.int64]:
@@ -74,6 +76,32 @@ def pick_scope(
     return sorted(set(chosen) | set(pool[:RECEIVERS]))
 
 
+def calming_scope(problem: Problem, counts: list[dict[int, int]], rng: random.Random) -> list[int]:
+    """A node that lost running pods, and the nodes their classes gained pods on.
+
+    Solving such a scope with the placement fixed undoes moves that were not needed (greedy's
+    preemptions and earlier rounds move more than they must).
+    """
+    losses = [
+        (cls.index, node)
+        for cls in problem.classes
+        for node, running in cls.running
+        if counts[cls.index].get(node, 0) < running
+    ]
+    if not losses:
+        return []
+    cls_index, node = rng.choice(losses)
+    cls = problem.classes[cls_index]
+    running = cls.running_on()
+    gains = [n for n, k in counts[cls_index].items() if k > running.get(n, 0)]
+    rng.shuffle(gains)
+    scope = {node, *gains[: HOSTS + RECEIVERS - 1]}
+    others = [n for _, n in losses if n not in scope]
+    rng.shuffle(others)
+    scope.update(others[: max(0, HOSTS + RECEIVERS - len(scope))])
+    return sorted(scope)
+
+
 def solve_neighbourhoods(
     problem: Problem,
     incumbent: Assignment,
@@ -83,10 +111,11 @@ def solve_neighbourhoods(
     on_incumbent: IncumbentCallback | None = None,
     seed: int = 0,
 ) -> SolveResult:
+    """Place unplaced pods neighbourhood by neighbourhood, then undo needless moves."""
     started = time.monotonic()
     rng = random.Random(seed)
     best, best_key = incumbent, evaluate(problem, incumbent).key
-    rounds = improvements = 0
+    rounds = improvements = calm_failures = 0
     failures: dict[int, int] = {}
     while time.monotonic() < deadline - 0.02:
         counts = best.counts()
@@ -95,22 +124,26 @@ def solve_neighbourhoods(
             for cls in sorted(problem.classes, key=lambda c: -c.priority)
             if sum(counts[cls.index].values()) < cls.count and failures.get(cls.index, 0) < 8
         ]
-        if not unplaced:
-            break
-        # Mostly the most important class; sometimes another, so one hard class cannot starve all.
-        target = unplaced[0] if rng.random() < 0.7 else rng.choice(unplaced)
-        scope = pick_scope(problem, counts, target, rng, _free_room(problem, counts))
-        if not scope:
-            failures[target] = 99
-            continue
+        target: int | None = None
+        entrants: list[int] = []
+        if unplaced:
+            # Mostly the most important class; sometimes another, so one cannot starve all.
+            target = unplaced[0] if rng.random() < 0.7 else rng.choice(unplaced)
+            scope = pick_scope(problem, counts, target, rng, _free_room(problem, counts))
+            if not scope:
+                failures[target] = 99
+                continue
+            others = [c for c in unplaced if c != target]
+            entrants = [target, *rng.sample(others, min(len(others), ENTRANTS - 1))]
+        else:
+            scope = calming_scope(problem, counts, rng)
+            if not scope or calm_failures >= CALM_ATTEMPTS:
+                break
         rounds += 1
-        round_deadline = min(deadline, time.monotonic() + ROUND_SECONDS)
-        others = [c for c in unplaced if c != target]
-        entrants = [target, *rng.sample(others, min(len(others), ENTRANTS - 1))]
         result = solve_cpsat(
             problem,
             best,
-            deadline=round_deadline,
+            deadline=min(deadline, time.monotonic() + ROUND_SECONDS),
             workers=workers,
             scope=scope,
             entrants=entrants,
@@ -119,11 +152,15 @@ def solve_neighbourhoods(
         if key > best_key:
             best, best_key = result.assignment, key
             improvements += 1
-            failures.pop(target, None)
+            if target is not None:
+                failures.pop(target, None)
+            calm_failures = 0
             if on_incumbent is not None:
                 on_incumbent(SolveResult(assignment=best, optimal=False, solver="neighbourhood"))
-        else:
+        elif target is not None:
             failures[target] = failures.get(target, 0) + 1
+        else:
+            calm_failures += 1
     seconds = time.monotonic() - started
     logger.debug("neighbourhood search: %d rounds, %d improvements", rounds, improvements)
     return SolveResult(

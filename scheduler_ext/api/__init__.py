@@ -1,0 +1,1 @@
+"""The HTTP face of the service: kube-scheduler's extender verbs, health, metrics and plans."""

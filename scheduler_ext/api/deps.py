@@ -1,0 +1,37 @@
+"""What the routes need, read from ``app.state`` (set by ``create_app``): no globals.
+
+``Service`` bundles the long-lived parts; routes take it as ``ServiceDep``. Tests build an app
+around a store they filled themselves and a fake bind client, without monkeypatching.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from scheduler_ext.cluster.store import ClusterStore, PodCache
+from scheduler_ext.config import Settings
+from scheduler_ext.execution.binder import BindClient
+from scheduler_ext.metrics import Metrics
+from scheduler_ext.planning.history import PlanHistory
+
+
+@dataclass
+class Service:
+    settings: Settings
+    store: ClusterStore
+    metrics: Metrics
+    client: BindClient | None
+    """None when the service has no API access (tests of the read-only verbs)."""
+    plans: PlanHistory
+    pods: PodCache = field(default_factory=PodCache)
+
+
+def get_service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]

@@ -1,0 +1,35 @@
+"""Liveness, readiness and metrics.
+
+``/healthz`` answers as long as the process serves HTTP. ``/readyz`` answers 200 only once every
+watched kind has been listed (the state is synced): a Service in front of the extender then sends
+kube-scheduler's calls only to a replica that can answer them. ``/metrics`` is the Prometheus text
+format of the app's own registry.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from scheduler_ext.api.deps import ServiceDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(service: ServiceDep, response: Response) -> dict[str, str]:
+    if service.store.synced:
+        return {"status": "ok"}
+    response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    return {"status": "cluster state not synced yet"}
+
+
+@router.get("/metrics")
+async def metrics(service: ServiceDep) -> Response:
+    service.metrics.synced.set(1 if service.store.synced else 0)
+    return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,35 @@
+"""The read-only plans API: the PackingPlans the planning loop recorded, newest first.
+
+``GET /api/v1/plans`` is a ``PackingPlanList``; ``GET /api/v1/plans/{name}`` one ``PackingPlan``,
+exactly as ``scheduler-ext plan -o json`` prints it, plus ``metadata.creationTimestamp`` and
+``status.actionable`` (the plan strictly improves the lexicographic placement).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+
+from scheduler_ext.api.deps import ServiceDep
+from scheduler_ext.planning.render import API_VERSION
+
+router = APIRouter(prefix="/api/v1", tags=["plans"])
+
+
+@router.get("/plans")
+async def list_plans(service: ServiceDep) -> dict[str, Any]:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "PackingPlanList",
+        "metadata": {},
+        "items": service.plans.list(),
+    }
+
+
+@router.get("/plans/{name}")
+async def get_plan(name: str, service: ServiceDep) -> dict[str, Any]:
+    plan = service.plans.get(name)
+    if plan is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"plan {name!r} not found")
+    return plan

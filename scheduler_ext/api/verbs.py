@@ -1,0 +1,193 @@
+"""kube-scheduler's four extender verbs under ``/scheduler``: parse, ask, answer; no logic here.
+
+kube-scheduler's ``urlPrefix`` is ``http(s)://HOST:PORT/scheduler`` and it POSTs to
+``<urlPrefix>/<verb>``. filter and prioritize answer from the store's in-memory accounting and
+never wait on anything (``async`` routes on the event loop, no thread hop); bind calls the API
+server and so runs in the thread pool, where several binds can overlap as kube-scheduler's binding
+goroutines do. Answers are written as JSON directly (the documented response models describe
+them); bad bodies get 422 with a one-line ``detail`` (see ``api/errors.py``).
+
+When the state is not synced yet, filter answers with its ``Error`` field (kube-scheduler then
+retries the pod, or skips the extender if it is ``ignorable``) and prioritize with 503 (its errors
+are always ignored): no verb answers from a half-listed cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Response, status
+from starlette.concurrency import run_in_threadpool
+
+from scheduler_ext.api import schemas
+from scheduler_ext.api.deps import Service, ServiceDep
+from scheduler_ext.cluster.store import demand_of
+from scheduler_ext.errors import SnapshotError
+from scheduler_ext.execution.binder import bind_pod
+from scheduler_ext.planning import scoring
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/scheduler", tags=["extender"])
+
+NOT_SYNCED = "scheduler-ext: cluster state not synced yet"
+
+
+def _json(payload: object) -> Response:
+    return Response(json.dumps(payload, separators=(",", ":")), media_type="application/json")
+
+
+def _filter_answer(
+    *,
+    names: list[str] | None = None,
+    nodes: list[dict[str, Any]] | None = None,
+    failed: dict[str, str] | None = None,
+    error: str = "",
+) -> Response:
+    return _json(
+        {
+            "Nodes": None if nodes is None else {"metadata": {}, "items": nodes},
+            "NodeNames": names,
+            "FailedNodes": failed,
+            "FailedAndUnresolvableNodes": None,
+            "Error": error,
+        }
+    )
+
+
+def _bad(message: str) -> HTTPException:
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=message)
+
+
+def _nodes_of(args: schemas.ExtenderArgs) -> tuple[list[str], list[dict[str, Any]] | None]:
+    """Node names, and the full Node objects when kube-scheduler sent them (no node cache)."""
+    if args.node_names is not None:
+        return args.node_names, None
+    if args.nodes is None:
+        raise _bad("one of NodeNames (nodeCacheCapable: true) or Nodes is required")
+    items = args.nodes.items or []
+    names = []
+    for i, item in enumerate(items):
+        meta = item.get("metadata")
+        name = meta.get("name") if isinstance(meta, dict) else None
+        if not isinstance(name, str) or not name:
+            raise _bad(f"Nodes.items[{i}].metadata.name: required")
+        names.append(name)
+    return names, items
+
+
+def _demand(service: Service, raw_pod: dict[str, Any]) -> dict[str, int] | None:
+    try:
+        pod = service.pods.pod_of(raw_pod)
+    except SnapshotError as exc:
+        raise _bad(f"Pod: {exc}") from None
+    return demand_of(pod) if pod is not None else None
+
+
+@router.post("/filter", response_model=schemas.ExtenderFilterResult)
+async def filter_nodes(args: schemas.ExtenderArgs, service: ServiceDep) -> Response:
+    metrics = service.metrics
+    with metrics.time_verb("filter"):
+        names, nodes = _nodes_of(args)
+        demand = _demand(service, args.pod)
+        if not service.store.synced:
+            metrics.verb_error("filter", "not_synced")
+            return _filter_answer(error=NOT_SYNCED)
+        try:
+            if demand is None:  # a finished pod holds nothing: no reason to reject a node
+                passed, failed = list(names), dict[str, str]()
+            else:
+                passed, failed = scoring.filter_nodes(demand, names, service.store.room(names))
+        except Exception as exc:  # the protocol's way to report a failure is the Error field
+            logger.exception("filter failed")
+            metrics.verb_error("filter", "internal")
+            return _filter_answer(error=f"scheduler-ext: internal error: {exc}")
+        if nodes is None:
+            return _filter_answer(names=passed, failed=failed)
+        kept = set(passed)
+        items = [node for node, name in zip(nodes, names, strict=True) if name in kept]
+        return _filter_answer(nodes=items, failed=failed)
+
+
+@router.post("/prioritize", response_model=list[schemas.HostPriority])
+async def prioritize_nodes(args: schemas.ExtenderArgs, service: ServiceDep) -> Response:
+    metrics = service.metrics
+    with metrics.time_verb("prioritize"):
+        names, _ = _nodes_of(args)
+        demand = _demand(service, args.pod)
+        if not service.store.synced:
+            metrics.verb_error("prioritize", "not_synced")
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=NOT_SYNCED)
+        if demand is None:
+            return _json([{"Host": name, "Score": 0} for name in names])
+        try:
+            scores = scoring.prioritize_nodes(demand, names, service.store.room(names))
+        except Exception:  # prioritize errors are ignored by kube-scheduler: score nothing
+            logger.exception("prioritize failed")
+            metrics.verb_error("prioritize", "internal")
+            return _json([])
+        return _json([{"Host": name, "Score": score} for name, score in scores])
+
+
+@router.post("/bind", response_model=schemas.ExtenderBindingResult)
+async def bind(args: schemas.ExtenderBindingArgs, service: ServiceDep) -> Response:
+    metrics = service.metrics
+    with metrics.time_verb("bind"):
+        client = service.client
+        if client is None:
+            error = "scheduler-ext: this service has no API access to bind with"
+        else:
+            try:
+                error = await run_in_threadpool(
+                    bind_pod,
+                    client,
+                    service.store,
+                    service.pods,
+                    namespace=args.pod_namespace,
+                    name=args.pod_name,
+                    uid=args.pod_uid,
+                    node=args.node,
+                )
+            except Exception as exc:
+                logger.exception("bind failed")
+                error = f"scheduler-ext: internal error: {exc}"
+        metrics.binds.labels("ok" if not error else "error").inc()
+        if error:
+            metrics.verb_error("bind", "bind_failed")
+        return _json({"Error": error})
+
+
+def _meta_victims(pods: Sequence[dict[str, Any]], node: str) -> list[dict[str, str]]:
+    out = []
+    for i, pod in enumerate(pods):
+        meta = pod.get("metadata")
+        uid = meta.get("uid") if isinstance(meta, dict) else None
+        if not isinstance(uid, str) or not uid:
+            raise _bad(f"NodeNameToVictims[{node}].Pods[{i}].metadata.uid: required")
+        out.append({"UID": uid})
+    return out
+
+
+@router.post("/preempt", response_model=schemas.ExtenderPreemptionResult)
+async def preempt(args: schemas.ExtenderPreemptionArgs, service: ServiceDep) -> Response:
+    """For now kube-scheduler's candidates go back unchanged (as UIDs, which it always reads)."""
+    with service.metrics.time_verb("preempt"):
+        result: dict[str, dict[str, Any]] = {}
+        if args.node_name_to_meta_victims is not None:
+            for node, meta in args.node_name_to_meta_victims.items():
+                if meta is not None:
+                    result[node] = {
+                        "Pods": [{"UID": p.uid} for p in meta.pods or []],
+                        "NumPDBViolations": meta.num_pdb_violations,
+                    }
+        elif args.node_name_to_victims is not None:
+            for node, victims in args.node_name_to_victims.items():
+                if victims is not None:
+                    result[node] = {
+                        "Pods": _meta_victims(victims.pods or [], node),
+                        "NumPDBViolations": victims.num_pdb_violations,
+                    }
+        return _json({"NodeNameToMetaVictims": result})

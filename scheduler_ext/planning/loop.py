@@ -1,0 +1,171 @@
+"""The planning loop: pods kube-scheduler gave up on start a planning round, off the request path.
+
+kube-scheduler never calls an extender's filter when no node passes its own filters, and calls
+preempt only when its own dry run found victims, so the pods this service exists for are found by
+watching: a pod with ``PodScheduled=False, reason Unschedulable``. When one appears, the loop waits
+``debounce_seconds`` (pods of one Deployment arrive together and should be planned together),
+checks that some pod is still unschedulable, and plans once on a snapshot of the store. It plans
+again only when the store's generation has moved since the last round (a node, pod, budget or
+class changed in a way the planner reads), so a stable cluster with a pod that cannot be placed
+costs one round, not one per second.
+
+Each round runs ``make_plan`` within ``time_limit_seconds``; the solver runs in a fresh child
+process (``SolverWorker``) started with forkserver or spawn, never fork (this process has
+threads), so a crash or a hang of the solver costs that round's improvements, never the service.
+The plan is stored (bounded history) for the plans API, logged in one line and counted. The
+service is dry-run: nothing is executed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import multiprocessing
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+from scheduler_ext.cluster.store import ClusterStore
+from scheduler_ext.config import PlanningSettings
+from scheduler_ext.domain import PackingPlan
+from scheduler_ext.metrics import Metrics
+from scheduler_ext.planning.history import PlanDict, PlanHistory
+from scheduler_ext.planning.options import PlanOptions
+from scheduler_ext.planning.planner import make_plan
+from scheduler_ext.planning.render import plan_to_dict
+from scheduler_ext.solvers.isolation import METHODS, SolverWorker
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0
+_SOLVER_STATUSES = frozenset(
+    {"OPTIMAL", "FEASIBLE", "INFEASIBLE", "UNKNOWN", "MODEL_INVALID", "done", "timeout"}
+)
+
+
+def _stage_labels(name: str, status: str) -> tuple[str, str]:
+    """Bounded label values: "tier 1000" -> "cpsat-tier"; free-text statuses -> "done"."""
+    if name.startswith("tier "):
+        name = "cpsat-tier"
+    elif name == "disruption":
+        name = "cpsat-disruption"
+    return name, status if status in _SOLVER_STATUSES else "done"
+
+
+class PlanningLoop:
+    def __init__(
+        self,
+        store: ClusterStore,
+        history: PlanHistory,
+        metrics: Metrics,
+        settings: PlanningSettings,
+    ) -> None:
+        self._store = store
+        self._history = history
+        self._metrics = metrics
+        self._settings = settings
+        self._stop = threading.Event()
+        self._sequence = itertools.count(1)
+        self._thread = threading.Thread(target=self._run, name="planning-loop", daemon=True)
+        self.rounds = 0
+
+    @property
+    def options(self) -> PlanOptions:
+        s = self._settings
+        return PlanOptions(
+            time_limit=s.time_limit_seconds,
+            solver=s.solver,
+            max_disruptions=s.max_disruptions,
+            allow_local_storage=s.allow_local_storage,
+            workers=s.workers,
+        )
+
+    def start(self) -> None:
+        if self._settings.start_method == "forkserver":
+            # Children fork from a server that imported the solvers once: no import per round.
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload([module for module, _ in METHODS.values()])
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        seen = -1
+        planned = -1
+        while not self._stop.is_set():
+            seen = self._store.wait_for_change(seen, POLL_SECONDS)
+            if self._stop.is_set():
+                return
+            self._metrics.set_pending(self._store.pending_by_priority())
+            if not self._store.synced or seen == planned or not self._store.unschedulable():
+                continue
+            if self._stop.wait(self._settings.debounce_seconds):
+                return
+            if not self._store.unschedulable():
+                continue
+            planned = self._store.generation
+            try:
+                self.plan_once()
+            except Exception:  # never let a bug end the loop
+                logger.exception("planning round failed")
+                self._metrics.plans.labels("failed").inc()
+
+    def plan_once(self) -> PlanDict | None:
+        """One round on the current state; the stored plan, or None if the round failed."""
+        started = time.monotonic()
+        options = self.options
+        self.rounds += 1
+        worker = SolverWorker(self._settings.start_method) if options.solver != "greedy" else None
+        try:
+            cluster = self._store.snapshot()
+            plan = make_plan(cluster, options, started=started, worker=worker)
+        except Exception as exc:
+            logger.warning("planning round failed: %s", exc, exc_info=True)
+            self._metrics.plans.labels("failed").inc()
+            return None
+        finally:
+            if worker is not None:
+                worker.close()
+        priorities = {pod.key: pod.priority for pod in cluster.pods}
+        return self._record(plan, priorities, time.monotonic() - started)
+
+    def _record(self, plan: PackingPlan, priorities: dict[str, int], seconds: float) -> PlanDict:
+        now = datetime.now(UTC)
+        plan = dataclasses.replace(plan, name=f"{plan.name}-{next(self._sequence):04d}")
+        document = plan_to_dict(plan)
+        document["metadata"]["creationTimestamp"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        actionable = plan.status.improves
+        document["status"]["actionable"] = actionable
+        self._history.add(document)
+
+        metrics = self._metrics
+        metrics.plans.labels("actionable" if actionable else "no_improvement").inc()
+        metrics.plan_duration.observe(seconds)
+        for stage in document["status"].get("diagnostics", {}).get("stages", []):
+            solver, status = _stage_labels(str(stage["name"]), str(stage["status"]))
+            metrics.solve_duration.labels(solver, status).observe(float(stage["seconds"]))
+        metrics.set_placeable(Counter(priorities.get(b.pod, 0) for b in plan.bindings))
+        gained = ", ".join(
+            f"{t.priority}: {t.before}->{t.after}"
+            for t in plan.status.placed_by_priority
+            if t.after != t.before
+        )
+        logger.info(
+            "plan %s: %s, %d bindings, %d moves, %d evictions, %d unplanned, solver %s%s, %.2fs%s",
+            plan.name,
+            "actionable" if actionable else "no improvement",
+            len(plan.bindings),
+            len(plan.moves),
+            len(plan.evictions),
+            len(plan.unplanned),
+            plan.status.solver,
+            " (optimal)" if plan.status.optimal else "",
+            seconds,
+            f"; placed by priority {gained}" if gained else "",
+        )
+        return document

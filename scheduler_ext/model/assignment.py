@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from scheduler_ext.model.problem import Problem
 
 Placement = tuple[tuple[tuple[int, int], ...], ...]
@@ -78,25 +80,25 @@ def violations(problem: Problem, assignment: Assignment) -> list[str]:
     counts = assignment.counts()
     if len(counts) != len(problem.classes):
         return [f"assignment has {len(counts)} classes, problem {len(problem.classes)}"]
-    load = [[0] * len(problem.resources) for _ in problem.nodes]
+    load = np.zeros((len(problem.nodes), len(problem.resources)), dtype=np.int64)
     for cls, placed in zip(problem.classes, counts, strict=True):
-        domain = set(cls.domain())
-        eligible = set(cls.eligible)
-        running = cls.running_on()
         if sum(placed.values()) > cls.count:
             found.append(f"class {cls.index}: {sum(placed.values())} placed of {cls.count}")
+        running = cls.running_on()
         for node, k in placed.items():
-            if node not in domain:
-                found.append(f"class {cls.index}: node {node} is not in its domain")
-                continue
-            if node not in eligible and k > running.get(node, 0):
+            if node not in cls.eligible_set and k > running.get(node, 0):
                 found.append(f"class {cls.index}: {k} pods on ineligible node {node}")
-            for d, amount in enumerate(cls.demand):
-                load[node][d] += amount * k
-    for slot in problem.nodes:
-        for d, name in enumerate(problem.resources):
-            if load[slot.index][d] > slot.capacity[d]:
-                found.append(f"node {slot.name}: {name} {load[slot.index][d]} > {slot.capacity[d]}")
+        if placed:
+            nodes = np.fromiter(placed.keys(), dtype=np.intp, count=len(placed))
+            amounts = np.fromiter(placed.values(), dtype=np.int64, count=len(placed))
+            np.add.at(load, nodes, amounts[:, None] * np.array(cls.demand, dtype=np.int64))
+    capacity = np.array([slot.capacity for slot in problem.nodes], dtype=np.int64)
+    capacity = capacity.reshape(load.shape)
+    for node, d in zip(*np.nonzero(load > capacity), strict=True):
+        found.append(
+            f"node {problem.nodes[node].name}: {problem.resources[d]} "
+            f"{load[node, d]} > {capacity[node, d]}"
+        )
     disturbed = class_disruption(problem, counts)
     for b, limit in enumerate(problem.budget_limits):
         used = sum(k for cls, k in zip(problem.classes, disturbed, strict=True) if b in cls.budgets)

@@ -26,7 +26,9 @@ from scheduler_ext.solvers.isolation import SolveJob, SolverWorker, run_job
 logger = logging.getLogger(__name__)
 
 RESERVE_SECONDS = 0.1
-"""Kept back from the budget for turning the assignment into a plan and writing it."""
+RESERVE_SECONDS_PER_POD = 2e-6
+"""Kept back from the budget for checking the assignment, turning it into a plan and writing it
+(measured: about 0.3 s for 135,000 pods)."""
 
 
 class _Best:
@@ -101,7 +103,8 @@ def make_plan(
     child process is started here when a solver runs.
     """
     started = time.monotonic() if started is None else started
-    deadline = started + options.time_limit - RESERVE_SECONDS
+    reserve = RESERVE_SECONDS + RESERVE_SECONDS_PER_POD * len(cluster.pods)
+    deadline = started + max(options.time_limit - reserve, options.time_limit / 2)
     problem = build_problem(
         cluster,
         allow_local_storage=options.allow_local_storage,

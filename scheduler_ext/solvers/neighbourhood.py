@@ -117,7 +117,9 @@ def solve_neighbourhoods(
     best, best_key = incumbent, evaluate(problem, incumbent).key
     rounds = improvements = calm_failures = 0
     failures: dict[int, int] = {}
-    while time.monotonic() < deadline - 0.02:
+    round_cost = 0.02  # a round overruns its solve time by its model building: keep room for it
+    while time.monotonic() + round_cost < deadline:
+        round_started = time.monotonic()
         counts = best.counts()
         unplaced = [
             cls.index
@@ -161,6 +163,7 @@ def solve_neighbourhoods(
             failures[target] = failures.get(target, 0) + 1
         else:
             calm_failures += 1
+        round_cost = max(0.02, time.monotonic() - round_started - ROUND_SECONDS)
     seconds = time.monotonic() - started
     logger.debug("neighbourhood search: %d rounds, %d improvements", rounds, improvements)
     return SolveResult(

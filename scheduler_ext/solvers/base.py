@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from scheduler_ext.model.assignment import Assignment
+if TYPE_CHECKING:
+    from scheduler_ext.model.assignment import Assignment
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,12 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scheduler_ext.model.assignment import Assignment
-from scheduler_ext.model.problem import Problem
-from scheduler_ext.solvers.base import SolveResult
+if TYPE_CHECKING:  # kept out of the import path: the worker must fork before numpy is loaded
+    from scheduler_ext.model.assignment import Assignment
+    from scheduler_ext.model.problem import Problem
+    from scheduler_ext.solvers.base import SolveResult
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:  # kept out of the import path: the worker must fork before numpy is loaded
     from scheduler_ext.model.assignment import Assignment
@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # kept out of the import path: the worker must fork before nu
 
 logger = logging.getLogger(__name__)
 
-ReportingSolve = Callable[[Callable[[SolveResult], None]], SolveResult]
+ReportingSolve: TypeAlias = "Callable[[Callable[[SolveResult], None]], SolveResult]"
 """A solve that calls its argument with every improvement and returns the final result."""
 
 GRACE_SECONDS = 0.15

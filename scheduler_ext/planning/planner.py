@@ -115,6 +115,8 @@ def make_plan(
     message = ""
     if _all_placed(problem, best.assignment) and before.disturbed == 0:
         best.optimal = True  # every pod already runs and nothing moves: nothing can beat it
+    elif time.monotonic() >= deadline:
+        message = "the time limit was spent reading the cluster; no search was run"
     else:
         for strategy in ("spread", "pack"):
             best.offer(solve_greedy(problem, strategy=strategy, deadline=deadline))

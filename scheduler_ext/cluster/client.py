@@ -160,8 +160,8 @@ WatchEvent = tuple[str, Mapping[str, Any]]
 
 BIND_TIMEOUT_SECONDS = 5
 CONNECT_TIMEOUT_SECONDS = 10
-POOL_SIZE = 32
-"""Connections kept: one per watch, plus concurrent binds."""
+POOL_SIZE = 64
+"""Connections kept: one per watch, plus concurrent binds (up to the 40 threads of the pool)."""
 
 
 def _gone(exc: BaseException) -> bool:

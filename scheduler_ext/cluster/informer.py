@@ -19,6 +19,7 @@ worst; the threads are daemons, so a stuck connection never keeps the process al
 
 from __future__ import annotations
 
+import gc
 import logging
 import random
 import threading
@@ -85,6 +86,10 @@ class Informer:
     def _list(self) -> None:
         items, version = self._source.list_objects(self.kind)
         self._store.replace(self.kind, items)
+        # The listed objects live long and form no cycles: keep the cyclic collector from
+        # rescanning them (a full collection over 50,000 pods takes ~100 ms, which would land on
+        # some verb call's latency). Refcounting still frees them when they are replaced.
+        gc.freeze()
         self.version = version
         logger.info("listed %d %s objects at resourceVersion %s", len(items), self.kind, version)
 

@@ -1,4 +1,4 @@
-"""The service's in-memory view of the cluster, fed by the watches and read by the verbs and planner.
+"""The service's in-memory view of the cluster: fed by the watches, read by verbs and planner.
 
 kube-scheduler gives an extender 5 seconds per call and adds every millisecond of it to each pod's
 scheduling cycle, so verbs must answer from memory. This store keeps:
@@ -110,6 +110,7 @@ class ClusterStore:
         self._alloc: dict[str, Demand] = {}
         self._used: dict[str, Counter[str]] = {}
         self._free: dict[str, Demand] = {}
+        self._rooms: dict[str, tuple[Demand, Demand]] = {}
         self._assumed: dict[str, _Assumed] = {}
 
     # --- state ---------------------------------------------------------------------------------
@@ -228,11 +229,14 @@ class ClusterStore:
         if alloc is None:
             self._alloc.pop(node, None)
             self._free.pop(node, None)
+            self._rooms.pop(node, None)
             return
         self._alloc[node] = alloc
         used = self._used.get(node, Counter())
         names = set(alloc) | set(used)
-        self._free[node] = {name: alloc.get(name, 0) - used.get(name, 0) for name in names}
+        free = {name: alloc.get(name, 0) - used.get(name, 0) for name in names}
+        self._free[node] = free
+        self._rooms[node] = (alloc, free)
 
     def _set_pod(self, key: str, entry: _PodEntry | None) -> None:
         old = self._pods.pop(key, None)
@@ -283,9 +287,10 @@ class ClusterStore:
         only ever as fresh as the watch anyway.
         """
         with self._lock:
-            self._expire()
-            alloc, free = self._alloc, self._free
-            return [(alloc[name], free[name]) if name in alloc else None for name in names]
+            if self._assumed:
+                self._expire()
+            get = self._rooms.get
+            return [get(name) for name in names]
 
     def pod(self, key: str) -> Pod | None:
         with self._lock:

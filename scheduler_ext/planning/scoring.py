@@ -39,7 +39,7 @@ Room = tuple[Mapping[str, int], Mapping[str, int]] | None
 
 def misfit(demand: Mapping[str, int], free: Mapping[str, int]) -> str | None:
     """Why the pod does not fit the free room, in kube-scheduler's words; None if it fits."""
-    missing = [name for name, amount in demand.items() if amount > free.get(name, 0)]
+    missing = [name for name, amount in demand.items() if 0 < amount > free.get(name, 0)]
     if not missing:
         return None
     return REASON_PREFIX + ", ".join(
@@ -53,7 +53,7 @@ def filter_nodes(
     """(nodes that pass, {node: reason} for the others), names in the order given."""
     passed: list[str] = []
     failed: dict[str, str] = {}
-    items = list(demand.items())
+    items = [(name, amount) for name, amount in demand.items() if amount > 0]
     for name, room in zip(names, rooms, strict=True):
         if room is not None:
             free = room[1]
@@ -76,6 +76,8 @@ def best_fit_score(demand: Mapping[str, int], room: Room) -> int:
     alloc, free = room
     left = -1.0
     for name, amount in demand.items():
+        if amount <= 0:  # asks for none of it (kube-scheduler skips it too)
+            continue
         if amount > free.get(name, 0):
             return 0
         if name == PODS:
@@ -90,5 +92,32 @@ def best_fit_score(demand: Mapping[str, int], room: Room) -> int:
 
 def prioritize_nodes(
     demand: Mapping[str, int], names: Sequence[str], rooms: Sequence[Room]
-) -> list[tuple[str, int]]:
-    return [(name, best_fit_score(demand, room)) for name, room in zip(names, rooms, strict=True)]
+) -> list[int]:
+    """``best_fit_score`` for every node, in order (inlined: this runs for 5,000 nodes per call)."""
+    sized = [(name, amount, name != PODS) for name, amount in demand.items() if amount > 0]
+    if not any(counted for _, _, counted in sized):
+        return [0] * len(names)
+    scores: list[int] = []
+    append = scores.append
+    for room in rooms:
+        if room is None:
+            append(0)
+            continue
+        alloc, free = room
+        left = -1.0
+        for name, amount, counted in sized:
+            available = free.get(name, 0)
+            if amount > available:
+                left = 2.0
+                break
+            if counted:
+                capacity = alloc.get(name, 0)
+                if capacity > 0:
+                    fraction = (available - amount) / capacity
+                    if fraction > left:
+                        left = fraction
+        if left > 1.0 or left < 0:
+            append(0)
+        else:
+            append(round(MAX_SCORE * (1.0 - left)))
+    return scores

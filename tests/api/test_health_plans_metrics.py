@@ -1,0 +1,49 @@
+"""Health, readiness, metrics exposition and the read-only plans API."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from scheduler_ext.cluster.store import ClusterStore
+from tests.api.conftest import make_client, post, recorded
+from tests.factories import plan_dict
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").status_code == 200
+    assert make_client(ClusterStore()).get("/healthz").status_code == 200
+
+
+def test_metrics_count_verbs_with_base_units(client: TestClient) -> None:
+    post(client, "filter", recorded("filter.node-cache"))
+    post(client, "prioritize", recorded("prioritize.node-cache"))
+    text = client.get("/metrics").text
+    assert 'scheduler_ext_verb_duration_seconds_count{verb="filter"} 1.0' in text
+    assert 'scheduler_ext_verb_duration_seconds_count{verb="prioritize"} 1.0' in text
+    assert "scheduler_ext_state_synced 1.0" in text
+    for name in (
+        "scheduler_ext_verb_errors_total",
+        "scheduler_ext_plans_total",
+        "scheduler_ext_solve_duration_seconds",
+        "scheduler_ext_plan_placeable_pods",
+        "scheduler_ext_pending_pods",
+        "scheduler_ext_watch_restarts_total",
+    ):
+        assert f"# TYPE {name.removesuffix('_total')}" in text
+
+
+def test_plans_api_lists_newest_first_and_gets_by_name(client: TestClient) -> None:
+    assert client.get("/api/v1/plans").json()["items"] == []
+    plans = client.app.state.service.plans  # type: ignore[attr-defined]
+    for name in ("plan-a", "plan-b"):
+        document = plan_dict()
+        document["metadata"]["name"] = name
+        plans.add(document)
+    listed = client.get("/api/v1/plans").json()
+    assert listed["kind"] == "PackingPlanList"
+    assert [p["metadata"]["name"] for p in listed["items"]] == ["plan-b", "plan-a"]
+    assert client.get("/api/v1/plans/plan-a").json()["metadata"]["name"] == "plan-a"
+    missing = client.get("/api/v1/plans/nope")
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": "plan 'nope' not found"}

@@ -1,0 +1,478 @@
+"""An independent checker for PackingPlans: is the plan feasible, safe, and honest about its counts?
+
+It re-derives every rule from the domain fields alone and deliberately imports nothing from
+``scheduler_ext.model`` or ``scheduler_ext.planning``: a bug shared by the planner and its own
+helpers must not be able to hide here. ``check_plan`` reads the plan in its wire form (the
+``PackingPlan`` dictionary of ``render.plan_to_dict``), turns it into a final placement and
+raises ``AssertionError`` naming the first broken rule. The brute force (``tests/bruteforce.py``)
+reuses the per-rule functions below to enumerate feasible placements.
+
+Rules (see the planner contract):
+
+- A binding places a pending pod; a move takes a bound pod to another node; an eviction removes a
+  bound pod. Each pod appears at most once in the plan.
+- A pod landing on a node (binding or move target) needs a Ready, schedulable node (unless it
+  tolerates the not-ready / unschedulable taints, as in Kubernetes) whose
+  NoSchedule/NoExecute taints it tolerates, its nodeSelector and required node affinity, no
+  host-port clash and no required pod anti-affinity clash with the pods finally there.
+- Every node that receives a pod fits its final pods: requests per resource and pod count.
+- Moved or evicted pods must be disruptable (not mirror, DaemonSet, bare, terminating,
+  kube-system, system-critical, local-storage unless allowed, or opted out by annotation).
+- Disruption budgets and ``max_disruptions`` cap moves plus evictions.
+- Objective: placed pods per priority (highest first), then fewer disturbed pods, then fewer
+  evictions. The plan's ``placedByPriority`` and ``improves`` must match the recomputation, and the
+  plan must never be lexicographically worse than doing nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from scheduler_ext.domain import (
+    PODS,
+    Cluster,
+    DisruptionBudget,
+    LabelItems,
+    LabelSelector,
+    Node,
+    NodeSelectorTerm,
+    Pod,
+    PodAntiAffinityTerm,
+    Requirement,
+    Taint,
+    Toleration,
+)
+
+SYSTEM_CRITICAL_PRIORITY = 2_000_000_000
+SYSTEM_CRITICAL_CLASSES = frozenset({"system-cluster-critical", "system-node-critical"})
+MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+SAFE_TO_EVICT = "cluster-autoscaler.kubernetes.io/safe-to-evict"
+DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt"
+PREFER_NO_EVICTION = "descheduler.alpha.kubernetes.io/prefer-no-eviction"
+DEFAULT_SCHEDULER = "default-scheduler"
+SOLVERS = frozenset({"cpsat", "greedy", "none"})
+UNSCHEDULABLE_TAINT = Taint("node.kubernetes.io/unschedulable", "", "NoSchedule")
+NOT_READY_TAINT = Taint("node.kubernetes.io/not-ready", "", "NoSchedule")
+
+Placement = Mapping[str, str | None]
+"""Pod key -> the node it finally runs on, or None when it ends (or stays) unplaced."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    priorities: tuple[int, ...]
+    """Every pod priority in the cluster, highest first."""
+    before: tuple[int, ...]
+    """Placed pods per priority in the current placement."""
+    after: tuple[int, ...]
+    """Placed pods per priority once the plan is carried out."""
+    disturbed: int
+    """Running pods moved or evicted."""
+    evictions: int
+
+    @property
+    def objective(self) -> tuple[int, ...]:
+        """Larger is better, compared lexicographically."""
+        return (*self.after, -self.disturbed, -self.evictions)
+
+    @property
+    def improves(self) -> bool:
+        return self.after > self.before
+
+    def gained(self) -> dict[int, int]:
+        return {p: a - b for p, b, a in zip(self.priorities, self.before, self.after, strict=True)}
+
+
+# --- single-pod rules -------------------------------------------------------------------------
+
+
+def immovable_reason(pod: Pod, *, allow_local_storage: bool = False) -> str | None:
+    """Why a bound pod must not be moved or evicted, or None when it may be."""
+    annotations = dict(pod.annotations)
+    if pod.unmodelled:
+        return f"unmodelled ({pod.unmodelled})"
+    if MIRROR_ANNOTATION in annotations:
+        return "mirror pod"
+    if pod.owner is None:
+        return "bare pod (no controller)"
+    if pod.owner.kind == "DaemonSet":
+        return "DaemonSet pod"
+    if pod.terminating:
+        return "terminating"
+    if pod.namespace == "kube-system":
+        return "kube-system pod"
+    if pod.priority >= SYSTEM_CRITICAL_PRIORITY or pod.priority_class_name in (
+        SYSTEM_CRITICAL_CLASSES
+    ):
+        return "system-critical pod"
+    if pod.local_storage and not allow_local_storage:
+        return "uses local storage"
+    if annotations.get(SAFE_TO_EVICT) == "false":
+        return f"{SAFE_TO_EVICT}=false"
+    if annotations.get(DO_NOT_DISRUPT) == "true":
+        return f"{DO_NOT_DISRUPT}=true"
+    if PREFER_NO_EVICTION in annotations:
+        return PREFER_NO_EVICTION
+    return None
+
+
+def unbindable_reason(pod: Pod) -> str | None:
+    """Why a pending pod must not be bound by the planner, or None when it may be."""
+    if pod.unmodelled:
+        return f"unmodelled ({pod.unmodelled})"
+    if pod.terminating:
+        return "terminating"
+    if pod.scheduler_name != DEFAULT_SCHEDULER:
+        return f"belongs to scheduler {pod.scheduler_name}"
+    return None
+
+
+def tolerates(toleration: Toleration, taint: Taint) -> bool:
+    """``v1.Toleration.ToleratesTaint``."""
+    if toleration.effect and toleration.effect != taint.effect:
+        return False
+    if toleration.key and toleration.key != taint.key:
+        return False
+    if toleration.operator == "Exists":
+        return True
+    if toleration.operator in ("", "Equal"):
+        return toleration.value == taint.value
+    return False
+
+
+def _requirement_matches(req: Requirement, labels: Mapping[str, str]) -> bool:
+    present = req.key in labels
+    value = labels.get(req.key, "")
+    if req.operator == "In":
+        return present and value in req.values
+    if req.operator == "NotIn":
+        return not present or value not in req.values
+    if req.operator == "Exists":
+        return present
+    if req.operator == "DoesNotExist":
+        return not present
+    if req.operator in ("Gt", "Lt") and present and len(req.values) == 1:
+        try:
+            have, want = int(value), int(req.values[0])
+        except ValueError:
+            return False
+        return have > want if req.operator == "Gt" else have < want
+    return False
+
+
+def _term_matches(term: NodeSelectorTerm, node: Node) -> bool:
+    if not term.match_expressions and not term.match_fields:
+        return False  # an empty term matches no node
+    labels = dict(node.labels)
+    fields = {"metadata.name": node.name}
+    return all(_requirement_matches(r, labels) for r in term.match_expressions) and all(
+        _requirement_matches(r, fields) for r in term.match_fields
+    )
+
+
+def selector_matches(selector: LabelSelector, labels: LabelItems) -> bool:
+    """``metav1.LabelSelector``: every label and expression must hold; empty matches all."""
+    have = dict(labels)
+    return all(have.get(k) == v for k, v in selector.match_labels) and all(
+        _requirement_matches(r, have) for r in selector.match_expressions
+    )
+
+
+def node_rejects(pod: Pod, node: Node) -> str | None:
+    """Why ``pod`` may not newly land on ``node`` (node-level predicates only), or None."""
+    # kube-scheduler's NodeUnschedulable filter and the node lifecycle controller's not-ready
+    # taint: both keep out every pod that does not tolerate them (DaemonSet pods usually do).
+    if not node.ready and not any(tolerates(t, NOT_READY_TAINT) for t in pod.tolerations):
+        return f"node {node.name} is not Ready"
+    if node.unschedulable and not any(tolerates(t, UNSCHEDULABLE_TAINT) for t in pod.tolerations):
+        return f"node {node.name} is unschedulable"
+    for taint in node.taints:
+        if taint.effect in ("NoSchedule", "NoExecute") and not any(
+            tolerates(t, taint) for t in pod.tolerations
+        ):
+            return f"untolerated taint {taint.key}={taint.value}:{taint.effect} on {node.name}"
+    labels = dict(node.labels)
+    for key, value in pod.node_selector:
+        if labels.get(key) != value:
+            return f"nodeSelector {key}={value} does not match {node.name}"
+    if pod.required_node_affinity and not any(
+        _term_matches(term, node) for term in pod.required_node_affinity
+    ):
+        return f"required node affinity does not match {node.name}"
+    return None
+
+
+def capacity_violation(node: Node, pods: Iterable[Pod]) -> str | None:
+    """Why ``pods`` together do not fit ``node``'s allocatable, or None."""
+    total: Counter[str] = Counter()
+    count = 0
+    for pod in pods:
+        count += 1
+        for name, amount in pod.requests.amounts:
+            total[name] += amount
+    if count > node.allocatable.get(PODS):
+        return f"node {node.name}: {count} pods > allocatable pods {node.allocatable.get(PODS)}"
+    for name, amount in sorted(total.items()):
+        if amount > node.allocatable.get(name):
+            return f"node {node.name}: {name} {amount} > allocatable {node.allocatable.get(name)}"
+    return None
+
+
+def port_conflict(pods: Iterable[Pod]) -> str | None:
+    """A host port (protocol and port) used by two of ``pods``, or None."""
+    seen: dict[tuple[str, int], str] = {}
+    for pod in pods:
+        for hp in {(hp.protocol or "TCP", hp.port) for hp in pod.host_ports}:
+            if hp in seen:
+                return f"host port {hp[1]}/{hp[0]} used by {seen[hp]} and {pod.key}"
+            seen[hp] = pod.key
+    return None
+
+
+def budget_covers(budget: DisruptionBudget, pod: Pod) -> bool:
+    return (
+        budget.selector is not None
+        and pod.namespace == budget.namespace
+        and selector_matches(budget.selector, pod.labels)
+    )
+
+
+def _term_namespaces_match(
+    term: PodAntiAffinityTerm, owner: Pod, other: Pod, namespace_labels: Mapping[str, LabelItems]
+) -> bool:
+    if term.namespace_selector is not None and selector_matches(
+        term.namespace_selector, namespace_labels.get(other.namespace, ())
+    ):
+        return True
+    if term.namespaces:
+        return other.namespace in term.namespaces
+    return term.namespace_selector is None and other.namespace == owner.namespace
+
+
+def anti_affinity_violation(
+    cluster: Cluster, final: Placement, arrived: Iterable[str]
+) -> str | None:
+    """A required anti-affinity term broken by a pod that newly landed (either side of the pair)."""
+    arrived_keys = set(arrived)
+    if not arrived_keys:
+        return None
+    nodes = {n.name: dict(n.labels) for n in cluster.nodes}
+    namespace_labels = {ns.name: ns.labels for ns in cluster.namespaces}
+    placed = [(p, final[p.key]) for p in cluster.pods if final.get(p.key) is not None]
+    for owner, owner_node in placed:
+        for term in owner.anti_affinity:
+            domain = nodes.get(owner_node or "", {}).get(term.topology_key)
+            if domain is None:
+                continue
+            for other, other_node in placed:
+                if other.key == owner.key:
+                    continue
+                if owner.key not in arrived_keys and other.key not in arrived_keys:
+                    continue
+                if nodes.get(other_node or "", {}).get(term.topology_key) != domain:
+                    continue
+                if selector_matches(term.selector, other.labels) and _term_namespaces_match(
+                    term, owner, other, namespace_labels
+                ):
+                    return (
+                        f"anti-affinity of {owner.key} ({term.topology_key}={domain}) "
+                        f"excludes {other.key}"
+                    )
+    return None
+
+
+# --- whole placements ------------------------------------------------------------------------
+
+
+def current_placement(cluster: Cluster) -> dict[str, str | None]:
+    return {pod.key: pod.node_name for pod in cluster.pods}
+
+
+def priorities_of(cluster: Cluster) -> tuple[int, ...]:
+    return tuple(sorted({pod.priority for pod in cluster.pods}, reverse=True))
+
+
+def placed_counts(cluster: Cluster, final: Placement) -> tuple[int, ...]:
+    placed = Counter(pod.priority for pod in cluster.pods if final.get(pod.key) is not None)
+    return tuple(placed[p] for p in priorities_of(cluster))
+
+
+def validate_placement(
+    cluster: Cluster,
+    final: Placement,
+    *,
+    max_disruptions: int | None = None,
+    allow_local_storage: bool = False,
+) -> CheckResult:
+    """Check a final placement against the cluster's current one; raise AssertionError if broken."""
+    nodes = {node.name: node for node in cluster.nodes}
+    arrived: list[Pod] = []
+    disturbed: list[Pod] = []
+    evicted = 0
+    for pod in cluster.pods:
+        assert pod.key in final, f"{pod.key} missing from the placement"
+        target = final[pod.key]
+        if target == pod.node_name:
+            continue
+        if pod.node_name is None:
+            reason = unbindable_reason(pod)
+            assert reason is None, f"{pod.key} bound although {reason}"
+        else:
+            reason = immovable_reason(pod, allow_local_storage=allow_local_storage)
+            assert reason is None, f"{pod.key} moved or evicted although {reason}"
+            disturbed.append(pod)
+            evicted += target is None
+        if target is not None:
+            assert target in nodes, f"{pod.key} placed on unknown node {target}"
+            reason = node_rejects(pod, nodes[target])
+            assert reason is None, f"{pod.key} cannot land: {reason}"
+            arrived.append(pod)
+
+    by_node: dict[str, list[Pod]] = defaultdict(list)
+    for pod in cluster.pods:
+        target = final[pod.key]
+        if target is not None:
+            by_node[target].append(pod)
+    for name in sorted({final[p.key] or "" for p in arrived}):
+        problem = capacity_violation(nodes[name], by_node[name]) or port_conflict(by_node[name])
+        assert problem is None, f"infeasible: {problem}"
+    problem = anti_affinity_violation(cluster, final, (p.key for p in arrived))
+    assert problem is None, f"infeasible: {problem}"
+
+    for budget in cluster.budgets:
+        hit = [p.key for p in disturbed if budget_covers(budget, p)]
+        assert len(hit) <= budget.disruptions_allowed, (
+            f"PDB {budget.namespace}/{budget.name} allows {budget.disruptions_allowed} "
+            f"disruptions, plan disrupts {len(hit)}: {hit}"
+        )
+    if max_disruptions is not None:
+        assert len(disturbed) <= max_disruptions, (
+            f"{len(disturbed)} disruptions > max_disruptions {max_disruptions}"
+        )
+
+    return CheckResult(
+        priorities=priorities_of(cluster),
+        before=placed_counts(cluster, current_placement(cluster)),
+        after=placed_counts(cluster, final),
+        disturbed=len(disturbed),
+        evictions=evicted,
+    )
+
+
+# --- plans -----------------------------------------------------------------------------------
+
+
+def _entries(spec: Mapping[str, Any], field: str) -> Sequence[Mapping[str, Any]]:
+    value = spec.get(field, [])
+    assert isinstance(value, list), f"spec.{field} is not a list"
+    for entry in value:
+        assert isinstance(entry, dict), f"spec.{field} has a non-object entry {entry!r}"
+    return value
+
+
+def plan_placement(cluster: Cluster, plan: Mapping[str, Any]) -> dict[str, str | None]:
+    """The final placement a plan describes; asserts the plan is well-formed for this cluster."""
+    assert plan.get("apiVersion") == "scheduler-ext.io/v1alpha1", "wrong apiVersion"
+    assert plan.get("kind") == "PackingPlan", "wrong kind"
+    spec = plan["spec"]
+    pods = {pod.key: pod for pod in cluster.pods}
+    assert len(pods) == len(cluster.pods), "duplicate pod keys in the cluster"
+    nodes = {node.name for node in cluster.nodes}
+    final = current_placement(cluster)
+    touched: set[str] = set()
+
+    def take(key: str, what: str) -> Pod:
+        assert key in pods, f"{what}: unknown pod {key}"
+        assert key not in touched, f"{what}: {key} appears more than once in the plan"
+        touched.add(key)
+        return pods[key]
+
+    for b in _entries(spec, "bindings"):
+        pod = take(b["pod"], "binding")
+        assert pod.node_name is None, f"binding of {pod.key}, already bound to {pod.node_name}"
+        assert b["node"] in nodes, f"binding of {pod.key} to unknown node {b['node']}"
+        final[pod.key] = b["node"]
+    for m in _entries(spec, "moves"):
+        pod = take(m["pod"], "move")
+        assert pod.node_name is not None, f"move of pending pod {pod.key}"
+        assert m["fromNode"] == pod.node_name, (
+            f"move of {pod.key} from {m['fromNode']}, but it runs on {pod.node_name}"
+        )
+        assert m["toNode"] != pod.node_name, f"move of {pod.key} to the node it is on"
+        assert m["toNode"] in nodes, f"move of {pod.key} to unknown node {m['toNode']}"
+        final[pod.key] = m["toNode"]
+    for e in _entries(spec, "evictions"):
+        pod = take(e["pod"], "eviction")
+        assert pod.node_name is not None, f"eviction of pending pod {pod.key}"
+        assert e["node"] == pod.node_name, (
+            f"eviction of {pod.key} from {e['node']}, but it runs on {pod.node_name}"
+        )
+        final[pod.key] = None
+
+    unplanned = set()
+    for u in _entries(spec, "unplanned"):
+        key = u["pod"]
+        assert key in pods, f"unplanned: unknown pod {key}"
+        assert pods[key].node_name is None, f"unplanned pod {key} is bound"
+        assert key not in touched, f"{key} is both planned and unplanned"
+        assert isinstance(u.get("reason"), str), f"unplanned {key} has no reason"
+        assert u["reason"], f"unplanned {key} has an empty reason"
+        unplanned.add(key)
+    for pod in cluster.pods:
+        if pod.node_name is None and pod.unmodelled and pod.key not in touched:
+            assert pod.key in unplanned, f"pending unmodelled pod {pod.key} missing from unplanned"
+    return final
+
+
+def check_status(result: CheckResult, status: Mapping[str, Any]) -> None:
+    """The plan's status must state what the recomputation finds."""
+    assert status.get("solver") in SOLVERS, f"unknown solver {status.get('solver')!r}"
+    assert isinstance(status.get("optimal"), bool), "status.optimal is not a bool"
+    wall = status.get("wallSeconds")
+    assert isinstance(wall, int | float), f"bad wallSeconds {wall!r}"
+    assert wall >= 0, f"negative wallSeconds {wall!r}"
+    tiers = status.get("placedByPriority")
+    assert isinstance(tiers, list), "status.placedByPriority is not a list"
+    listed = [t["priority"] for t in tiers]
+    assert listed == sorted(set(listed), reverse=True), (
+        f"placedByPriority not strictly descending: {listed}"
+    )
+    expected = {
+        p: (b, a) for p, b, a in zip(result.priorities, result.before, result.after, strict=True)
+    }
+    for tier in tiers:
+        want = expected.get(tier["priority"], (0, 0))
+        got = (tier["before"], tier["after"])
+        assert got == want, (
+            f"priority {tier['priority']}: plan says before/after {got}, recomputed {want}"
+        )
+    for priority, (b, a) in expected.items():
+        assert priority in listed or (b == 0 and a == 0), (
+            f"priority {priority} (before {b}, after {a}) missing from placedByPriority"
+        )
+    assert result.after >= result.before, (
+        f"plan is worse than the current placement: before {result.before}, after {result.after}"
+        f" (priorities {result.priorities})"
+    )
+    assert status.get("improves") is result.improves, (
+        f"status.improves is {status.get('improves')}, recomputed {result.improves}"
+    )
+
+
+def check_plan(
+    cluster: Cluster,
+    plan: Mapping[str, Any],
+    *,
+    max_disruptions: int | None = None,
+    allow_local_storage: bool = False,
+) -> CheckResult:
+    """Verify a plan dictionary against ``cluster``; raise AssertionError on the first violation."""
+    final = plan_placement(cluster, plan)
+    result = validate_placement(
+        cluster, final, max_disruptions=max_disruptions, allow_local_storage=allow_local_storage
+    )
+    check_status(result, plan["status"])
+    return result

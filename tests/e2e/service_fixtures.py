@@ -1,0 +1,142 @@
+"""The extender service as kube-scheduler sees it: ``scheduler-ext serve`` in its own process.
+
+``ServiceProcess`` runs the real command line (``python -m scheduler_ext serve``) against a kwokctl
+cluster's kubeconfig, on a port chosen before the cluster so that the cluster's
+KubeSchedulerConfiguration can name it. Its log goes to a file; ``stop()`` prints the log's tail,
+so a failing test shows it among its captured output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.kube import builders
+from tests.kube.wait import wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+LOG_TAIL = 20_000
+
+
+EXAMPLE_CONFIG = REPO / "deploy" / "kube-scheduler-config.yaml"
+
+
+def extender_config(port: int, *, ignorable: bool = False) -> dict[str, Any]:
+    """The shipped example KubeSchedulerConfiguration (deploy/), pointed at the test's service:
+    all four verbs, node cache on. kwokctl supplies clientConnection; the test harness wants no
+    leader election and short backoffs, as ``builders.scheduler_config`` sets them."""
+    example = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+    [entry] = example["extenders"]
+    entry = {**entry, "urlPrefix": f"http://127.0.0.1:{port}/scheduler", "ignorable": ignorable}
+    config = builders.scheduler_config(extenders=[entry])
+    config["percentageOfNodesToScore"] = example["percentageOfNodesToScore"]
+    return config
+
+
+class ServiceProcess:
+    def __init__(
+        self, kubeconfig: Path, port: int, log: Path, env: Mapping[str, str] | None = None
+    ) -> None:
+        self.kubeconfig = kubeconfig
+        self.port = port
+        self.log_path = log
+        self.env = {
+            **os.environ,
+            "SCHEDULER_EXT_PLANNING__DEBOUNCE_SECONDS": "0.5",
+            "SCHEDULER_EXT_PLANNING__TIME_LIMIT_SECONDS": "3",
+            "SCHEDULER_EXT_CLUSTER__BACKOFF_MAX_SECONDS": "1",
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ServiceProcess:
+        command = [
+            sys.executable,
+            "-m",
+            "scheduler_ext",
+            "serve",
+            "--kubeconfig",
+            str(self.kubeconfig),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=REPO
+            )
+        return self
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=5) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def get_json(self, path: str) -> Any:
+        status, text = self.get(path)
+        assert status == 200, (path, status, text)
+        return json.loads(text)
+
+    def post(self, path: str, body: object) -> tuple[int, Any]:
+        request = urllib.request.Request(
+            self.url + path,
+            data=json.dumps(body).encode(),
+            headers={"content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        def probe() -> int:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"the service exited {self.process.returncode}")
+            return self.get("/readyz")[0]
+
+        wait_for(
+            probe,
+            lambda status: status == 200,
+            description="the service ready (state synced)",
+            timeout=timeout,
+            retry=lambda exc: not isinstance(exc, AssertionError),
+            describe=lambda status: f"{status}; log: {self.log()[-2000:]}",
+        )
+
+    def metric(self, name: str, **labels: str) -> float:
+        """A sample from /metrics (0 when absent)."""
+        wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+        head = f"{name}{{{wanted}}}" if labels else name
+        for line in self.get("/metrics")[1].splitlines():
+            if line.startswith(head + " "):
+                return float(line.split()[-1])
+        return 0.0
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        sys.stdout.write(f"---- scheduler-ext serve log (tail) ----\n{self.log()[-LOG_TAIL:]}\n")

@@ -1,0 +1,135 @@
+"""The planning loop: an Unschedulable pod starts a round (after the debounce), the plan is kept
+and counted, a failing round does not end the loop, and a stable cluster is not replanned."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from scheduler_ext.cluster.store import KINDS, ClusterStore
+from scheduler_ext.config import PlanningSettings
+from scheduler_ext.metrics import Metrics
+from scheduler_ext.planning.history import PlanHistory
+from scheduler_ext.planning.loop import PlanningLoop
+from tests.checker import check_plan
+from tests.kube.wait import wait_for
+
+UNSCHEDULABLE = {
+    "phase": "Pending",
+    "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}],
+}
+
+
+def node(name: str) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name},
+        "status": {
+            "allocatable": {"cpu": "2", "memory": "4Gi", "pods": "10"},
+            "conditions": [{"type": "Ready", "status": "True"}],
+        },
+    }
+
+
+def pod(name: str, cpu: str, priority: int, node_name: str | None) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": name,
+            "namespace": "apps",
+            "uid": f"uid-{name}",
+            "ownerReferences": [
+                {"kind": "ReplicaSet", "name": f"rs-{name}", "uid": "rs", "controller": True}
+            ],
+        },
+        "spec": {
+            **({"nodeName": node_name} if node_name else {}),
+            "priority": priority,
+            "containers": [{"name": "c", "resources": {"requests": {"cpu": cpu}}}],
+        },
+        "status": {"phase": "Running"} if node_name else UNSCHEDULABLE,
+    }
+
+
+def fragmented() -> ClusterStore:
+    """Two 2-CPU nodes with 1 CPU used on each; a 2-CPU high-priority pod fits after one move."""
+    store = ClusterStore()
+    objects = {
+        "Node": [node("n1"), node("n2")],
+        "Pod": [
+            pod("low-a", "1", 10, "n1"),
+            pod("low-b", "1", 10, "n2"),
+            pod("high", "2", 1000, None),
+        ],
+    }
+    for kind in KINDS:
+        store.replace(kind, objects.get(kind, []))
+    return store
+
+
+def make_loop(store: ClusterStore, **settings: Any) -> tuple[PlanningLoop, PlanHistory, Metrics]:
+    history = PlanHistory(limit=3)
+    metrics = Metrics(CollectorRegistry())
+    options = PlanningSettings(**{"debounce_seconds": 0.05, "time_limit_seconds": 3, **settings})
+    return PlanningLoop(store, history, metrics, options), history, metrics
+
+
+def sample(metrics: Metrics, name: str, **labels: str) -> float | None:
+    return metrics.registry.get_sample_value(name, labels)
+
+
+@pytest.mark.parametrize("start_method", ["forkserver", "spawn"])
+def test_an_unschedulable_pod_gets_an_actionable_plan_the_checker_accepts(
+    start_method: str,
+) -> None:
+    store = fragmented()
+    loop, history, metrics = make_loop(store, start_method=start_method)
+    loop.start()
+    try:
+        plans = wait_for(history.list, bool, description="a plan", timeout=30)
+    finally:
+        loop.stop()
+    [plan] = plans
+    assert plan["status"]["actionable"] is True
+    assert plan["spec"]["bindings"] == [
+        {"pod": "apps/high", "node": plan["spec"]["bindings"][0]["node"]}
+    ]
+    assert len(plan["spec"]["moves"]) == 1
+    check_plan(store.snapshot(), plan)
+    assert history.get(plan["metadata"]["name"]) == plan
+    assert sample(metrics, "scheduler_ext_plans_total", outcome="actionable") == 1
+    assert sample(metrics, "scheduler_ext_plan_placeable_pods", priority="1000") == 1
+    assert sample(metrics, "scheduler_ext_pending_pods", priority="1000") == 1
+    assert loop.rounds == 1  # nothing changed afterwards: no second round
+
+
+def test_a_failed_round_is_counted_and_the_next_change_plans_again() -> None:
+    store = ClusterStore()
+    for kind in KINDS:  # no nodes at all: the snapshot is refused
+        store.replace(kind, [pod("high", "2", 1000, None)] if kind == "Pod" else [])
+    loop, history, metrics = make_loop(store, solver="greedy")
+    loop.start()
+    try:
+        wait_for(
+            lambda: sample(metrics, "scheduler_ext_plans_total", outcome="failed"),
+            lambda value: value == 1,
+            description="a failed round",
+        )
+        store.apply("Node", "ADDED", node("n1"))
+        plans = wait_for(history.list, bool, description="a plan after the node came")
+    finally:
+        loop.stop()
+    assert plans[0]["spec"]["bindings"] == [{"pod": "apps/high", "node": "n1"}]
+    assert sample(metrics, "scheduler_ext_plans_total", outcome="actionable") == 1
+
+
+def test_history_is_bounded_and_newest_first() -> None:
+    store = fragmented()
+    loop, history, _ = make_loop(store, solver="greedy")
+    names = []
+    for _ in range(4):
+        plan = loop.plan_once()
+        assert plan is not None
+        names.append(plan["metadata"]["name"])
+    assert [p["metadata"]["name"] for p in history.list()] == names[:0:-1]
+    assert len(set(names)) == 4

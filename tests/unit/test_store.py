@@ -1,0 +1,167 @@
+"""The store's accounting follows every event, assumed pods count until confirmed or expired,
+and the generation moves only on changes the planner reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scheduler_ext.cluster.store import KINDS, ClusterStore, PodCache, is_unschedulable
+from scheduler_ext.domain import Pod, ResourceList
+
+
+def node(name: str, cpu: str = "2", heartbeat: str = "t0") -> dict[str, Any]:
+    return {
+        "metadata": {"name": name},
+        "status": {
+            "allocatable": {"cpu": cpu, "memory": "4Gi", "pods": "3"},
+            "conditions": [{"type": "Ready", "status": "True", "lastHeartbeatTime": heartbeat}],
+        },
+    }
+
+
+def pod(
+    name: str, node_name: str | None = None, cpu: str = "500m", **status: Any
+) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "namespace": "ns", "uid": f"uid-{name}"},
+        "spec": {
+            **({"nodeName": node_name} if node_name else {}),
+            "containers": [{"name": "c", "resources": {"requests": {"cpu": cpu}}}],
+        },
+        "status": {"phase": "Running" if node_name else "Pending", **status},
+    }
+
+
+UNSCHEDULABLE: dict[str, Any] = {
+    "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}]
+}
+
+
+def synced(nodes: list[dict[str, Any]], pods: list[dict[str, Any]]) -> ClusterStore:
+    store = ClusterStore()
+    for kind in KINDS:
+        store.replace(kind, {"Node": nodes, "Pod": pods}.get(kind, []))
+    return store
+
+
+def free(store: ClusterStore, name: str) -> dict[str, int]:
+    [room] = store.room([name])
+    assert room is not None
+    return dict(room[1])
+
+
+def test_synced_only_once_every_kind_is_listed() -> None:
+    store = ClusterStore()
+    for kind in KINDS[:-1]:
+        store.replace(kind, [])
+        assert not store.synced
+    store.replace(KINDS[-1], [])
+    assert store.synced
+
+
+def test_free_room_follows_pod_events() -> None:
+    store = synced([node("n1")], [pod("a", "n1")])
+    assert free(store, "n1")["cpu"] == 1500
+    assert free(store, "n1")["pods"] == 2
+    store.apply("Pod", "ADDED", pod("b", "n1", cpu="1"))
+    assert free(store, "n1")["cpu"] == 500
+    store.apply("Pod", "MODIFIED", pod("b", "n1", cpu="1", phase="Succeeded"))  # finished
+    assert free(store, "n1")["cpu"] == 1500
+    store.apply("Pod", "DELETED", pod("a", "n1"))
+    assert free(store, "n1") == {"cpu": 2000, "memory": 4 * 2**30, "pods": 3}
+
+
+def test_pods_seen_before_their_node_count_once_it_appears() -> None:
+    store = synced([], [pod("a", "n2")])
+    assert store.room(["n2"]) == [None]
+    store.apply("Node", "ADDED", node("n2"))
+    assert free(store, "n2")["cpu"] == 1500
+    store.apply("Node", "MODIFIED", node("n2", cpu="4"))
+    assert free(store, "n2")["cpu"] == 3500
+
+
+def test_relist_drops_objects_that_are_gone() -> None:
+    store = synced([node("n1")], [pod("a", "n1"), pod("b", "n1")])
+    store.replace("Pod", [pod("a", "n1")])
+    assert free(store, "n1")["cpu"] == 1500
+    assert store.pod("ns/b") is None
+
+
+def test_generation_ignores_heartbeats_but_not_capacity() -> None:
+    store = synced([node("n1")], [])
+    before = store.generation
+    store.apply("Node", "MODIFIED", node("n1", heartbeat="t1"))
+    assert store.generation == before
+    store.apply("Node", "MODIFIED", node("n1", cpu="3"))
+    assert store.generation > before
+
+
+def test_assumed_pods_count_until_the_watch_confirms_them() -> None:
+    store = synced([node("n1")], [pod("p", None)])
+    store.assume(Pod(namespace="ns", name="p", uid="uid-p"), "n1")
+    assert free(store, "n1")["cpu"] == 1500  # the store's own requests for the pod
+    assert store.assumed() == {"ns/p": "n1"}
+    store.apply("Pod", "MODIFIED", pod("p", "n1"))
+    assert store.assumed() == {}
+    assert free(store, "n1")["cpu"] == 1500  # counted once
+
+
+def test_assumed_pods_expire() -> None:
+    now = [0.0]
+    store = ClusterStore(assume_ttl=30, clock=lambda: now[0])
+    for kind in KINDS:
+        store.replace(kind, [node("n1")] if kind == "Node" else [])
+    unknown = Pod(namespace="ns", name="q", uid="u", requests=ResourceList.of({"cpu": 700}))
+    store.assume(unknown, "n1")
+    assert free(store, "n1")["cpu"] == 1300
+    now[0] = 31.0
+    assert free(store, "n1")["cpu"] == 2000
+    assert store.assumed() == {}
+
+
+def test_unschedulable_pods_are_the_planning_trigger() -> None:
+    store = synced([node("n1")], [pod("a", None, **UNSCHEDULABLE), pod("b", None)])
+    assert store.unschedulable() == ["ns/a"]
+    assert store.pending_by_priority() == {0: 2}
+    store.apply("Pod", "MODIFIED", pod("a", "n1"))
+    assert store.unschedulable() == []
+    assert is_unschedulable(pod("x", None, **UNSCHEDULABLE))
+
+
+def test_snapshot_shows_assumed_pods_bound_and_is_cached() -> None:
+    store = synced([node("n1")], [pod("a", None)])
+    store.assume(Pod(namespace="ns", name="a", uid="uid-a"), "n1")
+    cluster = store.snapshot()
+    assert [(p.key, p.node_name) for p in cluster.pods] == [("ns/a", "n1")]
+    assert store.snapshot() is cluster
+    store.apply("Pod", "ADDED", pod("b", None))
+    assert store.snapshot() is not cluster
+
+
+def test_malformed_objects_are_left_out() -> None:
+    store = synced([node("n1")], [pod("bad", "n1", cpu="lots"), pod("ok", "n1")])
+    assert free(store, "n1")["cpu"] == 1500
+    assert [p.name for p in store.snapshot().pods] == ["ok"]
+
+
+def test_wait_for_change_wakes_on_a_change() -> None:
+    store = synced([node("n1")], [])
+    start = store.generation
+    assert store.wait_for_change(start, 0.01) == start
+    store.apply("Pod", "ADDED", pod("a", None))
+    assert store.wait_for_change(start, 0.01) != start
+
+
+def test_pod_cache_converts_once_per_resource_version() -> None:
+    cache = PodCache(size=2)
+    raw = pod("a", None)
+    raw["metadata"]["resourceVersion"] = "1"
+    first = cache.pod_of(raw)
+    assert first is not None
+    assert cache.pod_of(raw) is first
+    assert cache.by_uid("uid-a") is first
+    for name in ("b", "c"):
+        other = pod(name, None)
+        other["metadata"]["resourceVersion"] = "1"
+        cache.pod_of(other)
+    assert cache.by_uid("uid-a") is None  # bounded

@@ -32,6 +32,10 @@ RECEIVERS = 4
 ENTRANTS = 4
 """Classes with unplaced pods that may enter a neighbourhood per round, the target among them."""
 ROUND_SECONDS = 0.1
+CALM_SHARE = 0.25
+"""Share of rounds spent undoing needless moves while pods are still unplaced."""
+MAX_FAILURES = 5
+"""Rounds in a row that may fail to place a class before it is given up."""
 CALM_ATTEMPTS = 20
 """Rounds in a row that may fail to reduce disruption before the search stops."""
 
@@ -57,6 +61,10 @@ def pick_scope(
     cls = problem.classes[target]
     demand = np.array(cls.demand, dtype=np.int64)
     eligible = np.array(cls.eligible, dtype=np.intp)
+    whole = np.array([s.capacity for s in problem.nodes], dtype=np.int64)
+    if len(eligible):
+        # Only nodes that could hold the pod if emptied of everything movable are hosts.
+        eligible = eligible[np.all(whole[eligible] >= demand, axis=1)]
     if len(eligible) == 0:
         return []
     capacity = np.array([s.capacity for s in problem.nodes], dtype=np.float64)
@@ -69,7 +77,12 @@ def pick_scope(
     hosts = [int(n) for n in order[: HOSTS * 3]]
     rng.shuffle(hosts[1:])  # keep the most promising host, vary the others
     chosen = hosts[:HOSTS]
-    roominess = (free / capacity).clip(min=0).sum(axis=1)
+    # Receivers: the largest holes in the resources the target needs (where the pods that make
+    # way for it are likely to fit), not free pod slots or resources it does not use.
+    wanted = demand > 0
+    roominess = (np.minimum(free[:, wanted].clip(min=0), demand[wanted]) / demand[wanted]).sum(
+        axis=1
+    )
     roominess[chosen] = -1.0
     pool = [int(n) for n in np.argsort(-roominess)[: RECEIVERS * 3] if roominess[n] > 0]
     rng.shuffle(pool)
@@ -117,18 +130,23 @@ def solve_neighbourhoods(
     best, best_key = incumbent, evaluate(problem, incumbent).key
     rounds = improvements = calm_failures = 0
     failures: dict[int, int] = {}
-    round_cost = 0.02  # a round overruns its solve time by its model building: keep room for it
+    round_cost = 0.02  # a round lasts its model building plus its search: keep room for one
     while time.monotonic() + round_cost < deadline:
         round_started = time.monotonic()
         counts = best.counts()
-        unplaced = [
+        short = [
             cls.index
             for cls in sorted(problem.classes, key=lambda c: -c.priority)
-            if sum(counts[cls.index].values()) < cls.count and failures.get(cls.index, 0) < 8
+            if sum(counts[cls.index].values()) < cls.count
         ]
+        # A class is given up after a few failed rounds while others wait; alone, it keeps
+        # drawing new neighbourhoods for longer.
+        limit = MAX_FAILURES if len(short) > 1 else 4 * MAX_FAILURES
+        unplaced = [c for c in short if failures.get(c, 0) < limit]
         target: int | None = None
         entrants: list[int] = []
-        if unplaced:
+        calm = not unplaced or rng.random() < CALM_SHARE
+        if not calm:
             # Mostly the most important class; sometimes another, so one cannot starve all.
             target = unplaced[0] if rng.random() < 0.7 else rng.choice(unplaced)
             scope = pick_scope(problem, counts, target, rng, _free_room(problem, counts))
@@ -139,13 +157,16 @@ def solve_neighbourhoods(
             entrants = [target, *rng.sample(others, min(len(others), ENTRANTS - 1))]
         else:
             scope = calming_scope(problem, counts, rng)
-            if not scope or calm_failures >= CALM_ATTEMPTS:
+            if not unplaced and (not scope or calm_failures >= CALM_ATTEMPTS):
                 break
+            if not scope:
+                continue
         rounds += 1
         result = solve_cpsat(
             problem,
             best,
-            deadline=min(deadline, time.monotonic() + ROUND_SECONDS),
+            deadline=deadline,
+            search_seconds=ROUND_SECONDS,
             workers=workers,
             scope=scope,
             entrants=entrants,
@@ -158,18 +179,18 @@ def solve_neighbourhoods(
                 failures.pop(target, None)
             calm_failures = 0
             if on_incumbent is not None:
-                on_incumbent(SolveResult(assignment=best, optimal=False, solver="neighbourhood"))
+                on_incumbent(SolveResult(assignment=best, optimal=False, solver="cpsat"))
         elif target is not None:
             failures[target] = failures.get(target, 0) + 1
         else:
             calm_failures += 1
-        round_cost = max(0.02, time.monotonic() - round_started - ROUND_SECONDS)
+        round_cost = time.monotonic() - round_started
     seconds = time.monotonic() - started
     logger.debug("neighbourhood search: %d rounds, %d improvements", rounds, improvements)
     return SolveResult(
         assignment=best,
         optimal=False,
-        solver="neighbourhood",
+        solver="cpsat",
         stages=(
             StageReport(
                 name="neighbourhoods",

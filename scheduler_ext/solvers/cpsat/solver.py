@@ -178,13 +178,18 @@ def solve_cpsat(
     on_incumbent: IncumbentCallback | None = None,
     scope: Collection[int] | None = None,
     entrants: Collection[int] | None = None,
+    search_seconds: float | None = None,
 ) -> SolveResult:
     """Improve ``incumbent`` lexicographically until proven optimal or ``deadline`` (monotonic).
 
     With ``scope``, only the counts on those nodes may change, and ``optimal`` means optimal
     within that neighbourhood only; ``entrants`` limits which classes may add pods to it.
+    ``search_seconds`` caps the search after the model is built (building a neighbourhood's
+    model costs time proportional to the whole cluster's classes).
     """
     run = _Run(problem, incumbent, deadline, workers, on_incumbent, scope, entrants)
+    if search_seconds is not None:  # the search's own time starts once the model is built
+        run.deadline = min(deadline, time.monotonic() + search_seconds)
     tiers = [p for p in problem.priorities if any(c.priority == p for c in problem.classes)]
     totals = {p: sum(c.count for c in problem.classes if c.priority == p) for p in tiers}
     tier_position = {p: i for i, p in enumerate(problem.priorities)}

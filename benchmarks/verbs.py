@@ -6,13 +6,17 @@ and prioritize requests shaped like kube-scheduler's with ``nodeCacheCapable: tr
 pod, every node name in ``NodeNames``, as with ``percentageOfNodesToScore: 100``), from
 ``--concurrency`` client threads on keep-alive connections. Latency is the client's round trip.
 
-``throughput``: a kwokctl cluster (tests/kube) with ``--nodes`` kwok nodes and the real
-kube-scheduler, once with the stock configuration and once calling ``scheduler-ext serve`` for
-all four verbs; ``--pods`` small pods are created from 8 threads and a watch records when each one
-is bound. Throughput is pods bound per second between the first and the last binding.
+``throughput``: a kwokctl cluster (tests/kube) with ``--nodes`` kwok nodes and *no*
+kube-scheduler. Each run creates ``--pods`` small pods in a namespace of its own while nothing
+schedules them, then starts the real kube-scheduler binary (hack/kube-bins.sh) with the stock
+configuration, or with ``scheduler-ext serve`` (started first) for all four verbs; a watch
+opened before the scheduler starts records when each pod is bound. Throughput is pods bound per
+second from the first to the last binding, so pod creation is out of the measurement and the
+scheduler is the bottleneck. Runs alternate (without, with, with, without, ...) ``--repeats``
+times each on the same cluster.
 
     python -m benchmarks.verbs latency --nodes 100,1000,5000
-    python -m benchmarks.verbs throughput --nodes 1000 --pods 1000
+    python -m benchmarks.verbs throughput --nodes 1000 --pods 1000 --repeats 3
 """
 
 from __future__ import annotations
@@ -136,10 +140,13 @@ def _percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def measure_latency(nodes: int, concurrency: int, requests: int) -> list[dict[str, Any]]:
+def measure_latency(
+    nodes: int, concurrency: int, requests: int, source: Path = REPO
+) -> list[dict[str, Any]]:
+    """``source``: the checkout whose service is measured (another one for a before/after)."""
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.verbs", "_serve", str(nodes), str(port)], cwd=REPO
+        [sys.executable, "-m", "benchmarks.verbs", "_serve", str(nodes), str(port)], cwd=source
     )
     try:
         _wait_http(port, "/readyz", timeout=120)
@@ -184,24 +191,57 @@ def measure_latency(nodes: int, concurrency: int, requests: int) -> list[dict[st
 # --- throughput on the real control plane ------------------------------------------------------
 
 
-def _bound_times(kube: Any, namespace: str, count: int, stop: threading.Event) -> list[float]:
-    """Watch the namespace and record (monotonic) when each pod is first seen bound."""
-    from kubernetes import watch as typed_watch
+class BindWatch(threading.Thread):
+    """Watches one namespace from before kube-scheduler starts and records, with
+    ``time.monotonic()``, when each pod is first seen bound (``spec.nodeName`` set)."""
 
-    watch: Any = typed_watch  # untyped in the client
+    def __init__(self, kube: Any, namespace: str, count: int) -> None:
+        super().__init__(daemon=True)
+        self.kube = kube
+        self.namespace = namespace
+        self.count = count
+        self.seen: set[str] = set()
+        self.bound: dict[str, float] = {}
+        self.listed = threading.Event()  # every pod seen (the watch is established)
+        self.done = threading.Event()  # every pod bound
+        self.stop = threading.Event()
 
-    seen: dict[str, float] = {}
-    while len(seen) < count and not stop.is_set():
-        stream = watch.Watch().stream(
-            kube.core.list_namespaced_pod, namespace, timeout_seconds=30, _preload_content=False
-        )
-        for event in stream:
-            obj = event["raw_object"]
-            if obj.get("spec", {}).get("nodeName"):
-                seen.setdefault(obj["metadata"]["name"], time.monotonic())
-            if len(seen) >= count or stop.is_set():
-                break
-    return sorted(seen.values())
+    def run(self) -> None:
+        core = self.kube.core
+        version = ""
+        while not self.done.is_set() and not self.stop.is_set():
+            response = core.list_namespaced_pod(
+                self.namespace,
+                watch=True,
+                resource_version=version or None,
+                timeout_seconds=60,
+                _preload_content=False,
+            )
+            try:
+                for line in response:
+                    if not line.strip():
+                        continue
+                    event = json.loads(line)
+                    obj = event["object"]
+                    if event["type"] == "ERROR":  # 410 Gone: start over with a fresh list
+                        version = ""
+                        break
+                    version = obj["metadata"].get("resourceVersion", version)
+                    name = obj["metadata"]["name"]
+                    self.seen.add(name)
+                    if obj.get("spec", {}).get("nodeName"):
+                        self.bound.setdefault(name, time.monotonic())
+                    if len(self.seen) >= self.count:
+                        self.listed.set()
+                    if len(self.bound) >= self.count:
+                        self.done.set()
+                    if self.done.is_set() or self.stop.is_set():
+                        break
+            finally:
+                response.close()
+
+    def times(self) -> list[float]:
+        return sorted(self.bound.values())
 
 
 def _untaint_ready_nodes(kube: Any, names: list[str]) -> None:
@@ -227,75 +267,146 @@ def _untaint_ready_nodes(kube: Any, names: list[str]) -> None:
         list(pool.map(lambda name: kube.core.patch_node(name, patch), names))
 
 
-def _one_run(nodes: int, pods: int, with_extender: bool, base: Path) -> dict[str, Any]:
-    from tests.e2e.service_fixtures import ServiceProcess, extender_config
+def _terminate(process: subprocess.Popen[bytes] | None) -> None:
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def scheduler_configuration(kubeconfig: Path, extender_port: int | None, qps: int) -> Any:
+    """kube-scheduler's configuration for one run: the stock plugins, or the shipped extender
+    configuration (deploy/kube-scheduler-config.yaml, all four verbs, node cache on) pointed at
+    ``extender_port``; ``percentageOfNodesToScore: 100`` in both; the API client's rate limit at
+    ``qps`` (burst 2 x qps)."""
+    from tests.e2e.service_fixtures import extender_config
+    from tests.kube import builders
+
+    config = (
+        extender_config(extender_port) if extender_port is not None else builders.scheduler_config()
+    )
+    config["percentageOfNodesToScore"] = 100
+    config["clientConnection"] = {"kubeconfig": str(kubeconfig), "qps": qps, "burst": 2 * qps}
+    return config
+
+
+def _one_run(
+    cluster: Any, kube: Any, *, pods: int, with_extender: bool, qps: int, tag: str, base: Path
+) -> dict[str, Any]:
+    """Create ``pods`` pods while no scheduler runs, then start kube-scheduler (and, with the
+    extender, ``scheduler-ext serve`` first) and time first bind to last bind."""
+    import yaml
+
+    from tests.e2e.service_fixtures import ServiceProcess
+    from tests.kube import builders
+    from tests.kube.cluster import free_port
+
+    label = "with" if with_extender else "without"
+    namespace = f"bench-{tag}-{label}"
+    kube.create(builders.namespace(namespace))
+    manifests = [
+        builders.pod(f"p-{i:05d}", namespace=namespace, requests={"cpu": "100m", "memory": "128Mi"})
+        for i in range(pods)
+    ]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(kube.create, manifests))
+    watch = BindWatch(kube, namespace, pods)
+    watch.start()
+    if not watch.listed.wait(120):
+        raise RuntimeError(f"the watch saw only {len(watch.seen)} of {pods} pods")
+    if watch.bound:
+        raise RuntimeError(f"{len(watch.bound)} pods were bound before kube-scheduler started")
+    service = None
+    scheduler = None
+    try:
+        port = free_port() if with_extender else None
+        if port is not None:
+            service = ServiceProcess(cluster.kubeconfig, port, base / f"service-{tag}.log")
+            service.start()
+            service.wait_ready(timeout=120)
+        config_path = base / f"kube-scheduler-{tag}-{label}.yaml"
+        config_path.write_text(
+            yaml.safe_dump(scheduler_configuration(cluster.kubeconfig, port, qps), sort_keys=False)
+        )
+        log = (base / f"kube-scheduler-{tag}-{label}.log").open("wb")
+        started = time.monotonic()
+        with log:
+            scheduler = subprocess.Popen(
+                [
+                    str(cluster.bins.kube_scheduler),
+                    f"--config={config_path}",
+                    "--bind-address=127.0.0.1",
+                    f"--secure-port={free_port()}",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        if not watch.done.wait(600):
+            raise RuntimeError(f"only {len(watch.bound)} of {pods} pods bound in 600 s")
+        times = watch.times()
+        binds = service.metric("scheduler_ext_binds_total", result="ok") if service else 0
+        span = times[-1] - times[0]
+        return {
+            "extender": label,
+            "run": tag,
+            "pods": pods,
+            "bound": len(times),
+            "bound_by_extender": int(binds),
+            "start_to_first_bind_s": round(times[0] - started, 2),
+            "first_to_last_bind_s": round(span, 2),
+            "pods_per_s": round((len(times) - 1) / span, 1),
+        }
+    finally:
+        watch.stop.set()
+        _terminate(scheduler)
+        _terminate(service.process if service is not None else None)
+
+
+def measure_throughput(nodes: int, pods: int, repeats: int, qps: int) -> list[dict[str, Any]]:
+    """One kwokctl cluster without kube-scheduler; ``nodes`` kwok nodes; then ``repeats`` rounds
+    of a run without and a run with the extender, in alternating order (ABBA...) so that drift
+    (a growing cluster, other load on the machine) falls on both alike."""
     from tests.kube import builders
     from tests.kube.bins import ensure_kube_bins
-    from tests.kube.cluster import KwokCluster, free_port, unique_name
+    from tests.kube.cluster import KwokCluster, unique_name
     from tests.kube.kube import Kube
 
     bins = ensure_kube_bins(progress=sys.stderr)
-    port = free_port()
-    config = extender_config(port) if with_extender else builders.scheduler_config()
-    label = "with" if with_extender else "without"
-    cluster = KwokCluster.create(
-        bins, name=unique_name(f"bench-{label}"), scheduler_config=config, base_dir=base / label
-    )
-    service = None
-    try:
-        with Kube(cluster.api_client()) as kube:
-            manifests = [
-                builders.node(f"node-{i:05d}", cpu="32", memory="256Gi") for i in range(nodes)
-            ]
-            with ThreadPoolExecutor(8) as pool:
-                list(pool.map(kube.create, manifests))
-            _untaint_ready_nodes(kube, [m["metadata"]["name"] for m in manifests])
-            if with_extender:
-                service = ServiceProcess(cluster.kubeconfig, port, base / "service.log")
-                service.start()
-                service.wait_ready(timeout=120)
-            kube.create(builders.namespace("bench"))
-            stop = threading.Event()
-            result: list[list[float]] = []
-            watcher = threading.Thread(
-                target=lambda: result.append(_bound_times(kube, "bench", pods, stop)), daemon=True
-            )
-            watcher.start()
-            time.sleep(1)
-            created = time.monotonic()
-            manifests = [
-                builders.pod(
-                    f"p-{i:05d}", namespace="bench", requests={"cpu": "100m", "memory": "128Mi"}
-                )
-                for i in range(pods)
-            ]
-            with ThreadPoolExecutor(8) as pool:
-                list(pool.map(kube.create, manifests))
-            create_seconds = time.monotonic() - created
-            watcher.join(600)
-            stop.set()
-            times = result[0] if result else []
-            binds = service.metric("scheduler_ext_binds_total", result="ok") if service else 0
-            span = times[-1] - times[0] if len(times) > 1 else float("nan")
-            return {
-                "extender": label,
-                "nodes": nodes,
-                "pods": pods,
-                "bound": len(times),
-                "bound_by_extender": int(binds),
-                "create_pods_per_s": round(pods / create_seconds),
-                "pods_per_s": round((len(times) - 1) / span, 1),
-                "end_to_end_s": round(times[-1] - created, 1) if times else float("nan"),
-            }
-    finally:
-        if service is not None:
-            service.stop()
-        cluster.delete()
-
-
-def measure_throughput(nodes: int, pods: int) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="bench-verbs-") as tmp:
-        return [_one_run(nodes, pods, with_extender, Path(tmp)) for with_extender in (False, True)]
+        base = Path(tmp)
+        cluster = KwokCluster.create(
+            bins, name=unique_name("bench"), base_dir=base / "cluster", disable=["kube-scheduler"]
+        )
+        try:
+            with Kube(cluster.api_client()) as kube:
+                manifests = [
+                    builders.node(f"node-{i:05d}", cpu="32", memory="256Gi") for i in range(nodes)
+                ]
+                with ThreadPoolExecutor(8) as pool:
+                    list(pool.map(kube.create, manifests))
+                _untaint_ready_nodes(kube, [m["metadata"]["name"] for m in manifests])
+                rows = []
+                for rep in range(repeats):
+                    order = (False, True) if rep % 2 == 0 else (True, False)
+                    for with_extender in order:
+                        row = _one_run(
+                            cluster,
+                            kube,
+                            pods=pods,
+                            with_extender=with_extender,
+                            qps=qps,
+                            tag=f"r{rep + 1}",
+                            base=base,
+                        )
+                        row = {"nodes": nodes, **row}
+                        print(_table([row]), file=sys.stderr, flush=True)
+                        rows.append(row)
+                return rows
+        finally:
+            cluster.delete()
 
 
 # --- command line -----------------------------------------------------------------------------
@@ -319,25 +430,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     lat.add_argument("--nodes", default="100,1000,5000")
     lat.add_argument("--concurrency", type=int, default=4)
     lat.add_argument("--requests", type=int, default=200, help="per client thread and verb")
+    lat.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout (e.g. `git worktree` of the previous commit): its service is "
+        "measured right before this one's, at each size",
+    )
     thr = commands.add_parser("throughput", help="kube-scheduler pods/s with and without")
     thr.add_argument("--nodes", type=int, default=1000)
-    thr.add_argument("--pods", type=int, default=1000)
+    thr.add_argument("--pods", type=int, default=1000, help="per run")
+    thr.add_argument("--repeats", type=int, default=3, help="runs of each variant")
+    thr.add_argument(
+        "--qps", type=int, default=1000, help="kube-scheduler's clientConnection.qps (burst 2x)"
+    )
     args = parser.parse_args(argv)
     os.chdir(REPO)
     if args.command == "latency":
         rows = []
+        sources = [("baseline", args.baseline.resolve())] if args.baseline else []
+        sources.append(("this", REPO))
         for size in (int(n) for n in args.nodes.split(",")):
-            rows += measure_latency(size, args.concurrency, args.requests)
-            print(_table(rows[-2:]), flush=True)
+            for name, source in sources:
+                measured = measure_latency(size, args.concurrency, args.requests, source)
+                if args.baseline:
+                    measured = [{"service": name, **row} for row in measured]
+                rows += measured
+                print(_table(rows[-2:]), flush=True)
         print("\n" + _table(rows))
     else:
-        rows = measure_throughput(args.nodes, args.pods)
+        rows = measure_throughput(args.nodes, args.pods, args.repeats, args.qps)
         print(_table(rows))
-        without, with_ext = rows
-        ratio = with_ext["pods_per_s"] / without["pods_per_s"]
-        print(f"\nthroughput with the extender / without: {ratio:.2f}")
-        if max(without["pods_per_s"], with_ext["pods_per_s"]) > 0.9 * without["create_pods_per_s"]:
-            print("note: binding kept up with pod creation: the rate is creation-bound")
+        medians = {
+            label: statistics.median(r["pods_per_s"] for r in rows if r["extender"] == label)
+            for label in ("without", "with")
+        }
+        print(
+            f"\nmedian pods/s: without {medians['without']:.1f}, with {medians['with']:.1f}; "
+            f"with / without = {medians['with'] / medians['without']:.2f}"
+        )
     return 0
 
 

@@ -29,7 +29,7 @@ class Service:
     pods: PodCache = field(default_factory=PodCache)
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
     service: Service = request.app.state.service
     return service
 

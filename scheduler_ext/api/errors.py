@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -24,7 +25,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 MAX_ERRORS_SHOWN = 5
 
 
-def describe(exc: RequestValidationError) -> str:
+def describe(exc: RequestValidationError | ValidationError) -> str:
     parts = []
     errors = list(exc.errors())
     for error in errors[:MAX_ERRORS_SHOWN]:

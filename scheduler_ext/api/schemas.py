@@ -22,26 +22,38 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
+def fold_keys(data: dict[Any, Any], names: dict[str, str]) -> dict[Any, Any]:
+    """``data`` with each key matching a Go field name case-insensitively (``names``: lowercase
+    -> Go name) renamed to it; the exact spelling wins over another casing, as in Go."""
+    if all(key in names.values() for key in data):
+        return data  # already canonical (kube-scheduler's bodies): no copy
+    folded: dict[Any, Any] = {}
+    for key, value in data.items():
+        canonical = names.get(key.lower(), key) if isinstance(key, str) else key
+        if canonical not in folded or key == canonical:
+            folded[canonical] = value
+    return folded
+
+
 class GoModel(BaseModel):
     """Keys matched case-insensitively against the Go field names; unknown keys ignored."""
 
     model_config = ConfigDict(extra="ignore", validate_by_alias=True, validate_by_name=False)
+
+    @classmethod
+    def go_names(cls) -> dict[str, str]:
+        """Lowercase key -> the Go field name, for every field."""
+        return {
+            (field.alias or name).lower(): field.alias or name
+            for name, field in cls.model_fields.items()
+        }
 
     @model_validator(mode="before")
     @classmethod
     def _fold_case(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        names = {
-            (field.alias or name).lower(): field.alias or name
-            for name, field in cls.model_fields.items()
-        }
-        folded: dict[str, Any] = {}
-        for key, value in data.items():
-            canonical = names.get(key.lower(), key) if isinstance(key, str) else key
-            if canonical not in folded or key == canonical:
-                folded[canonical] = value
-        return folded
+        return fold_keys(data, cls.go_names())
 
 
 class NodeList(BaseModel):
@@ -60,6 +72,9 @@ class ExtenderArgs(GoModel):
     pod: dict[str, Any] = Field(alias="Pod")
     nodes: NodeList | None = Field(default=None, alias="Nodes")
     node_names: list[str] | None = Field(default=None, alias="NodeNames")
+
+
+EXTENDER_ARGS_KEYS = ExtenderArgs.go_names()
 
 
 class ExtenderFilterResult(GoModel):

@@ -22,7 +22,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -94,6 +94,7 @@ class KwokCluster:
         base_dir: Path,
         scheduler_config: Mapping[str, Any] | None = None,
         extra_args: Mapping[str, Mapping[str, str]] | None = None,
+        disable: Sequence[str] = (),
         owns_base_dir: bool = False,
     ) -> None:
         self.bins = bins
@@ -113,6 +114,11 @@ class KwokCluster:
             )
         self.scheduler_config = dict(scheduler_config) if scheduler_config is not None else None
         self.extra_args = {k: dict(v) for k, v in (extra_args or {}).items()}
+        unknown = sorted(set(disable) - set(COMPONENTS))
+        if unknown:
+            raise ValueError(f"cannot disable unknown components: {', '.join(unknown)}")
+        #: Components kwokctl does not start (``--disable``); health checks skip them.
+        self.disabled = tuple(disable)
         self._owns_base_dir = owns_base_dir
         ports = free_ports(6)
         self.ports: dict[str, int] = {
@@ -138,6 +144,7 @@ class KwokCluster:
         scheduler_config: Mapping[str, Any] | None = None,
         base_dir: Path | None = None,
         extra_args: Mapping[str, Mapping[str, str]] | None = None,
+        disable: Sequence[str] = (),
         timeout: float = 120.0,
         owns_base_dir: bool | None = None,
     ) -> KwokCluster:
@@ -145,10 +152,11 @@ class KwokCluster:
 
         ``scheduler_config`` is a ``KubeSchedulerConfiguration`` as a mapping (kwokctl fills in
         ``clientConnection.kubeconfig``). ``extra_args`` maps a component name to extra flags
-        (``{"kube-scheduler": {"v": "4"}}``). On failure the half-made cluster is deleted and the
-        error carries the component logs. ``base_dir`` (default: a new temporary directory) holds
-        the kubeconfig and kwokctl's work directory; ``delete()`` removes it if ``owns_base_dir``
-        (default: only when it was made here).
+        (``{"kube-scheduler": {"v": "4"}}``). ``disable`` names components kwokctl does not start
+        (``("kube-scheduler",)``: a benchmark starts its own once the pods exist). On failure the
+        half-made cluster is deleted and the error carries the component logs. ``base_dir``
+        (default: a new temporary directory) holds the kubeconfig and kwokctl's work directory;
+        ``delete()`` removes it if ``owns_base_dir`` (default: only when it was made here).
         """
         owns = base_dir is None if owns_base_dir is None else owns_base_dir
         if base_dir is None:
@@ -159,6 +167,7 @@ class KwokCluster:
             base_dir=base_dir,
             scheduler_config=scheduler_config,
             extra_args=extra_args,
+            disable=disable,
             owns_base_dir=owns,
         )
         try:
@@ -231,6 +240,8 @@ class KwokCluster:
         for component, flags in self.extra_args.items():
             for key, value in flags.items():
                 args.append(f"--extra-args={component}={key}={value}")
+        if self.disabled:
+            args.append(f"--disable={','.join(self.disabled)}")
         self.created = True  # from here on, delete() has something to remove
         self.kwokctl(*args, timeout=timeout)
         remaining = max(5.0, timeout - (time.monotonic() - start))
@@ -360,6 +371,8 @@ class KwokCluster:
             "kwok-controller": f"http://127.0.0.1:{self.ports['kwok-controller']}/healthz",
         }
         result: dict[str, str] = {}
+        for component in self.disabled:
+            urls.pop(component, None)
         for component, url in urls.items():
             try:
                 result[component] = self._healthz(url)

@@ -1,0 +1,225 @@
+"""``KubeClient.watch`` and ``KubeClient.bind`` against a fake API server (stdlib http.server on
+127.0.0.1): the watch stream's events and its ends (410 Gone as an ERROR event or as the HTTP
+status, other errors, malformed lines), and a bind that succeeds or conflicts."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from scheduler_ext.cluster.client import KubeClient
+from scheduler_ext.errors import BindError, ClusterReadError, WatchExpired
+
+
+def node(name: str, version: str) -> dict[str, Any]:
+    return {"metadata": {"name": name, "resourceVersion": version}}
+
+
+STREAM = [
+    {"type": "ADDED", "object": node("n1", "11")},
+    {"type": "MODIFIED", "object": node("n1", "12")},
+    {"type": "BOOKMARK", "object": {"kind": "Node", "metadata": {"resourceVersion": "13"}}},
+    {"type": "DELETED", "object": node("n1", "14")},
+]
+GONE = {
+    "type": "ERROR",
+    "object": {
+        "kind": "Status",
+        "status": "Failure",
+        "message": "too old resource version: 10 (20)",
+        "reason": "Expired",
+        "code": 410,
+    },
+}
+
+
+class FakeApi(BaseHTTPRequestHandler):
+    """Serves one scripted watch stream on /api/v1/nodes and records binding POSTs."""
+
+    lines: ClassVar[list[bytes]] = []
+    watch_status: ClassVar[int] = 200
+    watch_queries: ClassVar[list[dict[str, list[str]]]] = []
+    bind_status: ClassVar[int] = 201
+    bindings: ClassVar[list[tuple[str, dict[str, Any]]]] = []
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+        pass
+
+    def do_GET(self) -> None:
+        url = urlparse(self.path)
+        query = parse_qs(url.query)
+        if url.path != "/api/v1/nodes" or query.get("watch") != ["true"]:
+            self.reply(404, {"kind": "Status", "message": "not found", "code": 404})
+            return
+        self.watch_queries.append(query)
+        if self.watch_status != 200:
+            self.reply(
+                self.watch_status,
+                {"kind": "Status", "message": "too old resource version", "code": 410},
+            )
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for line in self.lines:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.bindings.append((urlparse(self.path).path, body))
+        if self.bind_status == 201:
+            self.reply(201, {"kind": "Status", "status": "Success", "code": 201})
+        else:
+            self.reply(
+                self.bind_status,
+                {
+                    "kind": "Status",
+                    "status": "Failure",
+                    "message": "Operation cannot be fulfilled on pods/binding "
+                    f'"{body["metadata"]["name"]}": pod p is already assigned to node "n0"',
+                    "reason": "Conflict",
+                    "code": self.bind_status,
+                },
+            )
+
+    def reply(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # the client closing a kept-alive connection is not worth a traceback
+
+
+def events(*items: dict[str, Any] | bytes) -> list[bytes]:
+    return [
+        item if isinstance(item, bytes) else json.dumps(item).encode() + b"\n" for item in items
+    ]
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[KubeClient]:
+    FakeApi.lines = events(*STREAM)
+    FakeApi.watch_status = 200
+    FakeApi.watch_queries = []
+    FakeApi.bind_status = 201
+    FakeApi.bindings = []
+    server = QuietServer(("127.0.0.1", 0), FakeApi)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [
+                    {"name": "f", "cluster": {"server": f"http://127.0.0.1:{server.server_port}"}}
+                ],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "f", "context": {"cluster": "f", "user": "u"}}],
+                "current-context": "f",
+            }
+        )
+    )
+    kube = KubeClient.connect(str(kubeconfig))
+    try:
+        yield kube
+    finally:
+        kube.close()
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_watch_yields_every_event_type_in_order(client: KubeClient) -> None:
+    got = list(client.watch("Node", "10", timeout=30))
+    assert got == [(e["type"], e["object"]) for e in STREAM]
+    [query] = FakeApi.watch_queries
+    assert query["resourceVersion"] == ["10"]
+    assert query["allowWatchBookmarks"] == ["true"]
+    assert query["timeoutSeconds"] == ["30"]
+
+
+def test_watch_skips_blank_lines(client: KubeClient) -> None:
+    FakeApi.lines = events(b"\n", STREAM[0], b"  \n", STREAM[1])
+    assert [kind for kind, _ in client.watch("Node", "10", timeout=30)] == ["ADDED", "MODIFIED"]
+
+
+def test_gone_error_event_raises_watch_expired_after_the_events_before_it(
+    client: KubeClient,
+) -> None:
+    FakeApi.lines = events(STREAM[0], GONE, STREAM[1])
+    stream = client.watch("Node", "10", timeout=30)
+    assert next(stream) == ("ADDED", STREAM[0]["object"])
+    with pytest.raises(WatchExpired, match=r"^watching Node: too old resource version: 10 \(20\)$"):
+        next(stream)
+
+
+def test_gone_http_status_raises_watch_expired(client: KubeClient) -> None:
+    FakeApi.watch_status = 410
+    with pytest.raises(WatchExpired, match=r"^watching Node: 410 Gone"):
+        list(client.watch("Node", "10", timeout=30))
+
+
+def test_other_error_event_is_a_read_error(client: KubeClient) -> None:
+    error = {"type": "ERROR", "object": {"kind": "Status", "message": "etcd down", "code": 500}}
+    FakeApi.lines = events(error)
+    with pytest.raises(ClusterReadError, match=r"^watching Node: etcd down$"):
+        list(client.watch("Node", "10", timeout=30))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [b"not json\n", b'{"type": "ADDED"}\n', b'["ADDED"]\n'],
+    ids=["text", "no-object", "list"],
+)
+def test_malformed_lines_are_one_line_read_errors(client: KubeClient, line: bytes) -> None:
+    FakeApi.lines = events(STREAM[0], line)
+    with pytest.raises(ClusterReadError, match=r"^watching Node: ") as excinfo:
+        list(client.watch("Node", "10", timeout=30))
+    assert "\n" not in str(excinfo.value)
+
+
+def test_bind_posts_the_binding_with_the_uid_precondition(client: KubeClient) -> None:
+    client.bind("ns", "p", "uid-1", "n1")
+    [(path, body)] = FakeApi.bindings
+    assert path == "/api/v1/namespaces/ns/bindings"  # what create_namespaced_binding POSTs to
+    assert body == {
+        "apiVersion": "v1",
+        "kind": "Binding",
+        "metadata": {"name": "p", "namespace": "ns", "uid": "uid-1"},
+        "target": {"apiVersion": "v1", "kind": "Node", "name": "n1"},
+    }
+
+
+def test_bind_without_uid_sends_no_precondition(client: KubeClient) -> None:
+    client.bind("ns", "p", "", "n1")
+    [(_, body)] = FakeApi.bindings
+    assert body["metadata"] == {"name": "p", "namespace": "ns"}
+
+
+def test_bind_conflict_is_one_bind_error_line(client: KubeClient) -> None:
+    FakeApi.bind_status = 409
+    with pytest.raises(BindError) as excinfo:
+        client.bind("ns", "p", "uid-1", "n1")
+    assert str(excinfo.value) == (
+        "binding ns/p to n1: 409 Conflict: Operation cannot be fulfilled on pods/binding "
+        '"p": pod p is already assigned to node "n0"'
+    )

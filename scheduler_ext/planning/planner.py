@@ -32,6 +32,8 @@ RESERVE_SECONDS_PER_POD = 2e-6
 
 
 class _Best:
+    """The best assignment so far: replaced only by a valid, lexicographically better one."""
+
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
         self.assignment = current_assignment(problem)

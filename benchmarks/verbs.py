@@ -277,24 +277,38 @@ def _terminate(process: subprocess.Popen[bytes] | None) -> None:
             process.wait(5)
 
 
-def scheduler_configuration(kubeconfig: Path, extender_port: int | None, qps: int) -> Any:
+def scheduler_configuration(
+    kubeconfig: Path, extender_port: int | None, qps: int, *, bind_verb: bool = True
+) -> Any:
     """kube-scheduler's configuration for one run: the stock plugins, or the shipped extender
     configuration (deploy/kube-scheduler-config.yaml, all four verbs, node cache on) pointed at
-    ``extender_port``; ``percentageOfNodesToScore: 100`` in both; the API client's rate limit at
-    ``qps`` (burst 2 x qps)."""
+    ``extender_port`` (without ``bindVerb`` when ``bind_verb`` is false: kube-scheduler then binds
+    itself); ``percentageOfNodesToScore: 100`` in both; the API client's rate limit at ``qps``
+    (burst 2 x qps)."""
     from tests.e2e.service_fixtures import extender_config
     from tests.kube import builders
 
     config = (
         extender_config(extender_port) if extender_port is not None else builders.scheduler_config()
     )
+    if extender_port is not None and not bind_verb:
+        for extender in config["extenders"]:
+            extender.pop("bindVerb", None)
     config["percentageOfNodesToScore"] = 100
     config["clientConnection"] = {"kubeconfig": str(kubeconfig), "qps": qps, "burst": 2 * qps}
     return config
 
 
 def _one_run(
-    cluster: Any, kube: Any, *, pods: int, with_extender: bool, qps: int, tag: str, base: Path
+    cluster: Any,
+    kube: Any,
+    *,
+    pods: int,
+    with_extender: bool,
+    qps: int,
+    tag: str,
+    base: Path,
+    bind_verb: bool = True,
 ) -> dict[str, Any]:
     """Create ``pods`` pods while no scheduler runs, then start kube-scheduler (and, with the
     extender, ``scheduler-ext serve`` first) and time first bind to last bind."""
@@ -329,7 +343,10 @@ def _one_run(
             service.wait_ready(timeout=120)
         config_path = base / f"kube-scheduler-{tag}-{label}.yaml"
         config_path.write_text(
-            yaml.safe_dump(scheduler_configuration(cluster.kubeconfig, port, qps), sort_keys=False)
+            yaml.safe_dump(
+                scheduler_configuration(cluster.kubeconfig, port, qps, bind_verb=bind_verb),
+                sort_keys=False,
+            )
         )
         log = (base / f"kube-scheduler-{tag}-{label}.log").open("wb")
         started = time.monotonic()
@@ -365,7 +382,9 @@ def _one_run(
         _terminate(service.process if service is not None else None)
 
 
-def measure_throughput(nodes: int, pods: int, repeats: int, qps: int) -> list[dict[str, Any]]:
+def measure_throughput(
+    nodes: int, pods: int, repeats: int, qps: int, *, bind_verb: bool = True
+) -> list[dict[str, Any]]:
     """One kwokctl cluster without kube-scheduler; ``nodes`` kwok nodes; then ``repeats`` rounds
     of a run without and a run with the extender, in alternating order (ABBA...) so that drift
     (a growing cluster, other load on the machine) falls on both alike."""
@@ -400,6 +419,7 @@ def measure_throughput(nodes: int, pods: int, repeats: int, qps: int) -> list[di
                             qps=qps,
                             tag=f"r{rep + 1}",
                             base=base,
+                            bind_verb=bind_verb,
                         )
                         row = {"nodes": nodes, **row}
                         print(_table([row]), file=sys.stderr, flush=True)
@@ -443,6 +463,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     thr.add_argument(
         "--qps", type=int, default=1000, help="kube-scheduler's clientConnection.qps (burst 2x)"
     )
+    thr.add_argument(
+        "--no-bind-verb",
+        action="store_true",
+        help="leave bindVerb out of the extender's configuration (kube-scheduler binds itself)",
+    )
     args = parser.parse_args(argv)
     os.chdir(REPO)
     if args.command == "latency":
@@ -458,7 +483,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(_table(rows[-2:]), flush=True)
         print("\n" + _table(rows))
     else:
-        rows = measure_throughput(args.nodes, args.pods, args.repeats, args.qps)
+        rows = measure_throughput(
+            args.nodes, args.pods, args.repeats, args.qps, bind_verb=not args.no_bind_verb
+        )
         print(_table(rows))
         medians = {
             label: statistics.median(r["pods_per_s"] for r in rows if r["extender"] == label)

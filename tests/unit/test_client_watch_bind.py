@@ -48,6 +48,7 @@ class FakeApi(BaseHTTPRequestHandler):
     watch_queries: ClassVar[list[dict[str, list[str]]]] = []
     bind_status: ClassVar[int] = 201
     bindings: ClassVar[list[tuple[str, dict[str, Any]]]] = []
+    bind_headers: ClassVar[list[dict[str, str]]] = []
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
@@ -78,6 +79,7 @@ class FakeApi(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.bindings.append((urlparse(self.path).path, body))
+        self.bind_headers.append(dict(self.headers))
         if self.bind_status == 201:
             self.reply(201, {"kind": "Status", "status": "Success", "code": 201})
         else:
@@ -120,6 +122,7 @@ def client(tmp_path: Path) -> Iterator[KubeClient]:
     FakeApi.watch_queries = []
     FakeApi.bind_status = 201
     FakeApi.bindings = []
+    FakeApi.bind_headers = []
     server = QuietServer(("127.0.0.1", 0), FakeApi)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -223,3 +226,51 @@ def test_bind_conflict_is_one_bind_error_line(client: KubeClient) -> None:
         "binding ns/p to n1: 409 Conflict: Operation cannot be fulfilled on pods/binding "
         '"p": pod p is already assigned to node "n0"'
     )
+
+
+def test_bind_sends_the_kubeconfig_token_and_json(client: KubeClient) -> None:
+    client.bind("ns", "p", "uid-1", "n1")
+    [headers] = FakeApi.bind_headers
+    assert headers["authorization"] == "Bearer t"
+    assert headers["Content-Type"] == "application/json"
+    assert headers["User-Agent"].startswith("OpenAPI-Generator/")
+
+
+def test_every_error_status_maps_to_a_bind_error(
+    client: KubeClient,
+) -> None:
+    for _ in range(3):
+        client.bind("ns", "p", "uid-1", "n1")
+    for status, line in [
+        (404, "404 Not Found: Operation cannot be fulfilled"),
+        (500, "500 Internal Server Error: Operation cannot be fulfilled"),
+    ]:
+        FakeApi.bind_status = status
+        with pytest.raises(BindError, match=rf"^binding ns/p to n1: {line}"):
+            client.bind("ns", "p", "uid-1", "n1")
+    FakeApi.bind_status = 201
+    client.bind("ns", "p", "uid-1", "n1")
+    assert len(FakeApi.bindings) == 6
+
+
+def test_bind_to_an_unreachable_server_is_one_bind_error_line(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "f", "cluster": {"server": "http://127.0.0.1:9"}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "f", "context": {"cluster": "f", "user": "u"}}],
+                "current-context": "f",
+            }
+        )
+    )
+    kube = KubeClient.connect(str(kubeconfig))
+    try:
+        with pytest.raises(BindError, match=r"^binding ns/p to n1: \w+Error: ") as excinfo:
+            kube.bind("ns", "p", "", "n1")
+        assert "\n" not in str(excinfo.value)
+    finally:
+        kube.close()

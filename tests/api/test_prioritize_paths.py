@@ -1,0 +1,70 @@
+"""prioritize over HTTP: the vectorised scores and the hand-joined HostPriorityList equal the
+per-node rule and orjson's answer, on one, many and no nodes, and when a node's quantities are too
+large for the vectorised path (the per-node loop answers then)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+import pytest
+
+from scheduler_ext.api.verbs import _host_priorities
+from scheduler_ext.cluster.store import demand_of
+from scheduler_ext.planning import scoring
+from tests.api.conftest import (
+    N0,
+    N1,
+    copy_of,
+    filled_store,
+    make_client,
+    post,
+    recorded_nodes,
+    running_pod,
+)
+
+
+@pytest.mark.parametrize(
+    ("names", "scores"),
+    [([], []), (["a"], [0]), (["a", "b.c", "d-e"], [10, 5, 0]), (["x"] * 11, list(range(11)))],
+)
+def test_joined_array_is_what_orjson_writes(names: list[str], scores: list[int]) -> None:
+    expected = orjson.dumps([{"Host": n, "Score": s} for n, s in zip(names, scores, strict=True)])
+    body = bytes(_host_priorities(names, scores).body)
+    assert orjson.loads(body) == orjson.loads(expected)
+    assert json.loads(body) == json.loads(expected)
+
+
+def _reference(store: Any, request: dict[str, Any]) -> list[dict[str, Any]]:
+    from scheduler_ext.cluster.convert import pod_from
+
+    pod = pod_from(request["Pod"])
+    assert pod is not None
+    names = request["NodeNames"]
+    scores = scoring.prioritize_nodes(demand_of(pod), names, store.room(names))
+    return [{"Host": n, "Score": s} for n, s in zip(names, scores, strict=True)]
+
+
+def test_scores_equal_the_per_node_rule_with_unknown_and_repeated_nodes() -> None:
+    store = filled_store(pods=[running_pod("busy", N0, cpu="250m")])
+    request = copy_of("prioritize.node-cache")
+    request["NodeNames"] = [N1, "unknown", N0, N1]
+    with make_client(store) as client:
+        body = post(client, "prioritize", request).json()
+    assert body == _reference(store, request)
+    assert body[1] == {"Host": "unknown", "Score": 0}
+
+
+def test_quantities_too_large_for_float64_are_scored_by_the_per_node_loop() -> None:
+    nodes = recorded_nodes()
+    huge = json.loads(json.dumps(nodes[1]))
+    huge["status"]["allocatable"]["memory"] = "64Pi"  # 2**56 bytes
+    store = filled_store()
+    store.replace("Node", [nodes[0], huge])
+    assert store.columns([N0, N1], {"memory": 1}) is None
+    request = copy_of("prioritize.node-cache")
+    with make_client(store) as client:
+        body = post(client, "prioritize", request).json()
+    assert body == _reference(store, request)
+    assert [entry["Host"] for entry in body] == request["NodeNames"]

@@ -1,0 +1,86 @@
+"""The vectorised prioritize (``ClusterStore.columns`` + ``scoring.prioritize_columns``) gives
+exactly the per-node reference's scores (``store.room`` + ``scoring.prioritize_nodes``) on random
+stores: full and overcommitted nodes, unknown nodes, extended resources, deleted and re-added
+nodes (reused slots), many nodes (growing arrays), assumed pods; and it hands back to the loop
+when a quantity is too large for exact float64."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from scheduler_ext.cluster.store import EXACT_LIMIT, ClusterStore
+from scheduler_ext.planning import scoring
+from tests.factories import pod as make_pod
+from tests.unit.test_filter_columns import _node, _pod
+
+
+def _scores(store: ClusterStore, demand: dict[str, int], asked: list[str]) -> list[int] | None:
+    columns = store.columns(asked, demand)
+    assert columns is not None
+    return scoring.prioritize_columns(demand, columns)
+
+
+def _demands(rng: random.Random) -> list[dict[str, int]]:
+    demands: list[dict[str, int]] = [{}, {"pods": 1}, {"cpu": 0, "pods": 1}]
+    for cpu in (0, 100, 900, 2500, 4000):
+        demand = {"cpu": cpu, "memory": rng.choice([0, 1 << 29, 1 << 30, 3 << 30]), "pods": 1}
+        if rng.random() < 0.3:
+            demand["example.com/gpu"] = rng.choice([1, 2])
+        if rng.random() < 0.2:
+            demand["example.com/fpga"] = 1  # no node has it
+        demands.append(demand)
+    return demands
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_vectorised_scores_equal_the_per_node_reference(seed: int) -> None:
+    rng = random.Random(seed)
+    store = ClusterStore()
+    names = [f"n{i}" for i in range(rng.choice([0, 3, 8, 70, 150]))]
+    store.replace("Node", [_node(n, rng) for n in names])
+    pods = [_pod(f"p{i}", rng.choice([*names, "gone", None]), rng) for i in range(len(names) * 2)]
+    store.replace("Pod", pods)
+    if names and rng.random() < 0.5:  # a node deleted after its pods were counted
+        store.apply("Node", "DELETED", {"metadata": {"name": names[0]}})
+        if rng.random() < 0.5:  # and another node taking its slot
+            store.apply("Node", "ADDED", _node("reused", rng))
+    if names and rng.random() < 0.5:  # a bind the watch has not confirmed yet
+        store.assume(make_pod("assumed", cpu=700, namespace="t"), rng.choice(names))
+    if rng.random() < 0.3:  # a node added late
+        store.apply("Node", "ADDED", _node("late", rng))
+    asked = [*names, "late", "reused", "unknown-node", *rng.sample(names, min(2, len(names)))]
+    rng.shuffle(asked)
+    for demand in _demands(rng):
+        reference = scoring.prioritize_nodes(demand, asked, store.room(asked))
+        assert _scores(store, demand, asked) == reference, demand
+
+
+def _exact_store(cpu: str, memory: str) -> ClusterStore:
+    node: dict[str, Any] = {
+        "metadata": {"name": "n"},
+        "status": {"allocatable": {"cpu": cpu, "memory": memory, "pods": "110"}},
+    }
+    store = ClusterStore()
+    store.replace("Node", [node])
+    return store
+
+
+def test_half_way_scores_round_half_to_even_like_python() -> None:
+    store = _exact_store("4", "8Gi")
+    for cpu in range(0, 4001, 50):  # 10 x (1 - left) lands on .5 for several of these
+        demand = {"cpu": cpu, "pods": 1}
+        assert _scores(store, demand, ["n"]) == scoring.prioritize_nodes(
+            demand, ["n"], store.room(["n"])
+        )
+
+
+def test_quantities_beyond_exact_float_fall_back_to_the_loop() -> None:
+    store = _exact_store("4", "64Pi")  # 2**56 bytes: beyond 2**53
+    assert store.columns(["n"], {"memory": 1}) is None
+    small = _exact_store("4", "8Gi")
+    columns = small.columns(["n"], {"cpu": 1})
+    assert columns is not None
+    assert scoring.prioritize_columns({"cpu": EXACT_LIMIT, "pods": 1}, columns) is None

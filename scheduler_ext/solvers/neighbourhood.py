@@ -1,12 +1,14 @@
 """Large-neighbourhood search: CP-SAT on a few nodes at a time, for clusters too big for one model.
 
-Whatever pending pod gets placed needs room on one node: the nodes where it could fit once some
-lower-priority pods leave, and the nodes with free room to take those pods in, form a small
-sub-problem. Each round picks the most important class with unplaced pods, takes a handful of such
-host and receiver nodes, and lets the staged CP-SAT solver rearrange only their pods, the rest of
-the cluster fixed as in the incumbent. An improvement is kept, a failure makes the next round draw
-other nodes. Every round starts from and returns a whole-cluster assignment, so the search can stop
-at any moment with a valid plan that is never worse than the one it started from.
+Whatever pending pod gets placed needs room on one node: the nodes where it is closest to fitting
+once some pods leave (of any priority: moving them elsewhere is what defragments), and the nodes
+with the largest holes to take those pods in, form a small sub-problem. Each round picks the most
+important class with unplaced pods, takes a handful of such host and receiver nodes, and lets the
+staged CP-SAT solver rearrange only their pods, the rest of the cluster fixed as in the incumbent.
+An improvement is kept, a failure makes the next round draw other nodes; a share of the rounds
+undoes moves that turned out unnecessary. Every round starts from and returns a whole-cluster
+assignment, so the search can stop at any moment with a valid plan that is never worse than the
+one it started from.
 """
 
 from __future__ import annotations
@@ -26,16 +28,17 @@ from scheduler_ext.solvers.cpsat.solver import IncumbentCallback, solve_cpsat
 logger = logging.getLogger(__name__)
 
 HOSTS = 2
-"""Nodes per round where the target pod could land after moving lower-priority pods."""
+"""Nodes per round where the target pod could land once other pods move out."""
 RECEIVERS = 4
 """Nodes per round with free room for the pods that have to make way."""
 ENTRANTS = 4
 """Classes with unplaced pods that may enter a neighbourhood per round, the target among them."""
 ROUND_SECONDS = 0.1
+"""CP-SAT time per round, counted once the neighbourhood's model is built."""
 CALM_SHARE = 0.25
 """Share of rounds spent undoing needless moves while pods are still unplaced."""
 MAX_FAILURES = 5
-"""Rounds in a row that may fail to place a class before it is given up."""
+"""Failed rounds after which a class is given up while others wait (four times that alone)."""
 CALM_ATTEMPTS = 20
 """Rounds in a row that may fail to reduce disruption before the search stops."""
 

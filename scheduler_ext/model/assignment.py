@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from scheduler_ext.model.problem import Problem
 
@@ -74,13 +75,23 @@ def evaluate(problem: Problem, assignment: Assignment) -> Evaluation:
     return Evaluation(placed=placed_vector, disturbed=disturbed, evictions=evictions)
 
 
+def node_load(problem: Problem, counts: Sequence[Mapping[int, int]]) -> npt.NDArray[np.int64]:
+    """Node x resource amounts the classes' pods take under ``counts``."""
+    load = np.zeros_like(problem.capacity_matrix)
+    for cls, placed in zip(problem.classes, counts, strict=True):
+        if placed:
+            nodes = np.fromiter(placed.keys(), dtype=np.intp, count=len(placed))
+            amounts = np.fromiter(placed.values(), dtype=np.int64, count=len(placed))
+            np.add.at(load, nodes, amounts[:, None] * np.array(cls.demand, dtype=np.int64))
+    return load
+
+
 def violations(problem: Problem, assignment: Assignment) -> list[str]:
     """Every way the assignment breaks the model; empty when it is a valid plan."""
     found: list[str] = []
     counts = assignment.counts()
     if len(counts) != len(problem.classes):
         return [f"assignment has {len(counts)} classes, problem {len(problem.classes)}"]
-    load = np.zeros((len(problem.nodes), len(problem.resources)), dtype=np.int64)
     for cls, placed in zip(problem.classes, counts, strict=True):
         if sum(placed.values()) > cls.count:
             found.append(f"class {cls.index}: {sum(placed.values())} placed of {cls.count}")
@@ -88,12 +99,8 @@ def violations(problem: Problem, assignment: Assignment) -> list[str]:
         for node, k in placed.items():
             if node not in cls.eligible_set and k > running.get(node, 0):
                 found.append(f"class {cls.index}: {k} pods on ineligible node {node}")
-        if placed:
-            nodes = np.fromiter(placed.keys(), dtype=np.intp, count=len(placed))
-            amounts = np.fromiter(placed.values(), dtype=np.int64, count=len(placed))
-            np.add.at(load, nodes, amounts[:, None] * np.array(cls.demand, dtype=np.int64))
-    capacity = np.array([slot.capacity for slot in problem.nodes], dtype=np.int64)
-    capacity = capacity.reshape(load.shape)
+    load = node_load(problem, counts)
+    capacity = problem.capacity_matrix
     for node, d in zip(*np.nonzero(load > capacity), strict=True):
         found.append(
             f"node {problem.nodes[node].name}: {problem.resources[d]} "

@@ -20,6 +20,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 
+import numpy as np
+import numpy.typing as npt
+
 from scheduler_ext.domain import PODS, Cluster, DisruptionBudget, LabelItems, Node, Pod
 from scheduler_ext.model import eligibility, movability
 
@@ -96,6 +99,14 @@ class Problem:
     """(pod key, why no node passes its filters) for modelled pending pods with no eligible node."""
     members: tuple[ClassMembers, ...] = ()
     """Per class, its pods; empty in the copy handed to a solver process."""
+
+    @cached_property
+    def capacity_matrix(self) -> npt.NDArray[np.int64]:
+        """Node x resource room, the array form of ``NodeSlot.capacity``."""
+        matrix = np.array([slot.capacity for slot in self.nodes], dtype=np.int64)
+        matrix = matrix.reshape(len(self.nodes), len(self.resources))
+        matrix.setflags(write=False)  # shared by every caller of this problem
+        return matrix
 
     def for_solver(self) -> Problem:
         """The numbers only: cheap to send to another process."""

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from scheduler_ext.domain import CPU, MEMORY
-from scheduler_ext.model.assignment import Assignment, current_assignment
+from scheduler_ext.model.assignment import Assignment, current_assignment, node_load
 from scheduler_ext.model.problem import PodClass, Problem
 from scheduler_ext.solvers.base import SolveResult, StageReport
 
@@ -39,16 +39,11 @@ class _State:
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
-        self.capacity: IntArray = np.array(
-            [slot.capacity for slot in problem.nodes], dtype=np.int64
-        ).reshape(len(problem.nodes), len(problem.resources))
+        self.capacity: IntArray = problem.capacity_matrix
         self.counts = current_assignment(problem).counts()
         self.running = [cls.running_on() for cls in problem.classes]
         self.demand = [np.array(cls.demand, dtype=np.int64) for cls in problem.classes]
-        self.free = self.capacity.copy()
-        for cls, placed in zip(problem.classes, self.counts, strict=True):
-            for node, k in placed.items():
-                self.free[node] -= self.demand[cls.index] * k
+        self.free = self.capacity - node_load(problem, self.counts)
         self.budget_left = list(problem.budget_limits)
         self.total_left = problem.max_disruptions
         self.priority_levels = sorted({cls.priority for cls in problem.classes})

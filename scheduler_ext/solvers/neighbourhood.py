@@ -20,7 +20,7 @@ import time
 import numpy as np
 import numpy.typing as npt
 
-from scheduler_ext.model.assignment import Assignment, evaluate
+from scheduler_ext.model.assignment import Assignment, evaluate, node_load
 from scheduler_ext.model.problem import Problem
 from scheduler_ext.solvers.base import SolveResult, StageReport
 from scheduler_ext.solvers.cpsat.solver import IncumbentCallback, solve_cpsat
@@ -44,13 +44,7 @@ CALM_ATTEMPTS = 20
 
 
 def _free_room(problem: Problem, counts: list[dict[int, int]]) -> npt.NDArray[np.int64]:
-    free = np.array([slot.capacity for slot in problem.nodes], dtype=np.int64)
-    free = free.reshape(len(problem.nodes), len(problem.resources))
-    for cls, row in zip(problem.classes, counts, strict=True):
-        demand = np.array(cls.demand, dtype=np.int64)
-        for node, k in row.items():
-            free[node] -= demand * k
-    return free
+    return problem.capacity_matrix - node_load(problem, counts)
 
 
 def pick_scope(
@@ -64,14 +58,13 @@ def pick_scope(
     cls = problem.classes[target]
     demand = np.array(cls.demand, dtype=np.int64)
     eligible = np.array(cls.eligible, dtype=np.intp)
-    whole = np.array([s.capacity for s in problem.nodes], dtype=np.int64)
+    whole = problem.capacity_matrix
     if len(eligible):
         # Only nodes that could hold the pod if emptied of everything movable are hosts.
         eligible = eligible[np.all(whole[eligible] >= demand, axis=1)]
     if len(eligible) == 0:
         return []
-    capacity = np.array([s.capacity for s in problem.nodes], dtype=np.float64)
-    capacity = np.where(capacity > 0, capacity, 1.0)
+    capacity = np.where(whole > 0, whole, 1).astype(np.float64)
     # Hosts: where the pod is closest to fitting; moving any pods out, of lower priority or not,
     # to the receivers may close the gap.
     possible = eligible

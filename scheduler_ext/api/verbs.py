@@ -8,6 +8,13 @@ goroutines do. Bodies are parsed and answers written with orjson (the documented
 them; filter and prioritize check kube-scheduler's usual body by hand and fall back to the model
 for anything else); bad bodies get 422 with a one-line ``detail`` (see ``api/errors.py``).
 
+prioritize lists only the nodes that score above 0. kube-scheduler adds an extender's score to
+the nodes it names and nothing to the others, so leaving out a 0 changes no node's total; but it
+decodes every entry (reflective JSON, an allocation per name) and builds a map entry per node
+in its scheduling cycle, the one loop that runs a pod at a time. On a roomy cluster most nodes
+score 0 (the pod leaves them nearly empty) and the answer shrinks from one entry per node to a
+handful.
+
 When the state is not synced yet, filter answers with its ``Error`` field (kube-scheduler then
 retries the pod, or skips the extender if it is ``ignorable``) and prioritize with 503 (its errors
 are always ignored): no verb answers from a half-listed cluster.
@@ -18,6 +25,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from itertools import compress
 from typing import Any
 
 import orjson
@@ -217,7 +225,7 @@ async def prioritize_nodes(request: Request, service: ServiceDep) -> Response:
             metrics.verb_error("prioritize", "not_synced")
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=NOT_SYNCED)
         if demand is None:
-            return _host_priorities(names, [0] * len(names))
+            return _host_priorities([], [])
         try:
             store = service.store
             columns = store.columns(names, demand)
@@ -228,7 +236,7 @@ async def prioritize_nodes(request: Request, service: ServiceDep) -> Response:
             logger.exception("prioritize failed")
             metrics.verb_error("prioritize", "internal")
             return _json([])
-        return _host_priorities(names, scores)
+        return _host_priorities(list(compress(names, scores)), list(filter(None, scores)))
 
 
 @router.post("/bind", response_model=schemas.ExtenderBindingResult)

@@ -1,6 +1,7 @@
 """prioritize over HTTP: the vectorised scores and the hand-joined HostPriorityList equal the
-per-node rule and orjson's answer, on one, many and no nodes, and when a node's quantities are too
-large for the vectorised path (the per-node loop answers then)."""
+per-node rule (nodes scoring 0 left out) and orjson's answer, on one, many and no nodes, and
+when a node's quantities are too large for the vectorised path (the per-node loop answers
+then)."""
 
 from __future__ import annotations
 
@@ -43,28 +44,36 @@ def _reference(store: Any, request: dict[str, Any]) -> list[dict[str, Any]]:
     assert pod is not None
     names = request["NodeNames"]
     scores = scoring.prioritize_nodes(demand_of(pod), names, store.room(names))
-    return [{"Host": n, "Score": s} for n, s in zip(names, scores, strict=True)]
+    return [{"Host": n, "Score": s} for n, s in zip(names, scores, strict=True) if s > 0]
+
+
+def _busy() -> dict[str, Any]:
+    """A pod on n0 after which low-0 (1500m, 128Mi) would leave n0 with 12.5% of its cpu and
+    22% of its memory free: score 8."""
+    pod = running_pod("busy", N0, cpu="250m")
+    pod["spec"]["containers"][0]["resources"]["requests"]["memory"] = "3Gi"
+    return pod
 
 
 def test_scores_equal_the_per_node_rule_with_unknown_and_repeated_nodes() -> None:
-    store = filled_store(pods=[running_pod("busy", N0, cpu="250m")])
+    store = filled_store(pods=[_busy()])
     request = copy_of("prioritize.node-cache")
     request["NodeNames"] = [N1, "unknown", N0, N1]
     with make_client(store) as client:
         body = post(client, "prioritize", request).json()
     assert body == _reference(store, request)
-    assert body[1] == {"Host": "unknown", "Score": 0}
+    assert body == [{"Host": N0, "Score": 8}]  # the unknown node and n1 score 0: left out
 
 
 def test_quantities_too_large_for_float64_are_scored_by_the_per_node_loop() -> None:
-    nodes = recorded_nodes()
-    huge = json.loads(json.dumps(nodes[1]))
+    n0, n1 = sorted(recorded_nodes(), key=lambda node: str(node["metadata"]["name"]))
+    huge = json.loads(json.dumps(n1))
     huge["status"]["allocatable"]["memory"] = "64Pi"  # 2**56 bytes
-    store = filled_store()
-    store.replace("Node", [nodes[0], huge])
+    store = filled_store(pods=[_busy()])
+    store.replace("Node", [n0, huge])
     assert store.columns([N0, N1], {"memory": 1}) is None
     request = copy_of("prioritize.node-cache")
     with make_client(store) as client:
         body = post(client, "prioritize", request).json()
     assert body == _reference(store, request)
-    assert [entry["Host"] for entry in body] == request["NodeNames"]
+    assert body == [{"Host": N0, "Score": 8}]

@@ -76,6 +76,7 @@ def create_app(
                 watch_timeout=cluster.watch_timeout_seconds,
                 backoff=Backoff(cluster.backoff_initial_seconds, cluster.backoff_max_seconds),
                 on_restart=metrics.watch_restarted,
+                on_event=metrics.watch_event,
             )
         loop = None
         if settings.planning.enabled:

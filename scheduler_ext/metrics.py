@@ -84,6 +84,12 @@ class Metrics:
             ["kind"],
             registry=r,
         )
+        self.watch_events = Counter(
+            f"{PREFIX}_watch_events_total",
+            "Watch events applied to the service's state (added, modified, deleted), by kind.",
+            ["kind"],
+            registry=r,
+        )
         self.synced = Gauge(
             f"{PREFIX}_state_synced",
             "1 once every watched kind has been listed, else 0.",
@@ -103,6 +109,9 @@ class Metrics:
 
     def watch_restarted(self, kind: str) -> None:
         self.watch_restarts.labels(kind).inc()
+
+    def watch_event(self, kind: str) -> None:
+        self.watch_events.labels(kind).inc()
 
     @staticmethod
     def _set_by_priority(gauge: Gauge, counts: Mapping[int, int]) -> None:

@@ -68,6 +68,7 @@ class Informer:
         watch_timeout: int = 300,
         backoff: Backoff = Backoff(),
         on_restart: Callable[[str], None] = lambda kind: None,
+        on_event: Callable[[str], None] = lambda kind: None,
     ) -> None:
         self.kind = kind
         self._source = source
@@ -76,6 +77,7 @@ class Informer:
         self._timeout = watch_timeout
         self._backoff = backoff
         self._on_restart = on_restart
+        self._on_event = on_event
         self._rng = random.Random()
         self.version = ""
         self.thread = threading.Thread(target=self.run, name=f"informer-{kind}", daemon=True)
@@ -99,6 +101,7 @@ class Informer:
         for event, obj in self._source.watch(self.kind, self.version, self._timeout):
             if event != "BOOKMARK":
                 self._store.apply(self.kind, event, obj)
+                self._on_event(self.kind)
                 count += 1
             meta = obj.get("metadata")
             version = meta.get("resourceVersion") if isinstance(meta, Mapping) else None
@@ -146,6 +149,7 @@ def start_informers(
     watch_timeout: int = 300,
     backoff: Backoff = Backoff(),
     on_restart: Callable[[str], None] = lambda kind: None,
+    on_event: Callable[[str], None] = lambda kind: None,
 ) -> list[Informer]:
     informers = [
         Informer(
@@ -156,6 +160,7 @@ def start_informers(
             watch_timeout=watch_timeout,
             backoff=backoff,
             on_restart=on_restart,
+            on_event=on_event,
         )
         for kind in kinds
     ]

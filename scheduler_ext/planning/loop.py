@@ -40,6 +40,11 @@ from scheduler_ext.solvers.isolation import METHODS, SolverWorker
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
+SETTLE_SECONDS = 0.2
+"""The loop looks at the store at most this often. Every watch event moves the store's generation
+(three or more per scheduled pod); waking for each would cost a thread switch and a GIL turn per
+event while kube-scheduler waits on filter and prioritize, for pending counts nobody reads more
+often than Prometheus scrapes. A round starts at most this much later."""
 _SOLVER_STATUSES = frozenset(
     {"OPTIMAL", "FEASIBLE", "INFEASIBLE", "UNKNOWN", "MODEL_INVALID", "done", "timeout"}
 )
@@ -99,8 +104,9 @@ class PlanningLoop:
         planned = -1
         while not self._stop.is_set():
             seen = self._store.wait_for_change(seen, POLL_SECONDS)
-            if self._stop.is_set():
+            if self._stop.wait(SETTLE_SECONDS):
                 return
+            seen = self._store.generation
             self._metrics.set_pending(self._store.pending_by_priority())
             if not self._store.synced or seen == planned or not self._store.unschedulable():
                 continue

@@ -29,6 +29,7 @@ def test_metrics_count_verbs_with_base_units(client: TestClient) -> None:
         "scheduler_ext_plan_placeable_pods",
         "scheduler_ext_pending_pods",
         "scheduler_ext_watch_restarts_total",
+        "scheduler_ext_watch_events_total",
     ):
         assert f"# TYPE {name.removesuffix('_total')}" in text
 

@@ -47,7 +47,9 @@ class Script:
         yield from step
 
 
-def run(script: Script) -> tuple[ClusterStore, list[str], Informer]:
+def run(
+    script: Script, events: list[str] | None = None
+) -> tuple[ClusterStore, list[str], Informer]:
     store = ClusterStore()
     stop = threading.Event()
     restarts: list[str] = []
@@ -58,6 +60,7 @@ def run(script: Script) -> tuple[ClusterStore, list[str], Informer]:
         stop,
         backoff=Backoff(initial=0.001, maximum=0.002),
         on_restart=restarts.append,
+        on_event=(events if events is not None else []).append,
     )
     informer.start()
     assert script.done.wait(5)
@@ -74,11 +77,13 @@ def test_events_apply_and_watches_resume_from_the_last_version() -> None:
             [("DELETED", node("n1", "16"))],
         ]
     )
-    store, restarts, _ = run(script)
+    events: list[str] = []
+    store, restarts, _ = run(script, events)
     assert script.lists == 1
     assert script.watched_from[:3] == ["10", "15", "16"]
     assert [room is None for room in store.room(["n1", "n2"])] == [True, False]
     assert restarts == []
+    assert events == ["Node", "Node"]  # ADDED and DELETED; a bookmark is no event
 
 
 def test_410_gone_relists_and_errors_back_off_then_resume() -> None:

@@ -27,15 +27,27 @@ REPO = Path(__file__).resolve().parents[2]
 LOG_TAIL = 20_000
 
 
-EXAMPLE_CONFIG = REPO / "deploy" / "kube-scheduler-config.yaml"
+DRY_RUN_CONFIG = REPO / "deploy" / "kube-scheduler-config.yaml"
+"""The shipped configuration for dry-run mode: prioritize and preempt."""
+ALL_VERBS_CONFIG = REPO / "deploy" / "kube-scheduler-config-all-verbs.yaml"
+"""The shipped configuration with all four verbs."""
 
 
-def extender_config(port: int, *, ignorable: bool = False) -> dict[str, Any]:
-    """The shipped example KubeSchedulerConfiguration (deploy/), pointed at the test's service:
-    all four verbs, node cache on. kwokctl supplies clientConnection; the test harness wants no
-    leader election and short backoffs, as ``builders.scheduler_config`` sets them."""
-    example = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+def shipped_extender(path: Path = ALL_VERBS_CONFIG) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the shipped file, its one extender entry)."""
+    example: dict[str, Any] = yaml.safe_load(path.read_text())
     [entry] = example["extenders"]
+    return example, entry
+
+
+def extender_config(
+    port: int, *, ignorable: bool = False, shipped: Path = ALL_VERBS_CONFIG
+) -> dict[str, Any]:
+    """A shipped KubeSchedulerConfiguration (deploy/; all four verbs unless ``shipped`` says
+    otherwise) pointed at the test's service. kwokctl supplies clientConnection; the test
+    harness wants no leader election and short backoffs, as ``builders.scheduler_config`` sets
+    them."""
+    example, entry = shipped_extender(shipped)
     entry = {**entry, "urlPrefix": f"http://127.0.0.1:{port}/scheduler", "ignorable": ignorable}
     config = builders.scheduler_config(extenders=[entry])
     config["percentageOfNodesToScore"] = example["percentageOfNodesToScore"]

@@ -3,6 +3,8 @@
 - A Deployment is scheduled through the service: every pod is bound by its bind verb.
 - In a fragmented cluster a high-priority pod stays Pending; the service records a plan that
   places it, and the independent checker (tests/checker.py) accepts it against the real state.
+  That cluster's kube-scheduler runs the shipped dry-run configuration (prioritize and preempt);
+  the others run the one with all four verbs.
 - With the service down and ``ignorable: true``, scheduling goes on.
 - After the control plane (kube-apiserver included) restarts, the watches recover and the verbs
   keep answering: a new Deployment is again scheduled through the service.
@@ -20,7 +22,12 @@ import pytest
 from scheduler_ext.cluster.client import read_cluster
 from tests.checker import check_plan
 from tests.e2e.conftest import ClusterFactory
-from tests.e2e.service_fixtures import ServiceProcess, extender_config
+from tests.e2e.service_fixtures import (
+    ALL_VERBS_CONFIG,
+    DRY_RUN_CONFIG,
+    ServiceProcess,
+    extender_config,
+)
 from tests.kube import builders
 from tests.kube.cluster import KwokCluster, free_port
 from tests.kube.kube import Kube
@@ -33,10 +40,16 @@ Served = tuple[KwokCluster, ServiceProcess, Kube]
 
 
 def _serve(
-    cluster_factory: ClusterFactory, tmp: Path, prefix: str, *, ignorable: bool = False
+    cluster_factory: ClusterFactory,
+    tmp: Path,
+    prefix: str,
+    *,
+    ignorable: bool = False,
+    shipped: Path = ALL_VERBS_CONFIG,
 ) -> tuple[KwokCluster, ServiceProcess]:
     port = free_port()
-    cluster = cluster_factory(extender_config(port, ignorable=ignorable), prefix=prefix)
+    config = extender_config(port, ignorable=ignorable, shipped=shipped)
+    cluster = cluster_factory(config, prefix=prefix)
     service = ServiceProcess(cluster.kubeconfig, port, tmp / f"{prefix}-service.log")
     return cluster, service
 
@@ -106,8 +119,10 @@ def test_a_fragmented_cluster_gets_a_plan_the_checker_accepts(
     cluster_factory: ClusterFactory, tmp_path: Path
 ) -> None:
     """Two 2-CPU nodes each run one 1-CPU pod; a 2-CPU pod of higher priority (that may not
-    preempt) stays Pending. Moving one pod frees a node: the service's plan must say so."""
-    cluster, service = _serve(cluster_factory, tmp_path, "frag")
+    preempt) stays Pending. Moving one pod frees a node: the service's plan must say so. The
+    scheduler runs the shipped dry-run configuration (prioritize and preempt only): it binds
+    the pods itself and calls prioritize."""
+    cluster, service = _serve(cluster_factory, tmp_path, "frag", shipped=DRY_RUN_CONFIG)
     service.start()
     try:
         service.wait_ready()
@@ -171,6 +186,22 @@ def test_a_fragmented_cluster_gets_a_plan_the_checker_accepts(
             assert service.get_json(f"/api/v1/plans/{plan['metadata']['name']}") == plan
             assert service.metric("scheduler_ext_plans_total", outcome="actionable") >= 1
             assert service.metric("scheduler_ext_plan_placeable_pods", priority="10000") == 1
+            # The dry-run configuration: a small pod (both nodes fit it) is scored by the
+            # service and bound by kube-scheduler itself.
+            kube.create(
+                builders.pod(
+                    "small",
+                    namespace=box.namespace,
+                    requests={"cpu": "100m"},
+                    node_selector=box.node_selector,
+                )
+            )
+            kube.wait_pod(
+                "small", box.namespace, lambda p: bool(p.spec.node_name), description="small bound"
+            )
+            calls = "scheduler_ext_verb_duration_seconds_count"
+            assert service.metric(calls, verb="prioritize") >= 1
+            assert service.metric(calls, verb="filter") == service.metric(calls, verb="bind") == 0
     finally:
         service.stop()
         cluster_factory.delete(cluster)

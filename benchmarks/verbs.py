@@ -9,14 +9,19 @@ pod, every node name in ``NodeNames``, as with ``percentageOfNodesToScore: 100``
 ``throughput``: a kwokctl cluster (tests/kube) with ``--nodes`` kwok nodes and *no*
 kube-scheduler. Each run creates ``--pods`` small pods in a namespace of its own while nothing
 schedules them, then starts the real kube-scheduler binary (hack/kube-bins.sh) with the stock
-configuration, or with ``scheduler-ext serve`` (started first) for all four verbs; a watch
-opened before the scheduler starts records when each pod is bound. Throughput is pods bound per
-second from the first to the last binding, so pod creation is out of the measurement and the
-scheduler is the bottleneck. Runs alternate (without, with, with, without, ...) ``--repeats``
-times each on the same cluster.
+configuration, or with ``scheduler-ext serve`` (started first) and the shipped extender
+configuration (``--verbs`` picks other verbs; ``--stub`` calls a do-nothing extender instead of
+the service); a watch opened before the scheduler starts records when each pod is bound.
+Throughput is pods bound per second from the first to the last binding, so pod creation is out
+of the measurement and the scheduler is the bottleneck. Runs alternate (without, with, with,
+without, ...) ``--repeats`` times each on the same cluster. Each row also gives the CPU seconds
+the processes spent from the first to the last binding (``/proc/PID/stat``): on a machine whose
+cores are all busy, throughput is what the CPU allows, and these columns say who took it.
 
     python -m benchmarks.verbs latency --nodes 100,1000,5000
     python -m benchmarks.verbs throughput --nodes 1000 --pods 1000 --repeats 3
+    python -m benchmarks.verbs throughput --verbs filter,prioritize,preempt,bind
+    python -m benchmarks.verbs throughput --stub --verbs filter,prioritize,preempt
 """
 
 from __future__ import annotations
@@ -191,15 +196,42 @@ def measure_latency(
 # --- throughput on the real control plane ------------------------------------------------------
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a live process so far (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds each named process spends between ``start()`` and ``stop()``."""
+
+    def __init__(self) -> None:
+        self.pids: dict[str, int] = {}
+        self._start: dict[str, float] = {}
+        self.spent: dict[str, float] = {}
+
+    def start(self) -> None:
+        self._start = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+
+    def stop(self) -> None:
+        for name, pid in self.pids.items():
+            try:
+                self.spent[name] = cpu_seconds(pid) - self._start.get(name, 0.0)
+            except FileNotFoundError:
+                continue
+
+
 class BindWatch(threading.Thread):
     """Watches one namespace from before kube-scheduler starts and records, with
-    ``time.monotonic()``, when each pod is first seen bound (``spec.nodeName`` set)."""
+    ``time.monotonic()``, when each pod is first seen bound (``spec.nodeName`` set); ``cpu``
+    is started at the first binding and stopped at the last."""
 
-    def __init__(self, kube: Any, namespace: str, count: int) -> None:
+    def __init__(self, kube: Any, namespace: str, count: int, cpu: CpuMeter) -> None:
         super().__init__(daemon=True)
         self.kube = kube
         self.namespace = namespace
         self.count = count
+        self.cpu = cpu
         self.seen: set[str] = set()
         self.bound: dict[str, float] = {}
         self.listed = threading.Event()  # every pod seen (the watch is established)
@@ -229,11 +261,14 @@ class BindWatch(threading.Thread):
                     version = obj["metadata"].get("resourceVersion", version)
                     name = obj["metadata"]["name"]
                     self.seen.add(name)
-                    if obj.get("spec", {}).get("nodeName"):
-                        self.bound.setdefault(name, time.monotonic())
+                    if obj.get("spec", {}).get("nodeName") and name not in self.bound:
+                        self.bound[name] = time.monotonic()
+                        if len(self.bound) == 1:
+                            self.cpu.start()
                     if len(self.seen) >= self.count:
                         self.listed.set()
-                    if len(self.bound) >= self.count:
+                    if len(self.bound) >= self.count and not self.done.is_set():
+                        self.cpu.stop()
                         self.done.set()
                     if self.done.is_set() or self.stop.is_set():
                         break
@@ -242,6 +277,17 @@ class BindWatch(threading.Thread):
 
     def times(self) -> list[float]:
         return sorted(self.bound.values())
+
+
+CPU_COLUMNS = ("kube-scheduler", "extender", "kube-apiserver", "etcd")
+"""Processes whose CPU seconds between first and last binding get a column of their own; the
+total also counts kube-controller-manager and kwok."""
+
+
+def cluster_pids(cluster: Any) -> dict[str, int]:
+    """The cluster's component processes, from kwokctl's pid files."""
+    pid_dir = cluster.workdir / "clusters" / cluster.name / "pids"
+    return {path.stem: int(path.read_text().strip()) for path in sorted(pid_dir.glob("*.pid"))}
 
 
 def _untaint_ready_nodes(kube: Any, names: list[str]) -> None:
@@ -277,23 +323,37 @@ def _terminate(process: subprocess.Popen[bytes] | None) -> None:
             process.wait(5)
 
 
+ALL_VERBS = ("filter", "prioritize", "preempt", "bind")
+
+
+def shipped_verbs() -> tuple[str, ...]:
+    """The verbs of the shipped (dry-run) configuration, deploy/kube-scheduler-config.yaml."""
+    from tests.e2e.service_fixtures import DRY_RUN_CONFIG, shipped_extender
+
+    _, entry = shipped_extender(DRY_RUN_CONFIG)
+    return tuple(verb for verb in ALL_VERBS if entry.get(f"{verb}Verb"))
+
+
 def scheduler_configuration(
-    kubeconfig: Path, extender_port: int | None, qps: int, *, bind_verb: bool = True
+    kubeconfig: Path, extender_port: int | None, qps: int, *, verbs: Sequence[str]
 ) -> Any:
     """kube-scheduler's configuration for one run: the stock plugins, or the shipped extender
-    configuration (deploy/kube-scheduler-config.yaml, all four verbs, node cache on) pointed at
-    ``extender_port`` (without ``bindVerb`` when ``bind_verb`` is false: kube-scheduler then binds
-    itself); ``percentageOfNodesToScore: 100`` in both; the API client's rate limit at ``qps``
-    (burst 2 x qps)."""
+    configuration (deploy/, node cache on) pointed at ``extender_port`` with the ``verbs`` given
+    (without ``bind`` kube-scheduler binds itself); ``percentageOfNodesToScore: 100`` in both;
+    the API client's rate limit at ``qps`` (burst 2 x qps)."""
     from tests.e2e.service_fixtures import extender_config
     from tests.kube import builders
 
     config = (
         extender_config(extender_port) if extender_port is not None else builders.scheduler_config()
     )
-    if extender_port is not None and not bind_verb:
+    if extender_port is not None:
         for extender in config["extenders"]:
-            extender.pop("bindVerb", None)
+            for verb in ALL_VERBS:
+                if verb not in verbs:
+                    extender.pop(f"{verb}Verb", None)
+                else:
+                    extender[f"{verb}Verb"] = verb
     config["percentageOfNodesToScore"] = 100
     config["clientConnection"] = {"kubeconfig": str(kubeconfig), "qps": qps, "burst": 2 * qps}
     return config
@@ -308,10 +368,12 @@ def _one_run(
     qps: int,
     tag: str,
     base: Path,
-    bind_verb: bool = True,
+    verbs: Sequence[str],
+    stub: bool = False,
 ) -> dict[str, Any]:
     """Create ``pods`` pods while no scheduler runs, then start kube-scheduler (and, with the
-    extender, ``scheduler-ext serve`` first) and time first bind to last bind."""
+    extender, ``scheduler-ext serve`` or the do-nothing stub first) and time first bind to last
+    bind."""
     import yaml
 
     from tests.e2e.service_fixtures import ServiceProcess
@@ -327,24 +389,35 @@ def _one_run(
     ]
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(kube.create, manifests))
-    watch = BindWatch(kube, namespace, pods)
+    cpu = CpuMeter()
+    cpu.pids = cluster_pids(cluster)
+    watch = BindWatch(kube, namespace, pods, cpu)
     watch.start()
     if not watch.listed.wait(120):
         raise RuntimeError(f"the watch saw only {len(watch.seen)} of {pods} pods")
     if watch.bound:
         raise RuntimeError(f"{len(watch.bound)} pods were bound before kube-scheduler started")
     service = None
+    stub_process = None
     scheduler = None
     try:
         port = free_port() if with_extender else None
-        if port is not None:
+        if port is not None and stub:
+            stub_process = subprocess.Popen(
+                [sys.executable, "-m", "benchmarks.stub_extender", str(port)], cwd=REPO
+            )
+            _wait_http(port, "/ready")
+            cpu.pids["extender"] = stub_process.pid
+        elif port is not None:
             service = ServiceProcess(cluster.kubeconfig, port, base / f"service-{tag}.log")
             service.start()
             service.wait_ready(timeout=120)
+            assert service.process is not None
+            cpu.pids["extender"] = service.process.pid
         config_path = base / f"kube-scheduler-{tag}-{label}.yaml"
         config_path.write_text(
             yaml.safe_dump(
-                scheduler_configuration(cluster.kubeconfig, port, qps, bind_verb=bind_verb),
+                scheduler_configuration(cluster.kubeconfig, port, qps, verbs=verbs),
                 sort_keys=False,
             )
         )
@@ -361,29 +434,40 @@ def _one_run(
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+        cpu.pids["kube-scheduler"] = scheduler.pid
         if not watch.done.wait(600):
             raise RuntimeError(f"only {len(watch.bound)} of {pods} pods bound in 600 s")
         times = watch.times()
         binds = service.metric("scheduler_ext_binds_total", result="ok") if service else 0
+        events = {
+            kind: int(service.metric("scheduler_ext_watch_events_total", kind=kind))
+            if service
+            else 0
+            for kind in ("Pod", "Node")
+        }
         span = times[-1] - times[0]
         return {
-            "extender": label,
+            "extender": ("stub " if stub and with_extender else "") + label,
             "run": tag,
             "pods": pods,
             "bound": len(times),
             "bound_by_extender": int(binds),
+            "service_events_pod_node": f"{events['Pod']}/{events['Node']}",
             "start_to_first_bind_s": round(times[0] - started, 2),
             "first_to_last_bind_s": round(span, 2),
             "pods_per_s": round((len(times) - 1) / span, 1),
+            **{f"cpu_s {name}": round(cpu.spent.get(name, 0.0), 2) for name in CPU_COLUMNS},
+            "cpu_s total": round(sum(cpu.spent.values()), 2),
         }
     finally:
         watch.stop.set()
         _terminate(scheduler)
         _terminate(service.process if service is not None else None)
+        _terminate(stub_process)
 
 
 def measure_throughput(
-    nodes: int, pods: int, repeats: int, qps: int, *, bind_verb: bool = True
+    nodes: int, pods: int, repeats: int, qps: int, *, verbs: Sequence[str], stub: bool = False
 ) -> list[dict[str, Any]]:
     """One kwokctl cluster without kube-scheduler; ``nodes`` kwok nodes; then ``repeats`` rounds
     of a run without and a run with the extender, in alternating order (ABBA...) so that drift
@@ -419,7 +503,8 @@ def measure_throughput(
                             qps=qps,
                             tag=f"r{rep + 1}",
                             base=base,
-                            bind_verb=bind_verb,
+                            verbs=verbs,
+                            stub=stub,
                         )
                         row = {"nodes": nodes, **row}
                         print(_table([row]), file=sys.stderr, flush=True)
@@ -437,6 +522,14 @@ def _table(rows: list[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(str(row[h]) for h in headers) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def _verbs(text: str) -> tuple[str, ...]:
+    verbs = tuple(verb.strip() for verb in text.split(",") if verb.strip())
+    unknown = sorted(set(verbs) - set(ALL_VERBS))
+    if unknown or not verbs:
+        raise SystemExit(f"--verbs: choose among {', '.join(ALL_VERBS)}, not {text!r}")
+    return verbs
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -464,9 +557,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--qps", type=int, default=1000, help="kube-scheduler's clientConnection.qps (burst 2x)"
     )
     thr.add_argument(
-        "--no-bind-verb",
+        "--verbs",
+        help="the verbs kube-scheduler calls, e.g. filter,prioritize,preempt,bind (default: "
+        "those of the shipped deploy/kube-scheduler-config.yaml; without bind kube-scheduler "
+        "binds itself)",
+    )
+    thr.add_argument(
+        "--stub",
         action="store_true",
-        help="leave bindVerb out of the extender's configuration (kube-scheduler binds itself)",
+        help="call benchmarks/stub_extender.py (does nothing) instead of the service: the "
+        "protocol's own cost (no bind)",
     )
     args = parser.parse_args(argv)
     os.chdir(REPO)
@@ -484,11 +584,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n" + _table(rows))
     else:
         rows = measure_throughput(
-            args.nodes, args.pods, args.repeats, args.qps, bind_verb=not args.no_bind_verb
+            args.nodes,
+            args.pods,
+            args.repeats,
+            args.qps,
+            verbs=_verbs(args.verbs) if args.verbs else shipped_verbs(),
+            stub=args.stub,
         )
         print(_table(rows))
         medians = {
-            label: statistics.median(r["pods_per_s"] for r in rows if r["extender"] == label)
+            label: statistics.median(
+                r["pods_per_s"] for r in rows if r["extender"].split()[-1] == label
+            )
             for label in ("without", "with")
         }
         print(

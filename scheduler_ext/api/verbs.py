@@ -159,14 +159,17 @@ def _nodes_of(args: schemas.ExtenderArgs) -> tuple[list[str], list[dict[str, Any
     if args.nodes is None:
         raise _bad("one of NodeNames (nodeCacheCapable: true) or Nodes is required")
     items = args.nodes.items or []
-    names = []
-    for i, item in enumerate(items):
-        meta = item.get("metadata")
-        name = meta.get("name") if isinstance(meta, dict) else None
-        if not isinstance(name, str) or not name:
-            raise _bad(f"Nodes.items[{i}].metadata.name: required")
-        names.append(name)
+    names = [_metadata(item, "name", f"Nodes.items[{i}]") for i, item in enumerate(items)]
     return names, items
+
+
+def _metadata(obj: dict[str, Any], field: str, where: str) -> str:
+    """``obj.metadata.<field>``, a non-empty string, else 422 naming ``where``."""
+    meta = obj.get("metadata")
+    value = meta.get(field) if isinstance(meta, dict) else None
+    if not isinstance(value, str) or not value:
+        raise _bad(f"{where}.metadata.{field}: required")
+    return value
 
 
 def _demand(service: Service, raw_pod: dict[str, Any]) -> dict[str, int] | None:
@@ -268,14 +271,10 @@ async def bind(args: schemas.ExtenderBindingArgs, service: ServiceDep) -> Respon
 
 
 def _meta_victims(pods: Sequence[dict[str, Any]], node: str) -> list[dict[str, str]]:
-    out = []
-    for i, pod in enumerate(pods):
-        meta = pod.get("metadata")
-        uid = meta.get("uid") if isinstance(meta, dict) else None
-        if not isinstance(uid, str) or not uid:
-            raise _bad(f"NodeNameToVictims[{node}].Pods[{i}].metadata.uid: required")
-        out.append({"UID": uid})
-    return out
+    return [
+        {"UID": _metadata(pod, "uid", f"NodeNameToVictims[{node}].Pods[{i}]")}
+        for i, pod in enumerate(pods)
+    ]
 
 
 @router.post("/preempt", response_model=schemas.ExtenderPreemptionResult)

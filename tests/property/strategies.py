@@ -32,9 +32,8 @@ from scheduler_ext.domain import (
     Toleration,
     label_items,
 )
+from tests.factories import GI, MI
 
-MI = 1024 * 1024
-GI = 1024 * MI
 EXTENDED = "example.com/widget"
 PRIORITIES = (0, 10, 100)
 APPS = ("a", "b", "c")

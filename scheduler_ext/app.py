@@ -23,8 +23,9 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from scheduler_ext import __version__
-from scheduler_ext.api import errors, health, plans, verbs
+from scheduler_ext.api import errors, health, openapi, plans
 from scheduler_ext.api.deps import Service
+from scheduler_ext.api.extender import ExtenderApp
 from scheduler_ext.cluster.informer import Backoff, WatchSource, start_informers
 from scheduler_ext.cluster.store import KINDS, ClusterStore
 from scheduler_ext.config import Settings
@@ -103,7 +104,8 @@ def create_app(
     app.state.planning_loop = None
     errors.install(app)
     app.add_middleware(errors.BodyLimit, limit=settings.server.max_body_bytes)
-    app.include_router(verbs.router)
+    app.mount("/scheduler", ExtenderApp(service))  # kube-scheduler's urlPrefix
     app.include_router(health.router)
     app.include_router(plans.router)
+    openapi.install(app)
     return app

@@ -1,12 +1,17 @@
-"""kube-scheduler's four extender verbs under ``/scheduler``: parse, ask, answer; no logic here.
+"""kube-scheduler's four extender verbs: parse, ask, answer; no logic here.
 
-kube-scheduler's ``urlPrefix`` is ``http(s)://HOST:PORT/scheduler`` and it POSTs to
-``<urlPrefix>/<verb>``. filter and prioritize answer from the store's in-memory accounting and
-never wait on anything (``async`` routes on the event loop, no thread hop); bind calls the API
-server and so runs in the thread pool, where several binds can overlap as kube-scheduler's binding
-goroutines do. Bodies are parsed and answers written with orjson (the documented models describe
-them; filter and prioritize check kube-scheduler's usual body by hand and fall back to the model
-for anything else); bad bodies get 422 with a one-line ``detail`` (see ``api/errors.py``).
+Each verb is a function from the service and the raw request body to a ``Reply`` (status and JSON
+bytes), served under ``/scheduler`` by ``api/extender.py``'s bare ASGI app rather than as FastAPI
+routes: kube-scheduler calls filter and prioritize once per pod, inside its one-pod-at-a-time
+scheduling cycle, and FastAPI's per-request machinery (request object, dependency solving, exit
+stacks, response class) cost about 100 µs of CPU per call in process, more than the verb itself.
+Bad bodies raise ``BadBody`` and become 422 with a one-line ``detail``, as FastAPI's would.
+
+filter and prioritize answer from the store's in-memory accounting and never wait on anything (no
+thread hop); bind calls the API server and so runs in the thread pool, where several binds can
+overlap as kube-scheduler's binding goroutines do. Bodies are parsed and answers written with
+orjson (``schemas.py`` describes them; filter and prioritize check kube-scheduler's usual body by
+hand and fall back to the model for anything else).
 
 prioritize lists only the nodes that score above 0. kube-scheduler adds an extender's score to
 the nodes it names and nothing to the others, so leaving out a 0 changes no node's total; but it
@@ -24,17 +29,17 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from itertools import compress
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
-from fastapi import APIRouter, HTTPException, Request, Response, status
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from scheduler_ext.api import schemas
-from scheduler_ext.api.deps import Service, ServiceDep
+from scheduler_ext.api.deps import Service
 from scheduler_ext.api.errors import describe
 from scheduler_ext.cluster.store import demand_of
 from scheduler_ext.errors import SnapshotError
@@ -43,13 +48,23 @@ from scheduler_ext.planning import scoring
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/scheduler", tags=["extender"])
-
 NOT_SYNCED = "scheduler-ext: cluster state not synced yet"
 
 
-def _json(payload: object) -> Response:
-    return Response(orjson.dumps(payload), media_type="application/json")
+@dataclass(frozen=True)
+class Reply:
+    """A verb's answer: HTTP status and the JSON body."""
+
+    status: int
+    body: bytes
+
+
+class BadBody(Exception):
+    """The request body is not what the verb takes: 422 with this one line as ``detail``."""
+
+
+def _ok(payload: object) -> Reply:
+    return Reply(200, orjson.dumps(payload))
 
 
 _PLAIN_NAMES = re.compile(r"[a-z0-9.\-\n]*")
@@ -60,7 +75,7 @@ _SCORE_TAILS = {score: f'","Score":{score}}},{{"Host":"' for score in range(scor
 """What follows a node name in the HostPriorityList, up to the next name, per score."""
 
 
-def _host_priorities(names: list[str], scores: list[int]) -> Response:
+def host_priorities(names: list[str], scores: list[int]) -> bytes:
     """The bare HostPriorityList. For plain names it is joined from the names and one of eleven
     precomputed tails per score, all in C (no per-node Python work, no 5,000 dicts to build);
     orjson writes it otherwise."""
@@ -73,8 +88,8 @@ def _host_priorities(names: list[str], scores: list[int]) -> Response:
             pass
         else:
             parts[-1] = f'","Score":{scores[-1]}}}]'
-            return Response('[{"Host":"' + "".join(parts), media_type="application/json")
-    return _json([{"Host": n, "Score": s} for n, s in zip(names, scores, strict=True)])
+            return ('[{"Host":"' + "".join(parts)).encode()
+    return orjson.dumps([{"Host": n, "Score": s} for n, s in zip(names, scores, strict=True)])
 
 
 def _filter_answer(
@@ -83,8 +98,8 @@ def _filter_answer(
     nodes: list[dict[str, Any]] | None = None,
     failed: dict[str, str] | None = None,
     error: str = "",
-) -> Response:
-    return _json(
+) -> Reply:
+    return _ok(
         {
             "Nodes": None if nodes is None else {"metadata": {}, "items": nodes},
             "NodeNames": names,
@@ -95,14 +110,24 @@ def _filter_answer(
     )
 
 
-def _bad(message: str) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=message)
+def _decode(body: bytes) -> Any:
+    if not body.strip():
+        raise BadBody("body: a JSON object is required")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadBody(f"invalid JSON: {exc}") from None
 
 
-_EXTENDER_ARGS_BODY = {
-    "required": True,
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ExtenderArgs"}}},
-}
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _model(model: type[_M], body: bytes) -> _M:
+    data = _decode(body)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise BadBody(describe(exc)) from None
 
 
 class _Args:
@@ -119,20 +144,14 @@ class _Args:
         self.nodes = nodes
 
 
-async def _extender_args(request: Request) -> _Args:
+def _extender_args(body: bytes) -> _Args:
     """The body of filter and prioritize, parsed with orjson.
 
     kube-scheduler's usual body (``nodeCacheCapable: true``: a Pod object and a list of names,
     ``Nodes`` null) is checked by hand: the Pod stays the decoded dict, nothing of 5,000 names is
     copied. Anything else goes through the ``ExtenderArgs`` model, which names the bad field.
     """
-    body = await request.body()
-    if not body.strip():
-        raise _bad("body: a JSON object is required")
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise _bad(f"invalid JSON: {exc}") from None
+    data = _decode(body)
     if isinstance(data, dict):
         folded = schemas.fold_keys(data, schemas.EXTENDER_ARGS_KEYS)
         pod = folded.get("Pod")
@@ -147,7 +166,7 @@ async def _extender_args(request: Request) -> _Args:
     try:
         args = schemas.ExtenderArgs.model_validate(data)
     except ValidationError as exc:
-        raise _bad(describe(exc)) from None
+        raise BadBody(describe(exc)) from None
     names, nodes = _nodes_of(args)
     return _Args(args.pod, names, nodes)
 
@@ -157,18 +176,18 @@ def _nodes_of(args: schemas.ExtenderArgs) -> tuple[list[str], list[dict[str, Any
     if args.node_names is not None:
         return args.node_names, None
     if args.nodes is None:
-        raise _bad("one of NodeNames (nodeCacheCapable: true) or Nodes is required")
+        raise BadBody("one of NodeNames (nodeCacheCapable: true) or Nodes is required")
     items = args.nodes.items or []
     names = [_metadata(item, "name", f"Nodes.items[{i}]") for i, item in enumerate(items)]
     return names, items
 
 
 def _metadata(obj: dict[str, Any], field: str, where: str) -> str:
-    """``obj.metadata.<field>``, a non-empty string, else 422 naming ``where``."""
+    """``obj.metadata.<field>``, a non-empty string, else BadBody naming ``where``."""
     meta = obj.get("metadata")
     value = meta.get(field) if isinstance(meta, dict) else None
     if not isinstance(value, str) or not value:
-        raise _bad(f"{where}.metadata.{field}: required")
+        raise BadBody(f"{where}.metadata.{field}: required")
     return value
 
 
@@ -176,19 +195,14 @@ def _demand(service: Service, raw_pod: dict[str, Any]) -> dict[str, int] | None:
     try:
         pod = service.pods.pod_of(raw_pod)
     except SnapshotError as exc:
-        raise _bad(f"Pod: {exc}") from None
+        raise BadBody(f"Pod: {exc}") from None
     return demand_of(pod) if pod is not None else None
 
 
-@router.post(
-    "/filter",
-    response_model=schemas.ExtenderFilterResult,
-    openapi_extra={"requestBody": _EXTENDER_ARGS_BODY},
-)
-async def filter_nodes(request: Request, service: ServiceDep) -> Response:
+async def filter_nodes(service: Service, body: bytes) -> Reply:
     metrics = service.metrics
     with metrics.time_verb("filter"):
-        args = await _extender_args(request)
+        args = _extender_args(body)
         names, nodes = args.names, args.nodes
         demand = _demand(service, args.pod)
         if not service.store.synced:
@@ -213,39 +227,35 @@ async def filter_nodes(request: Request, service: ServiceDep) -> Response:
         return _filter_answer(nodes=items, failed=failed)
 
 
-@router.post(
-    "/prioritize",
-    response_model=list[schemas.HostPriority],
-    openapi_extra={"requestBody": _EXTENDER_ARGS_BODY},
-)
-async def prioritize_nodes(request: Request, service: ServiceDep) -> Response:
+async def prioritize_nodes(service: Service, body: bytes) -> Reply:
     metrics = service.metrics
     with metrics.time_verb("prioritize"):
-        args = await _extender_args(request)
+        args = _extender_args(body)
         names = args.names
         demand = _demand(service, args.pod)
         if not service.store.synced:
             metrics.verb_error("prioritize", "not_synced")
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=NOT_SYNCED)
+            return Reply(503, orjson.dumps({"detail": NOT_SYNCED}))
         if demand is None:
-            return _host_priorities([], [])
+            return Reply(200, b"[]")
         try:
             store = service.store
-            columns = store.columns(names, demand)
-            scores = None if columns is None else scoring.prioritize_columns(demand, columns)
-            if scores is None:  # a quantity too large for exact float64: the per-node loop
+            every = store.node_columns(demand)
+            hosts = None if every is None else scoring.scoring_hosts(demand, names, every)
+            if hosts is None:  # a quantity too large for exact float64: the per-node loop
                 scores = scoring.prioritize_nodes(demand, names, store.room(names))
+                hosts = list(compress(names, scores)), list(filter(None, scores))
         except Exception:  # prioritize errors are ignored by kube-scheduler: score nothing
             logger.exception("prioritize failed")
             metrics.verb_error("prioritize", "internal")
-            return _json([])
-        return _host_priorities(list(compress(names, scores)), list(filter(None, scores)))
+            return Reply(200, b"[]")
+        return Reply(200, host_priorities(*hosts))
 
 
-@router.post("/bind", response_model=schemas.ExtenderBindingResult)
-async def bind(args: schemas.ExtenderBindingArgs, service: ServiceDep) -> Response:
+async def bind(service: Service, body: bytes) -> Reply:
     metrics = service.metrics
     with metrics.time_verb("bind"):
+        args = _model(schemas.ExtenderBindingArgs, body)
         client = service.client
         if client is None:
             error = "scheduler-ext: this service has no API access to bind with"
@@ -267,7 +277,7 @@ async def bind(args: schemas.ExtenderBindingArgs, service: ServiceDep) -> Respon
         metrics.binds.labels("ok" if not error else "error").inc()
         if error:
             metrics.verb_error("bind", "bind_failed")
-        return _json({"Error": error})
+        return _ok({"Error": error})
 
 
 def _meta_victims(pods: Sequence[dict[str, Any]], node: str) -> list[dict[str, str]]:
@@ -277,10 +287,10 @@ def _meta_victims(pods: Sequence[dict[str, Any]], node: str) -> list[dict[str, s
     ]
 
 
-@router.post("/preempt", response_model=schemas.ExtenderPreemptionResult)
-async def preempt(args: schemas.ExtenderPreemptionArgs, service: ServiceDep) -> Response:
+async def preempt(service: Service, body: bytes) -> Reply:
     """For now kube-scheduler's candidates go back unchanged (as UIDs, which it always reads)."""
     with service.metrics.time_verb("preempt"):
+        args = _model(schemas.ExtenderPreemptionArgs, body)
         result: dict[str, dict[str, Any]] = {}
         if args.node_name_to_meta_victims is not None:
             for node, meta in args.node_name_to_meta_victims.items():
@@ -296,4 +306,15 @@ async def preempt(args: schemas.ExtenderPreemptionArgs, service: ServiceDep) -> 
                         "Pods": _meta_victims(victims.pods or [], node),
                         "NumPDBViolations": victims.num_pdb_violations,
                     }
-        return _json({"NodeNameToMetaVictims": result})
+        return _ok({"NodeNameToMetaVictims": result})
+
+
+Verb = Callable[[Service, bytes], Awaitable[Reply]]
+
+VERBS: dict[str, Verb] = {
+    "filter": filter_nodes,
+    "prioritize": prioritize_nodes,
+    "preempt": preempt,
+    "bind": bind,
+}
+"""Path segment under ``/scheduler`` -> the verb (kube-scheduler's ``<verb>Verb`` settings)."""

@@ -9,8 +9,9 @@ scheduling cycle, so verbs must answer from memory. This store keeps:
 - per node, its allocatable and the free room left by the pods bound to it, maintained
   incrementally on every pod or node event: a filter answer costs one dict lookup and a few
   comparisons per node;
-- the same free room, and allocatable, as numpy columns by node slot, so prioritize scores a
-  request's 5,000 nodes with array operations (``columns``);
+- the same free room, and allocatable, as numpy columns by node slot: prioritize scores every
+  node with array operations (``node_columns``) and filter checks with one ``min`` per resource
+  that every node has room (``short_resources``), with no per-node Python work;
 - counts of the pending pods by priority and the Unschedulable ones, kept on every pod event (the
   planning loop reads them after every change);
 - pods the bind verb bound that the watch has not shown bound yet ("assumed", as kube-scheduler
@@ -30,9 +31,8 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -59,6 +59,8 @@ Raw = Mapping[str, Any]
 Demand = dict[str, int]
 Vector = npt.NDArray[np.int64]
 
+_NO_SHORTAGE = np.iinfo(np.int64).max
+
 EXACT_LIMIT = 2**53
 """Quantities below this (in absolute value) convert to float64 exactly, so the vectorised
 prioritize divides exactly as Python's int division does; beyond it the per-node loop runs."""
@@ -66,22 +68,29 @@ prioritize divides exactly as Python's int division does; beyond it the per-node
 
 @dataclass(frozen=True)
 class Columns:
-    """Per node name of one request, gathered from the store's arrays (copies): whether the
-    store knows the node, and its free room and allocatable per resource. A resource absent from
-    ``free`` (``alloc``) is 0 on every node."""
+    """Per node slot, copied from the store's arrays: whether a node holds the slot, and its free
+    room and allocatable per resource (a resource absent from ``free`` or ``alloc`` is 0 on every
+    node); with the node name of each slot ("" where ``known`` is False) and the slot of each node
+    name (unknown names go to slot 0, which no node holds). Names and slots are the store's
+    current layout, never changed once handed out."""
 
     known: npt.NDArray[np.bool_]
     free: dict[str, Vector]
     alloc: dict[str, Vector]
+    names: tuple[str, ...]
+    slots: Mapping[str, int]
 
 
 class _Arrays:
     """The per-node numbers of the store as numpy columns by *slot* (one per known node; slot 0 is
     the never-known sentinel that unknown names map to), kept in step with ``_free``/``_alloc``:
-    prioritize gathers a request's nodes with one fancy index per resource instead of looping."""
+    the verbs compute over every node at once instead of looping over names."""
 
     def __init__(self) -> None:
         self.slots: dict[str, int] = {}
+        self.names: list[str] = [""]
+        """Slot -> node name ("" for the sentinel and spare slots)."""
+        self._layout: tuple[tuple[str, ...], dict[str, int]] | None = None
         self.spare: list[int] = []
         self.size = 1
         self.known = np.zeros(64, dtype=np.bool_)
@@ -93,6 +102,13 @@ class _Arrays:
     def _capacity(self) -> int:
         return len(self.known)
 
+    def layout(self) -> tuple[tuple[str, ...], dict[str, int]]:
+        """Copies of ``names`` and ``slots``, made again only after a node came or went (rare):
+        a reader takes them under the lock for free and keeps a consistent pair."""
+        if self._layout is None:
+            self._layout = (tuple(self.names), dict(self.slots))
+        return self._layout
+
     def slot(self, node: str) -> int:
         slot = self.slots.get(node)
         if slot is not None:
@@ -102,6 +118,7 @@ class _Arrays:
         else:
             slot = self.size
             self.size += 1
+            self.names.append("")
             if slot >= self._capacity():
                 grow = self._capacity()
                 self.known = np.concatenate([self.known, np.zeros(grow, dtype=np.bool_)])
@@ -109,6 +126,8 @@ class _Arrays:
                     for name, column in columns.items():
                         columns[name] = np.concatenate([column, np.zeros(grow, dtype=np.int64)])
         self.slots[node] = slot
+        self.names[slot] = node
+        self._layout = None
         self.known[slot] = True
         return slot
 
@@ -117,6 +136,8 @@ class _Arrays:
         if slot is None:
             return
         self.known[slot] = False
+        self.names[slot] = ""
+        self._layout = None
         for columns in (self.free, self.alloc):
             for column in columns.values():
                 column[slot] = 0
@@ -193,10 +214,6 @@ class ClusterStore:
         self._used: dict[str, Counter[str]] = {}
         self._free: dict[str, Demand] = {}
         self._rooms: dict[str, tuple[Demand, Demand]] = {}
-        self._columns: dict[str, dict[str, int]] = {}
-        """Resource -> {known node: its free room of that resource} (the same numbers as
-        ``_free``, by resource): ``short_resources`` takes a C-level ``min`` of a column instead
-        of a Python loop over nodes."""
         self._arrays = _Arrays()
         self._assumed: dict[str, _Assumed] = {}
         self._pending: dict[str, _PodEntry] = {}
@@ -318,28 +335,16 @@ class ClusterStore:
         for name, amount in demand.items():
             used[name] += sign * amount
             if free is not None:
+                # A resource no node had yet gets a column of zeros: every other node's room.
                 free[name] = free.get(name, 0) - sign * amount
-                self._column(name)[node] = free[name]
                 arrays = self._arrays
                 arrays.set(arrays.free, name, arrays.slots[node], free[name])
-
-    def _column(self, resource: str) -> dict[str, int]:
-        column = self._columns.get(resource)
-        if column is None:  # a resource no node had yet: every known node has its room (0)
-            column = {node: free.get(resource, 0) for node, free in self._free.items()}
-            self._columns[resource] = column
-            arrays = self._arrays
-            for node, amount in column.items():
-                arrays.set(arrays.free, resource, arrays.slots[node], amount)
-        return column
 
     def _set_alloc(self, node: str, alloc: Demand | None) -> None:
         if alloc is None:
             self._alloc.pop(node, None)
             self._free.pop(node, None)
             self._rooms.pop(node, None)
-            for column in self._columns.values():
-                column.pop(node, None)
             self._arrays.drop(node)
             return
         self._alloc[node] = alloc
@@ -352,8 +357,7 @@ class ClusterStore:
         slot = arrays.slot(node)
         for name in set(alloc) | set(arrays.alloc):
             arrays.set(arrays.alloc, name, slot, alloc.get(name, 0))
-        for name in names | set(self._columns):
-            self._column(name)[node] = free.get(name, 0)
+        for name in names | set(arrays.free):
             arrays.set(arrays.free, name, slot, free.get(name, 0))
 
     def _set_pod(self, key: str, entry: _PodEntry | None) -> None:
@@ -434,48 +438,51 @@ class ClusterStore:
             get = self._rooms.get
             return [get(name) for name in names]
 
-    def columns(self, names: Sequence[str], resources: Iterable[str]) -> Columns | None:
-        """``resources``' free room and allocatable of the nodes ``names``, in order, as numpy
-        vectors (what ``room`` gives, gathered without a per-node Python loop); None when some
-        stored number is too large to compute with exactly in float64 (use ``room`` then)."""
+    def node_columns(self, resources: Iterable[str]) -> Columns | None:
+        """``resources``' free room and allocatable of *every* node slot (copies): a verb computes
+        over all nodes at once, then looks up the names it was asked about. None when some stored
+        number is too large to compute with exactly in float64 (use ``room`` then)."""
         with self._lock:
             if self._assumed:
                 self._expire()
             arrays = self._arrays
             if not arrays.exact:
                 return None
-            index = np.fromiter(
-                map(arrays.slots.get, names, repeat(0)), dtype=np.intp, count=len(names)
-            )
+            size = arrays.size
             free = {}
             alloc = {}
             for resource in resources:
                 column = arrays.free.get(resource)
                 if column is not None:
-                    free[resource] = column[index]
+                    free[resource] = column[:size].copy()
                 column = arrays.alloc.get(resource)
                 if column is not None:
-                    alloc[resource] = column[index]
-            return Columns(arrays.known[index], free, alloc)
+                    alloc[resource] = column[:size].copy()
+            names, slots = arrays.layout()
+            return Columns(arrays.known[:size].copy(), free, alloc, names, slots)
 
     def short_resources(self, demand: Mapping[str, int]) -> list[str]:
-        """The resources (of those ``demand`` asks a positive amount of) that some known node has
-        less free room of than asked. Empty means the pod fits every known node (and unknown
-        nodes pass anyway): one C-level ``min`` per resource, no per-node Python work, which is
-        the usual filter.
+        """The resources (of those ``demand`` asks a positive amount of) that some known node may
+        have less free room of than asked. Empty means the pod fits every known node (and unknown
+        nodes pass anyway): one numpy ``min`` per resource, no per-node Python work, which is the
+        usual filter. A number too large to store exactly is stored as 0, so it can only report
+        a resource short (the caller then runs the exact per-node check), never hide one.
         """
         with self._lock:
             if self._assumed:
                 self._expire()
+            arrays = self._arrays
+            size = arrays.size
+            known = arrays.known[:size]
             short = []
             for resource, amount in demand.items():
-                if amount <= 0:
+                if amount <= 0 or not arrays.slots:
                     continue
-                column = self._columns.get(resource)
-                if column is None:  # no node has it: every known node has 0 of it
-                    if self._rooms:
-                        short.append(resource)
-                elif column and min(column.values()) < amount:
+                column = arrays.free.get(resource)  # None: no node has any of it
+                least = (
+                    0 if column is None else column[:size].min(where=known, initial=_NO_SHORTAGE)
+                )
+                if least < amount:
                     short.append(resource)
             return short
 

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
-from scheduler_ext.api.verbs import _host_priorities
+from scheduler_ext.api.verbs import host_priorities
 from scheduler_ext.cluster.store import demand_of
 from scheduler_ext.planning import scoring
 from tests.api.conftest import (
@@ -32,7 +32,7 @@ from tests.api.conftest import (
 )
 def test_joined_array_is_what_orjson_writes(names: list[str], scores: list[int]) -> None:
     expected = orjson.dumps([{"Host": n, "Score": s} for n, s in zip(names, scores, strict=True)])
-    body = bytes(_host_priorities(names, scores).body)
+    body = host_priorities(names, scores)
     assert orjson.loads(body) == orjson.loads(expected)
     assert json.loads(body) == json.loads(expected)
 
@@ -71,7 +71,7 @@ def test_quantities_too_large_for_float64_are_scored_by_the_per_node_loop() -> N
     huge["status"]["allocatable"]["memory"] = "64Pi"  # 2**56 bytes
     store = filled_store(pods=[_busy()])
     store.replace("Node", [n0, huge])
-    assert store.columns([N0, N1], {"memory": 1}) is None
+    assert store.node_columns({"memory": 1}) is None
     request = copy_of("prioritize.node-cache")
     with make_client(store) as client:
         body = post(client, "prioritize", request).json()

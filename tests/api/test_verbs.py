@@ -315,3 +315,37 @@ def test_prioritize_escapes_names_that_need_it() -> None:
     with make_client(store) as client:
         body = post(client, "prioritize", request).json()
     assert body == [{"Host": weird, "Score": 8}]
+
+
+def test_unknown_verbs_and_other_methods_get_404_and_405(client: TestClient) -> None:
+    unknown = client.post("/scheduler/score", content=b"{}", headers=JSON)
+    assert unknown.status_code == 404
+    assert unknown.json() == {"detail": "Not Found"}
+    got = client.get("/scheduler/filter")
+    assert got.status_code == 405
+    assert got.headers["allow"] == "POST"
+    assert client.get("/scheduler/").status_code == 404
+
+
+def _refs(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        found = [value["$ref"]] if isinstance(value.get("$ref"), str) else []
+        return found + [ref for item in value.values() for ref in _refs(item)]
+    if isinstance(value, list):
+        return [ref for item in value for ref in _refs(item)]
+    return []
+
+
+def test_openapi_documents_every_verb_with_resolvable_schemas(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    components = document["components"]["schemas"]
+    for verb in ("filter", "prioritize", "preempt", "bind"):
+        operation = document["paths"][f"/scheduler/{verb}"]["post"]
+        assert set(operation["responses"]) >= {"200", "422"}
+    for ref in _refs(document):
+        assert ref.removeprefix("#/components/schemas/") in components, ref
+    args = components["ExtenderArgs"]["properties"]
+    assert set(args) == {"Pod", "Nodes", "NodeNames"}  # the Go field names, as on the wire
+    answer = document["paths"]["/scheduler/prioritize"]["post"]["responses"]["200"]
+    listed = answer["content"]["application/json"]["schema"]["$ref"].rpartition("/")[2]
+    assert components[listed]["type"] == "array"

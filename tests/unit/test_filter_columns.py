@@ -75,3 +75,13 @@ def test_fast_filter_matches_the_reference(seed: int) -> None:
                 for r in m.removeprefix(scoring.REASON_PREFIX).split(", ")
             }
             assert lacking - {"Too many pods"} <= set(short)
+
+
+def test_a_number_too_large_for_the_arrays_sends_the_filter_to_the_exact_loop() -> None:
+    store = ClusterStore()
+    node = _node("n", random.Random(0))
+    node["status"]["allocatable"]["memory"] = "64Pi"  # 2**56 bytes: stored as 0 in the arrays
+    store.replace("Node", [node])
+    demand = {"memory": 1 << 30, "pods": 1}
+    assert "memory" in store.short_resources(demand)  # may be short: the loop decides
+    assert scoring.filter_nodes(demand, ["n"], store.room(["n"])) == (["n"], {})

@@ -1,8 +1,9 @@
-"""The vectorised prioritize (``ClusterStore.columns`` + ``scoring.prioritize_columns``) gives
-exactly the per-node reference's scores (``store.room`` + ``scoring.prioritize_nodes``) on random
-stores: full and overcommitted nodes, unknown nodes, extended resources, deleted and re-added
-nodes (reused slots), many nodes (growing arrays), assumed pods; and it hands back to the loop
-when a quantity is too large for exact float64."""
+"""The vectorised prioritize (``ClusterStore.node_columns`` + ``scoring.scoring_hosts``) answers
+exactly the nodes the per-node reference (``store.room`` + ``scoring.prioritize_nodes``) scores
+above 0, with the same scores, in the order asked, on random stores: full and overcommitted
+nodes, unknown nodes, repeated names, extended resources, deleted and re-added nodes (reused
+slots), many nodes (growing arrays), assumed pods; and it hands back to the loop when a quantity
+is too large for exact float64."""
 
 from __future__ import annotations
 
@@ -17,10 +18,20 @@ from tests.factories import pod as make_pod
 from tests.unit.test_filter_columns import _node, _pod
 
 
-def _scores(store: ClusterStore, demand: dict[str, int], asked: list[str]) -> list[int] | None:
-    columns = store.columns(asked, demand)
-    assert columns is not None
-    return scoring.prioritize_columns(demand, columns)
+def _hosts(
+    store: ClusterStore, demand: dict[str, int], asked: list[str]
+) -> tuple[list[str], list[int]] | None:
+    every = store.node_columns(demand)
+    assert every is not None
+    return scoring.scoring_hosts(demand, asked, every)
+
+
+def _reference(
+    store: ClusterStore, demand: dict[str, int], asked: list[str]
+) -> tuple[list[str], list[int]]:
+    scores = scoring.prioritize_nodes(demand, asked, store.room(asked))
+    kept = [(name, score) for name, score in zip(asked, scores, strict=True) if score > 0]
+    return [name for name, _ in kept], [score for _, score in kept]
 
 
 def _demands(rng: random.Random) -> list[dict[str, int]]:
@@ -35,8 +46,12 @@ def _demands(rng: random.Random) -> list[dict[str, int]]:
     return demands
 
 
+@pytest.mark.parametrize("few", [0, 10**9], ids=["match-scoring-nodes", "look-up-every-name"])
 @pytest.mark.parametrize("seed", range(60))
-def test_vectorised_scores_equal_the_per_node_reference(seed: int) -> None:
+def test_vectorised_scores_equal_the_per_node_reference(
+    seed: int, few: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scoring, "FEW_SCORING", few)  # each of the two ways to answer
     rng = random.Random(seed)
     store = ClusterStore()
     names = [f"n{i}" for i in range(rng.choice([0, 3, 8, 70, 150]))]
@@ -54,8 +69,7 @@ def test_vectorised_scores_equal_the_per_node_reference(seed: int) -> None:
     asked = [*names, "late", "reused", "unknown-node", *rng.sample(names, min(2, len(names)))]
     rng.shuffle(asked)
     for demand in _demands(rng):
-        reference = scoring.prioritize_nodes(demand, asked, store.room(asked))
-        assert _scores(store, demand, asked) == reference, demand
+        assert _hosts(store, demand, asked) == _reference(store, demand, asked), demand
 
 
 def _exact_store(cpu: str, memory: str) -> ClusterStore:
@@ -72,15 +86,13 @@ def test_half_way_scores_round_half_to_even_like_python() -> None:
     store = _exact_store("4", "8Gi")
     for cpu in range(0, 4001, 50):  # 10 x (1 - left) lands on .5 for several of these
         demand = {"cpu": cpu, "pods": 1}
-        assert _scores(store, demand, ["n"]) == scoring.prioritize_nodes(
-            demand, ["n"], store.room(["n"])
-        )
+        assert _hosts(store, demand, ["n"]) == _reference(store, demand, ["n"])
 
 
 def test_quantities_beyond_exact_float_fall_back_to_the_loop() -> None:
     store = _exact_store("4", "64Pi")  # 2**56 bytes: beyond 2**53
-    assert store.columns(["n"], {"memory": 1}) is None
+    assert store.node_columns({"memory": 1}) is None
     small = _exact_store("4", "8Gi")
-    columns = small.columns(["n"], {"cpu": 1})
-    assert columns is not None
-    assert scoring.prioritize_columns({"cpu": EXACT_LIMIT, "pods": 1}, columns) is None
+    every = small.node_columns({"cpu": 1})
+    assert every is not None
+    assert scoring.scoring_hosts({"cpu": EXACT_LIMIT, "pods": 1}, ["n"], every) is None

@@ -155,6 +155,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         ssl_keyfile=str(server.tls_key_file) if server.tls_key_file else None,
         log_config=None,
         access_log=False,
+        proxy_headers=False,  # kube-scheduler calls directly; nothing reads the client address
     )
     return 0
 

@@ -169,11 +169,11 @@ def scoring_hosts(
     demand: Mapping[str, int], names: Sequence[str], columns: Columns
 ) -> tuple[list[str], list[int]] | None:
     """The nodes of ``names`` that score above 0, in the order asked, and their scores: what
-    prioritize answers. Every node the store knows is scored at once (``columns``, by slot), all
-    in C: on a roomy cluster, where a small pod scores 0 everywhere, the 5,000 names of a request
-    are never looked at; when a few nodes score, names are matched against those few; else every
-    name is mapped to its slot. None when the scores cannot be computed exactly in float64 (use
-    ``prioritize_nodes``)."""
+    prioritize answers. Every node the store knows is scored at once (``columns``, by slot) and
+    no Python loop runs over the names: on a roomy cluster, where a small pod scores 0 everywhere,
+    the 5,000 names of a request are never looked at; when a few nodes score, names are matched
+    against those few; else every name is mapped to its slot. None when the scores cannot be
+    computed exactly in float64 (use ``prioritize_nodes``)."""
     scores = prioritize_columns(demand, columns)
     if scores is None:
         return None

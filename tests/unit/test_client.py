@@ -4,9 +4,7 @@ and turns every failure into one ClusterReadError line."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlparse
@@ -15,6 +13,7 @@ import pytest
 
 from scheduler_ext.cluster.client import read_cluster
 from scheduler_ext.errors import ClusterReadError
+from tests.unit.fake_api import JsonHandler, serving
 
 NODE = {
     "metadata": {"name": "n1"},
@@ -36,14 +35,11 @@ def pod(name: str, node: str | None) -> dict[str, Any]:
     }
 
 
-class FakeApi(BaseHTTPRequestHandler):
+class FakeApi(JsonHandler):
     """Typed lists as the API server sends them (items without kind); pods in two pages."""
 
     forbidden: ClassVar[set[str]] = set()
     methods: ClassVar[list[str]] = []
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
-        pass
 
     def do_GET(self) -> None:
         self.methods.append("GET")
@@ -78,46 +74,13 @@ class FakeApi(BaseHTTPRequestHandler):
             return
         self.reply(200, body)
 
-    def reply(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
 
 @pytest.fixture
 def kubeconfig(tmp_path: Path) -> Iterator[Path]:
     FakeApi.forbidden = set()
     FakeApi.methods = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeApi)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    path = tmp_path / "kubeconfig"
-    path.write_text(
-        json.dumps(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [
-                    {
-                        "name": "fake",
-                        "cluster": {"server": f"http://127.0.0.1:{server.server_port}"},
-                    }
-                ],
-                "users": [{"name": "u", "user": {"token": "t"}}],
-                "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "u"}}],
-                "current-context": "fake",
-            }
-        )
-    )
-    try:
+    with serving(FakeApi, tmp_path) as path:
         yield path
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def test_reads_every_kind_and_page(kubeconfig: Path) -> None:

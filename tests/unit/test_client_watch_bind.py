@@ -5,9 +5,7 @@ status, other errors, malformed lines), and a bind that succeeds or conflicts.""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlparse
@@ -16,6 +14,7 @@ import pytest
 
 from scheduler_ext.cluster.client import KubeClient
 from scheduler_ext.errors import BindError, ClusterReadError, WatchExpired
+from tests.unit.fake_api import JsonHandler, serving
 
 
 def node(name: str, version: str) -> dict[str, Any]:
@@ -40,7 +39,7 @@ GONE = {
 }
 
 
-class FakeApi(BaseHTTPRequestHandler):
+class FakeApi(JsonHandler):
     """Serves one scripted watch stream on /api/v1/nodes and records binding POSTs."""
 
     lines: ClassVar[list[bytes]] = []
@@ -50,9 +49,6 @@ class FakeApi(BaseHTTPRequestHandler):
     bindings: ClassVar[list[tuple[str, dict[str, Any]]]] = []
     bind_headers: ClassVar[list[dict[str, str]]] = []
     protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
-        pass
 
     def do_GET(self) -> None:
         url = urlparse(self.path)
@@ -95,19 +91,6 @@ class FakeApi(BaseHTTPRequestHandler):
                 },
             )
 
-    def reply(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-class QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # the client closing a kept-alive connection is not worth a traceback
-
 
 def events(*items: dict[str, Any] | bytes) -> list[bytes]:
     return [
@@ -123,32 +106,12 @@ def client(tmp_path: Path) -> Iterator[KubeClient]:
     FakeApi.bind_status = 201
     FakeApi.bindings = []
     FakeApi.bind_headers = []
-    server = QuietServer(("127.0.0.1", 0), FakeApi)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        json.dumps(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [
-                    {"name": "f", "cluster": {"server": f"http://127.0.0.1:{server.server_port}"}}
-                ],
-                "users": [{"name": "u", "user": {"token": "t"}}],
-                "contexts": [{"name": "f", "context": {"cluster": "f", "user": "u"}}],
-                "current-context": "f",
-            }
-        )
-    )
-    kube = KubeClient.connect(str(kubeconfig))
-    try:
-        yield kube
-    finally:
-        kube.close()
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(FakeApi, tmp_path) as kubeconfig:
+        kube = KubeClient.connect(str(kubeconfig))
+        try:
+            yield kube
+        finally:
+            kube.close()
 
 
 def test_watch_yields_every_event_type_in_order(client: KubeClient) -> None:

@@ -18,6 +18,12 @@ CPU = "cpu"
 MEMORY = "memory"
 PODS = "pods"
 
+DEFAULT_SCHEDULER = "default-scheduler"
+"""``spec.schedulerName`` of a pod that names none, and the scheduler this project plans for."""
+
+SYSTEM_CRITICAL_PRIORITY = 2_000_000_000
+"""``scheduling.SystemCriticalPriority``: pods at or above it are the cluster's own."""
+
 LabelItems = tuple[tuple[str, str], ...]
 """Labels or annotations as sorted ``(key, value)`` pairs, hashable unlike a dict."""
 
@@ -151,7 +157,7 @@ class Pod:
     owner: OwnerRef | None = None  # the controller owner reference, if any
     terminating: bool = False  # metadata.deletionTimestamp is set
     local_storage: bool = False  # emptyDir not in memory, or hostPath
-    scheduler_name: str = "default-scheduler"
+    scheduler_name: str = DEFAULT_SCHEDULER
     anti_affinity: tuple[PodAntiAffinityTerm, ...] = ()  # required terms, kept against others
     unmodelled: str | None = None  # why a hard constraint keeps the planner from placing it
 
@@ -162,6 +168,12 @@ class Pod:
     @property
     def bound(self) -> bool:
         return self.node_name is not None
+
+    def demand(self) -> dict[str, int]:
+        """What the pod takes from its node: its effective requests plus one ``pods`` slot."""
+        demand = self.requests.as_dict()
+        demand[PODS] = 1
+        return demand
 
 
 @dataclass(frozen=True)
@@ -177,6 +189,17 @@ class PriorityClass:
     name: str
     value: int
     global_default: bool = False
+
+
+BUILTIN_PRIORITY_CLASSES: Mapping[str, PriorityClass] = {
+    pc.name: pc
+    for pc in (
+        PriorityClass("system-cluster-critical", SYSTEM_CRITICAL_PRIORITY),
+        PriorityClass("system-node-critical", SYSTEM_CRITICAL_PRIORITY + 1000),
+    )
+}
+"""The classes every API server creates (``scheduling.SystemPriorityClasses``): the
+system-critical ones, present even when a snapshot does not list them."""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Every instance of the paper's workload (``benchmarks.workloads.paper_workload``:
 node x priorities x utilisation, several seeds) is scheduled twice by the kube-scheduler stand-in
 of ``benchmarks.kube_baseline`` (default scoring, DefaultPreemption, retries): once as is, and
 once with the extender's prioritize score added the way kube-scheduler adds it
-(``score x weight x 10``, ``scheduler_ext.planning.scoring.best_fit_score`` on the same room the
+(``score x weight x 10``, ``scheduler_ext.extender.scoring.best_fit_score`` on the same room the
 service's store keeps). Reported: pods left Pending in all, and per instance whether the final
 placement is lexicographically better, equal or worse by priority (highest first).
 
@@ -21,9 +21,8 @@ from typing import Any
 
 from benchmarks import kube_baseline
 from benchmarks.workloads import PaperSpec, paper_workload
-from scheduler_ext.cluster.store import demand_of
 from scheduler_ext.domain import PODS, Cluster, Pod
-from scheduler_ext.planning import scoring
+from scheduler_ext.extender import scoring
 
 
 class _WithExtender(kube_baseline._Scheduler):
@@ -32,7 +31,7 @@ class _WithExtender(kube_baseline._Scheduler):
     weight = 1
 
     def schedule(self, pod: Pod) -> bool:
-        demand = demand_of(pod)
+        demand = pod.demand()
         best: tuple[int, str] | None = None
         chosen = None
         for state in self.allowed(pod):

@@ -87,7 +87,8 @@ def serve_synthetic(nodes: int, port: int) -> None:
     from prometheus_client import CollectorRegistry
 
     from scheduler_ext.app import create_app
-    from scheduler_ext.cluster.store import KINDS, ClusterStore
+    from scheduler_ext.cluster.kinds import KINDS
+    from scheduler_ext.cluster.store import ClusterStore
     from scheduler_ext.config import PlanningSettings, Settings
 
     store = ClusterStore()

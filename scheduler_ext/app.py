@@ -27,9 +27,10 @@ from scheduler_ext.api import errors, health, openapi, plans
 from scheduler_ext.api.deps import Service
 from scheduler_ext.api.extender import ExtenderApp
 from scheduler_ext.cluster.informer import Backoff, WatchSource, start_informers
-from scheduler_ext.cluster.store import KINDS, ClusterStore
+from scheduler_ext.cluster.kinds import KINDS
+from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.config import Settings
-from scheduler_ext.execution.binder import BindClient
+from scheduler_ext.extender.binding import BindClient
 from scheduler_ext.metrics import Metrics
 from scheduler_ext.planning.history import PlanHistory
 from scheduler_ext.planning.loop import PlanningLoop

@@ -1,1 +1,1 @@
-"""The HTTP face of the service: kube-scheduler's extender verbs, health, metrics and plans."""
+"""The HTTP face of the service (thin): the extender verbs mounted, health, metrics and plans."""

@@ -1,6 +1,7 @@
 """What the routes need, read from ``app.state`` (set by ``create_app``): no globals.
 
-``Service`` bundles the long-lived parts; routes take it as ``ServiceDep``. Tests build an app
+``Service`` bundles the long-lived parts; routes take it as ``ServiceDep``, and the extender verbs
+take it as their ``VerbDeps``. Tests build an app
 around a store they filled themselves and a fake bind client, without monkeypatching.
 """
 
@@ -11,9 +12,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from scheduler_ext.cluster.store import ClusterStore, PodCache
+from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.config import Settings
-from scheduler_ext.execution.binder import BindClient
+from scheduler_ext.extender.binding import BindClient
+from scheduler_ext.extender.bodies import PodCache
 from scheduler_ext.metrics import Metrics
 from scheduler_ext.planning.history import PlanHistory
 

@@ -14,7 +14,8 @@ from typing import Any
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+
+from scheduler_ext.errors import describe_validation
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -22,31 +23,10 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-MAX_ERRORS_SHOWN = 5
-
-
-def describe(exc: RequestValidationError | ValidationError) -> str:
-    parts = []
-    errors = list(exc.errors())
-    for error in errors[:MAX_ERRORS_SHOWN]:
-        location = [str(part) for part in error.get("loc", ()) if part != "body"]
-        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-        if error.get("type") == "json_invalid":
-            ctx = error.get("ctx") or {}
-            where = f" at character {location[0]}" if location else ""
-            parts.append(f"invalid JSON{where}: {ctx.get('error', message)}")
-            continue
-        if not location and error.get("type") == "missing":
-            message = "a JSON object is required"
-        parts.append(f"{'.'.join(location) or 'body'}: {message}")
-    if len(errors) > MAX_ERRORS_SHOWN:
-        parts.append(f"and {len(errors) - MAX_ERRORS_SHOWN} more")
-    return " ".join("; ".join(parts).split()) or "invalid request body"
-
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return JSONResponse({"detail": describe(exc)}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+    return JSONResponse({"detail": describe_validation(exc)}, status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
 def install(app: FastAPI) -> None:

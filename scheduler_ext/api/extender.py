@@ -5,8 +5,8 @@ that places one pod at a time, and every microsecond of CPU the service spends t
 with kube-scheduler itself for the same cores. FastAPI's route machinery cost about 100 µs per
 call in process; mounted below the app's middleware (body limit, error handling), this app
 dispatches on the path's last segment and writes the verb's ``Reply`` as it is: about 10 µs. The
-verbs themselves (``api/verbs.py``) know nothing of HTTP beyond status codes; the OpenAPI schema
-documents them from ``api/schemas.py`` (``api/openapi.py``).
+verbs themselves (``extender/verbs.py``) know nothing of HTTP beyond status codes; the OpenAPI
+schema documents them from ``extender/schemas.py`` (``api/openapi.py``).
 
 Answers: the verb's status and JSON body; 422 ``{"detail": ...}`` for a body the verb refuses
 (``BadBody``); 404 for an unknown verb; 405 for a method other than POST.
@@ -17,8 +17,8 @@ from __future__ import annotations
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from scheduler_ext.api.deps import Service
-from scheduler_ext.api.verbs import VERBS, BadBody, Reply
+from scheduler_ext.extender.bodies import BadBody
+from scheduler_ext.extender.verbs import VERBS, Reply, VerbDeps
 
 
 def _detail(status: int, message: str) -> Reply:
@@ -49,10 +49,10 @@ async def _read_body(receive: Receive) -> bytes | None:
 
 
 class ExtenderApp:
-    """``POST /<verb>`` for the verbs of ``api/verbs.py``, relative to where it is mounted."""
+    """``POST /<verb>`` for the verbs of ``extender/verbs.py``, relative to where it is mounted."""
 
-    def __init__(self, service: Service) -> None:
-        self._service = service
+    def __init__(self, deps: VerbDeps) -> None:
+        self._deps = deps
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -69,7 +69,7 @@ class ExtenderApp:
             if body is None:
                 return
             try:
-                reply = await verb(self._service, body)
+                reply = await verb(self._deps, body)
             except BadBody as exc:
                 reply = _detail(422, str(exc))
         headers = [

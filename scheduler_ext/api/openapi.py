@@ -2,7 +2,7 @@
 
 The verbs are served by a bare ASGI app (``api/extender.py``), which FastAPI cannot see, so their
 operations are added here from the same pydantic models that describe the wire format
-(``api/schemas.py``): one source for the documentation, the tests and the answers.
+(``extender/schemas.py``): one source for the documentation, the tests and the answers.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, RootModel
 from pydantic.json_schema import models_json_schema
 
-from scheduler_ext.api import schemas
+from scheduler_ext.extender import schemas
 
 REF = "#/components/schemas/{model}"
 

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from scheduler_ext.cluster.store import KINDS, ClusterStore
+from scheduler_ext.cluster.kinds import KINDS
+from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.config import PlanningSettings
 from scheduler_ext.metrics import Metrics
 from scheduler_ext.planning.history import PlanHistory

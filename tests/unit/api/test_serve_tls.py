@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import recorded
 from tests.kube.cluster import free_port
+from tests.unit.api.conftest import recorded
 
 KUBECONFIG = """apiVersion: v1
 kind: Config

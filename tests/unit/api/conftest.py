@@ -18,11 +18,12 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
 from scheduler_ext.app import create_app
-from scheduler_ext.cluster.store import KINDS, ClusterStore
+from scheduler_ext.cluster.kinds import KINDS
+from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.config import PlanningSettings, Settings
 from scheduler_ext.errors import BindError
 
-RECORDINGS = Path(__file__).parent.parent / "data" / "extender-requests"
+RECORDINGS = Path(__file__).parents[2] / "data" / "extender-requests"
 JSON = {"content-type": "application/json"}
 N0, N1 = "record-92002c-n0", "record-92002c-n1"
 NAMESPACE = "record-92002c"

@@ -1,13 +1,6 @@
-"""What the filter and prioritize verbs answer, as pure functions of a pod's demand and node room.
+"""What prioritize answers: a pure function of a pod's demand and the nodes' room.
 
-**Filter** rejects a node only when the pod does not fit in the room the service's own accounting
-leaves on it (allocatable minus the requests of bound and assumed pods): one lookup per resource the
-pod asks for. Static rules (taints, affinity, readiness) are kube-scheduler's own filters, which ran
-before the extender is called; repeating them here would only add latency. Nodes the service does
-not know yet (a node created a moment ago) pass: there is no accounting to reject them on, and
-kube-scheduler has already checked that the pod fits its own cache.
-
-**Prioritize** is *best fit on the roomiest resource*: among the resources the pod asks for (cpu,
+The rule is *best fit on the roomiest resource*: among the resources the pod asks for (cpu,
 memory, extended resources; not the ``pods`` slot), take the one with the largest fraction of the
 node left free after placing the pod; the less that is, the higher the score. kube-scheduler's
 default LeastAllocated scoring spreads pods, which leaves every node with a medium-sized hole that
@@ -20,6 +13,10 @@ BalancedAllocation: a tiebreaker strong enough to pack, not strong enough to ove
 ``benchmarks/fragmentation.py`` measured it on the paper's workloads, and the average-of-resources
 variant and larger weights too (pure best fit at weight >= 2 leaves *more* pods Pending than
 kube-scheduler alone); figures in docs/benchmarks.md.
+
+``best_fit_score`` states the rule for one node; ``prioritize_nodes`` is the same rule inlined
+over many (the exact reference, and the fallback for numbers beyond float64's exact range);
+``scoring_hosts`` is what the verb runs: every node at once over the store's columns.
 """
 
 from __future__ import annotations
@@ -30,47 +27,11 @@ from itertools import compress, repeat
 import numpy as np
 import numpy.typing as npt
 
-from scheduler_ext.cluster.store import EXACT_LIMIT, Columns
+from scheduler_ext.cluster.accounting import EXACT_LIMIT, Columns, Room
 from scheduler_ext.domain import PODS
 
 MAX_SCORE = 10
 """``MaxExtenderPriority`` of extender/v1: kube-scheduler multiplies by weight x 10."""
-
-REASON_PREFIX = "scheduler-ext: "
-
-Room = tuple[Mapping[str, int], Mapping[str, int]] | None
-"""A node's (allocatable, free room), or None when the service does not know the node."""
-
-
-def misfit(demand: Mapping[str, int], free: Mapping[str, int]) -> str | None:
-    """Why the pod does not fit the free room, in kube-scheduler's words; None if it fits."""
-    missing = [name for name, amount in demand.items() if 0 < amount > free.get(name, 0)]
-    if not missing:
-        return None
-    return REASON_PREFIX + ", ".join(
-        "Too many pods" if name == PODS else f"Insufficient {name}" for name in sorted(missing)
-    )
-
-
-def filter_nodes(
-    demand: Mapping[str, int], names: Sequence[str], rooms: Sequence[Room]
-) -> tuple[list[str], dict[str, str]]:
-    """(nodes that pass, {node: reason} for the others), names in the order given."""
-    passed: list[str] = []
-    failed: dict[str, str] = {}
-    items = [(name, amount) for name, amount in demand.items() if amount > 0]
-    for name, room in zip(names, rooms, strict=True):
-        if room is not None:
-            free = room[1]
-            for resource, amount in items:
-                if amount > free.get(resource, 0):
-                    failed[name] = misfit(demand, free) or ""
-                    break
-            else:
-                passed.append(name)
-        else:
-            passed.append(name)
-    return passed, failed
 
 
 def best_fit_score(demand: Mapping[str, int], room: Room) -> int:
@@ -133,11 +94,11 @@ def prioritize_nodes(
 def prioritize_columns(demand: Mapping[str, int], columns: Columns) -> npt.NDArray[np.int64] | None:
     """``prioritize_nodes`` vectorised over the store's columns (``ClusterStore.node_columns``):
     the same scores, computed with the same float64 operations and the same round-half-to-even,
-    with no per-node Python work. None when the demand has an amount too large to compute with
-    exactly (the per-node loop then runs)."""
+    with no per-node Python work. None when the demand or the columns hold a number too large to
+    compute with exactly in float64 (the per-node loop then runs)."""
     known = columns.known
     sized = [(name, amount) for name, amount in demand.items() if amount > 0]
-    if any(amount >= EXACT_LIMIT for _, amount in sized):
+    if not columns.float_exact or any(amount >= EXACT_LIMIT for _, amount in sized):
         return None
     none = np.zeros(len(known), dtype=np.int64)
     if not any(name != PODS for name, _ in sized):

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from scheduler_ext.api import schemas
 from scheduler_ext.cluster.store import ClusterStore
-from tests.api.conftest import (
+from scheduler_ext.extender import schemas
+from tests.unit.api.conftest import (
     JSON,
     N0,
     N1,

@@ -1,7 +1,9 @@
-"""The filter's fast path: when ``ClusterStore.short_resources`` finds no resource any known node
-lacks, the per-node filter (``store.room`` + ``scoring.filter_nodes``) rejects nothing; and it is
-never empty when that filter would reject a node. Random stores with full nodes, unknown nodes,
-extended resources, deleted nodes, late nodes and assumed pods."""
+"""The filter rule on hand-made rooms; and the filter's fast paths against it. When
+``ClusterStore.short_resources`` finds no resource any known node lacks, the per-node rule
+(``store.room`` + ``filtering.filter_by_room``) rejects nothing, and it is never empty when that
+rule would reject a node; the vectorised ``filter_columns`` answers exactly as the rule. Random
+stores with full nodes, unknown nodes, extended resources, deleted nodes, late nodes and assumed
+pods."""
 
 from __future__ import annotations
 
@@ -11,8 +13,32 @@ from typing import Any
 import pytest
 
 from scheduler_ext.cluster.store import ClusterStore
-from scheduler_ext.planning import scoring
+from scheduler_ext.extender import filtering
+from scheduler_ext.extender.filtering import filter_by_room, misfit
 from tests.factories import pod as make_pod
+
+ALLOC = {"cpu": 4000, "memory": 8000, "pods": 10}
+
+
+def room(cpu: int, memory: int, pods: int = 5) -> tuple[dict[str, int], dict[str, int]]:
+    return ALLOC, {"cpu": cpu, "memory": memory, "pods": pods}
+
+
+def test_misfit_names_every_short_resource() -> None:
+    demand = {"cpu": 1000, "memory": 1000, "pods": 1}
+    assert misfit(demand, {"cpu": 999, "memory": 1000, "pods": 0}) == (
+        "scheduler-ext: Insufficient cpu, Too many pods"
+    )
+    assert misfit(demand, {"cpu": 1000, "memory": 1000, "pods": 1}) is None
+
+
+def test_filter_keeps_order_and_passes_unknown_nodes() -> None:
+    demand = {"cpu": 1000, "pods": 1}
+    passed, failed = filter_by_room(
+        demand, ["a", "b", "c"], [room(500, 0), None, room(1000, 0, pods=1)]
+    )
+    assert passed == ["b", "c"]
+    assert failed == {"a": "scheduler-ext: Insufficient cpu"}
 
 
 def _node(name: str, rng: random.Random) -> dict[str, Any]:
@@ -62,9 +88,14 @@ def test_fast_filter_matches_the_reference(seed: int) -> None:
             demand["example.com/gpu"] = 1
         if rng.random() < 0.2:
             demand["example.com/fpga"] = 1  # no node has it
-        passed, failed = scoring.filter_nodes(demand, asked, store.room(asked))
-        everywhere = scoring.filter_nodes(demand, [*names, "late"], store.room([*names, "late"]))
+        passed, failed = filtering.filter_by_room(demand, asked, store.room(asked))
+        known = [*names, "late"]
+        everywhere = filtering.filter_by_room(demand, known, store.room(known))
         short = store.short_resources(demand)
+        assert filtering.filter_columns(demand, asked, store.node_columns(demand)) == (
+            passed,
+            failed,
+        )
         if not short:
             assert (passed, failed) == (asked, {})
         if everywhere[1]:  # some known node lacks room: the fast path must not be taken
@@ -72,16 +103,22 @@ def test_fast_filter_matches_the_reference(seed: int) -> None:
             lacking = {
                 r.removeprefix("Insufficient ")
                 for m in everywhere[1].values()
-                for r in m.removeprefix(scoring.REASON_PREFIX).split(", ")
+                for r in m.removeprefix(filtering.REASON_PREFIX).split(", ")
             }
             assert lacking - {"Too many pods"} <= set(short)
 
 
-def test_a_number_too_large_for_the_arrays_sends_the_filter_to_the_exact_loop() -> None:
+def test_numbers_beyond_float64_and_int64_filter_exactly() -> None:
     store = ClusterStore()
     node = _node("n", random.Random(0))
-    node["status"]["allocatable"]["memory"] = "64Pi"  # 2**56 bytes: stored as 0 in the arrays
+    node["status"]["allocatable"]["memory"] = "64Pi"  # 2**56 bytes: beyond float64's exact range
+    node["status"]["allocatable"]["example.com/big"] = str(10**30)  # capped at 2**63 - 1
     store.replace("Node", [node])
-    demand = {"memory": 1 << 30, "pods": 1}
-    assert "memory" in store.short_resources(demand)  # may be short: the loop decides
-    assert scoring.filter_nodes(demand, ["n"], store.room(["n"])) == (["n"], {})
+    for demand, expected in (
+        ({"memory": 1 << 30, "pods": 1}, (["n"], {})),
+        ({"memory": (1 << 56) + 1, "pods": 1}, ([], {"n": "scheduler-ext: Insufficient memory"})),
+        ({"example.com/big": 2**63 - 1, "pods": 1}, (["n"], {})),
+    ):
+        assert filtering.filter_by_room(demand, ["n"], store.room(["n"])) == expected
+        assert filtering.filter_columns(demand, ["n"], store.node_columns(demand)) == expected
+        assert bool(store.short_resources(demand)) == bool(expected[1])

@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from scheduler_ext.cluster.store import ClusterStore, PodCache
+from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.errors import BindError
+from scheduler_ext.extender.bodies import PodCache
 
 logger = logging.getLogger(__name__)
 

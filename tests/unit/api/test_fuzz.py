@@ -14,7 +14,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.api.conftest import JSON, FakeBinder, filled_store, make_client, recorded
+from tests.unit.api.conftest import JSON, FakeBinder, filled_store, make_client, recorded
 
 VERBS = {
     "filter": ["filter.node-cache", "filter.full-nodes"],

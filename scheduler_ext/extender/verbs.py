@@ -1,17 +1,16 @@
-"""kube-scheduler's four extender verbs: parse, ask, answer; no logic here.
+"""kube-scheduler's four extender verbs: parse the body, apply the rule, write the answer.
 
-Each verb is a function from the service and the raw request body to a ``Reply`` (status and JSON
-bytes), served under ``/scheduler`` by ``api/extender.py``'s bare ASGI app rather than as FastAPI
-routes: kube-scheduler calls filter and prioritize once per pod, inside its one-pod-at-a-time
-scheduling cycle, and FastAPI's per-request machinery (request object, dependency solving, exit
-stacks, response class) cost about 100 µs of CPU per call in process, more than the verb itself.
-Bad bodies raise ``BadBody`` and become 422 with a one-line ``detail``, as FastAPI's would.
+Each verb is a function from its dependencies (``VerbDeps``) and the raw request body to a
+``Reply`` (status and JSON bytes); it knows nothing of HTTP beyond status codes. ``api/extender.py``
+serves them under ``/scheduler`` as a bare ASGI app rather than as FastAPI routes: kube-scheduler
+calls filter and prioritize once per pod, inside its one-pod-at-a-time scheduling cycle, and
+FastAPI's per-request machinery cost about 100 µs of CPU per call in process, more than the verb
+itself. Bad bodies raise ``BadBody`` (``bodies.py``) and become 422 with a one-line ``detail``.
 
 filter and prioritize answer from the store's in-memory accounting and never wait on anything (no
 thread hop); bind calls the API server and so runs in the thread pool, where several binds can
-overlap as kube-scheduler's binding goroutines do. Bodies are parsed and answers written with
-orjson (``schemas.py`` describes them; filter and prioritize check kube-scheduler's usual body by
-hand and fall back to the model for anything else).
+overlap as kube-scheduler's binding goroutines do. Answers are written with orjson
+(``schemas.py`` describes them).
 
 prioritize lists only the nodes that score above 0. kube-scheduler adds an extender's score to
 the nodes it names and nothing to the others, so leaving out a 0 changes no node's total; but it
@@ -32,23 +31,36 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from itertools import compress
-from typing import Any, TypeVar
+from typing import Any, Protocol
 
 import orjson
-from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from scheduler_ext.api import schemas
-from scheduler_ext.api.deps import Service
-from scheduler_ext.api.errors import describe
-from scheduler_ext.cluster.store import demand_of
+from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.errors import SnapshotError
-from scheduler_ext.execution.binder import bind_pod
-from scheduler_ext.planning import scoring
+from scheduler_ext.extender import filtering, scoring
+from scheduler_ext.extender.binding import BindClient, bind_pod
+from scheduler_ext.extender.bodies import BadBody, PodCache, extender_args, metadata, parse
+from scheduler_ext.extender.schemas import ExtenderBindingArgs, ExtenderPreemptionArgs
+from scheduler_ext.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
 NOT_SYNCED = "scheduler-ext: cluster state not synced yet"
+
+
+class VerbDeps(Protocol):
+    """What the verbs read: the watched state, the body cache, metrics and the bind client."""
+
+    @property
+    def store(self) -> ClusterStore: ...
+    @property
+    def pods(self) -> PodCache: ...
+    @property
+    def metrics(self) -> Metrics: ...
+    @property
+    def client(self) -> BindClient | None:
+        """None when the service has no API access (tests of the read-only verbs)."""
 
 
 @dataclass(frozen=True)
@@ -57,10 +69,6 @@ class Reply:
 
     status: int
     body: bytes
-
-
-class BadBody(Exception):
-    """The request body is not what the verb takes: 422 with this one line as ``detail``."""
 
 
 def _ok(payload: object) -> Reply:
@@ -110,112 +118,41 @@ def _filter_answer(
     )
 
 
-def _decode(body: bytes) -> Any:
-    if not body.strip():
-        raise BadBody("body: a JSON object is required")
+def _demand(deps: VerbDeps, raw_pod: dict[str, Any]) -> dict[str, int] | None:
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise BadBody(f"invalid JSON: {exc}") from None
-
-
-_M = TypeVar("_M", bound=BaseModel)
-
-
-def _model(model: type[_M], body: bytes) -> _M:
-    data = _decode(body)
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise BadBody(describe(exc)) from None
-
-
-class _Args:
-    """The parts of ``ExtenderArgs`` the verbs read: the raw Pod, the node names, and the Node
-    objects when kube-scheduler sent them (no node cache)."""
-
-    __slots__ = ("names", "nodes", "pod")
-
-    def __init__(
-        self, pod: dict[str, Any], names: list[str], nodes: list[dict[str, Any]] | None
-    ) -> None:
-        self.pod = pod
-        self.names = names
-        self.nodes = nodes
-
-
-def _extender_args(body: bytes) -> _Args:
-    """The body of filter and prioritize, parsed with orjson.
-
-    kube-scheduler's usual body (``nodeCacheCapable: true``: a Pod object and a list of names,
-    ``Nodes`` null) is checked by hand: the Pod stays the decoded dict, nothing of 5,000 names is
-    copied. Anything else goes through the ``ExtenderArgs`` model, which names the bad field.
-    """
-    data = _decode(body)
-    if isinstance(data, dict):
-        folded = schemas.fold_keys(data, schemas.EXTENDER_ARGS_KEYS)
-        pod = folded.get("Pod")
-        names = folded.get("NodeNames")
-        if isinstance(pod, dict) and folded.get("Nodes") is None and type(names) is list:
-            try:
-                "".join(names)  # C speed: TypeError unless every name is a string
-            except TypeError:
-                pass
-            else:
-                return _Args(pod, names, None)
-    try:
-        args = schemas.ExtenderArgs.model_validate(data)
-    except ValidationError as exc:
-        raise BadBody(describe(exc)) from None
-    names, nodes = _nodes_of(args)
-    return _Args(args.pod, names, nodes)
-
-
-def _nodes_of(args: schemas.ExtenderArgs) -> tuple[list[str], list[dict[str, Any]] | None]:
-    """Node names, and the full Node objects when kube-scheduler sent them (no node cache)."""
-    if args.node_names is not None:
-        return args.node_names, None
-    if args.nodes is None:
-        raise BadBody("one of NodeNames (nodeCacheCapable: true) or Nodes is required")
-    items = args.nodes.items or []
-    names = [_metadata(item, "name", f"Nodes.items[{i}]") for i, item in enumerate(items)]
-    return names, items
-
-
-def _metadata(obj: dict[str, Any], field: str, where: str) -> str:
-    """``obj.metadata.<field>``, a non-empty string, else BadBody naming ``where``."""
-    meta = obj.get("metadata")
-    value = meta.get(field) if isinstance(meta, dict) else None
-    if not isinstance(value, str) or not value:
-        raise BadBody(f"{where}.metadata.{field}: required")
-    return value
-
-
-def _demand(service: Service, raw_pod: dict[str, Any]) -> dict[str, int] | None:
-    try:
-        pod = service.pods.pod_of(raw_pod)
+        pod = deps.pods.pod_of(raw_pod)
     except SnapshotError as exc:
         raise BadBody(f"Pod: {exc}") from None
-    return demand_of(pod) if pod is not None else None
+    return pod.demand() if pod is not None else None
 
 
-async def filter_nodes(service: Service, body: bytes) -> Reply:
-    metrics = service.metrics
+def _verdicts(
+    store: ClusterStore, demand: dict[str, int], names: list[str]
+) -> tuple[list[str], dict[str, str]]:
+    """(passed, failed) of filter: every known node having room (the usual case) is settled with
+    one ``min`` per resource, without a loop over 5,000 nodes."""
+    if not store.short_resources(demand):
+        return names, {}
+    verdicts = filtering.filter_columns(demand, names, store.node_columns(demand))
+    if verdicts is None:
+        verdicts = filtering.filter_by_room(demand, names, store.room(names))
+    return verdicts
+
+
+async def answer_filter(deps: VerbDeps, body: bytes) -> Reply:
+    metrics = deps.metrics
     with metrics.time_verb("filter"):
-        args = _extender_args(body)
+        args = extender_args(body)
         names, nodes = args.names, args.nodes
-        demand = _demand(service, args.pod)
-        if not service.store.synced:
+        demand = _demand(deps, args.pod)
+        if not deps.store.synced:
             metrics.verb_error("filter", "not_synced")
             return _filter_answer(error=NOT_SYNCED)
         try:
-            store = service.store
-            if demand is None or not store.short_resources(demand):
-                # A finished pod holds nothing; else every known node has room (the usual case,
-                # settled without a loop over 5,000 nodes): no reason to reject any node.
+            if demand is None:  # a finished pod holds nothing: no reason to reject any node
                 passed, failed = names, dict[str, str]()
             else:
-                passed, failed = scoring.filter_nodes(demand, names, store.room(names))
+                passed, failed = _verdicts(deps.store, demand, names)
         except Exception as exc:  # the protocol's way to report a failure is the Error field
             logger.exception("filter failed")
             metrics.verb_error("filter", "internal")
@@ -227,21 +164,20 @@ async def filter_nodes(service: Service, body: bytes) -> Reply:
         return _filter_answer(nodes=items, failed=failed)
 
 
-async def prioritize_nodes(service: Service, body: bytes) -> Reply:
-    metrics = service.metrics
+async def answer_prioritize(deps: VerbDeps, body: bytes) -> Reply:
+    metrics = deps.metrics
     with metrics.time_verb("prioritize"):
-        args = _extender_args(body)
+        args = extender_args(body)
         names = args.names
-        demand = _demand(service, args.pod)
-        if not service.store.synced:
+        demand = _demand(deps, args.pod)
+        if not deps.store.synced:
             metrics.verb_error("prioritize", "not_synced")
             return Reply(503, orjson.dumps({"detail": NOT_SYNCED}))
         if demand is None:
             return Reply(200, b"[]")
         try:
-            store = service.store
-            every = store.node_columns(demand)
-            hosts = None if every is None else scoring.scoring_hosts(demand, names, every)
+            store = deps.store
+            hosts = scoring.scoring_hosts(demand, names, store.node_columns(demand))
             if hosts is None:  # a quantity too large for exact float64: the per-node loop
                 scores = scoring.prioritize_nodes(demand, names, store.room(names))
                 hosts = list(compress(names, scores)), list(filter(None, scores))
@@ -252,11 +188,11 @@ async def prioritize_nodes(service: Service, body: bytes) -> Reply:
         return Reply(200, host_priorities(*hosts))
 
 
-async def bind(service: Service, body: bytes) -> Reply:
-    metrics = service.metrics
+async def answer_bind(deps: VerbDeps, body: bytes) -> Reply:
+    metrics = deps.metrics
     with metrics.time_verb("bind"):
-        args = _model(schemas.ExtenderBindingArgs, body)
-        client = service.client
+        args = parse(ExtenderBindingArgs, body)
+        client = deps.client
         if client is None:
             error = "scheduler-ext: this service has no API access to bind with"
         else:
@@ -264,8 +200,8 @@ async def bind(service: Service, body: bytes) -> Reply:
                 error = await run_in_threadpool(
                     bind_pod,
                     client,
-                    service.store,
-                    service.pods,
+                    deps.store,
+                    deps.pods,
                     namespace=args.pod_namespace,
                     name=args.pod_name,
                     uid=args.pod_uid,
@@ -282,15 +218,15 @@ async def bind(service: Service, body: bytes) -> Reply:
 
 def _meta_victims(pods: Sequence[dict[str, Any]], node: str) -> list[dict[str, str]]:
     return [
-        {"UID": _metadata(pod, "uid", f"NodeNameToVictims[{node}].Pods[{i}]")}
+        {"UID": metadata(pod, "uid", f"NodeNameToVictims[{node}].Pods[{i}]")}
         for i, pod in enumerate(pods)
     ]
 
 
-async def preempt(service: Service, body: bytes) -> Reply:
+async def answer_preempt(deps: VerbDeps, body: bytes) -> Reply:
     """For now kube-scheduler's candidates go back unchanged (as UIDs, which it always reads)."""
-    with service.metrics.time_verb("preempt"):
-        args = _model(schemas.ExtenderPreemptionArgs, body)
+    with deps.metrics.time_verb("preempt"):
+        args = parse(ExtenderPreemptionArgs, body)
         result: dict[str, dict[str, Any]] = {}
         if args.node_name_to_meta_victims is not None:
             for node, meta in args.node_name_to_meta_victims.items():
@@ -309,12 +245,12 @@ async def preempt(service: Service, body: bytes) -> Reply:
         return _ok({"NodeNameToMetaVictims": result})
 
 
-Verb = Callable[[Service, bytes], Awaitable[Reply]]
+Verb = Callable[[VerbDeps, bytes], Awaitable[Reply]]
 
 VERBS: dict[str, Verb] = {
-    "filter": filter_nodes,
-    "prioritize": prioritize_nodes,
-    "preempt": preempt,
-    "bind": bind,
+    "filter": answer_filter,
+    "prioritize": answer_prioritize,
+    "preempt": answer_preempt,
+    "bind": answer_bind,
 }
 """Path segment under ``/scheduler`` -> the verb (kube-scheduler's ``<verb>Verb`` settings)."""

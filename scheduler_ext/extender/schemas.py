@@ -6,7 +6,7 @@ The Go structs have no JSON tags, so the keys on the wire are the Go field names
 ``null``. Go's decoder matches keys case-insensitively and ignores unknown ones; these models do
 the same for the extender types (``nodenames`` reads as ``NodeNames``). The embedded ``v1.Pod`` and
 ``v1.Node`` objects are ordinary Kubernetes JSON and stay plain dicts: the converter of
-``cluster/convert.py`` reads them exactly as it reads a snapshot, with the same error messages.
+``cluster/convert/`` reads them exactly as it reads a snapshot, with the same error messages.
 
 Responses are written as plain dicts by the verbs for speed (5,000 node names per filter call);
 the response models here document them in the OpenAPI schema and are used by the tests to check

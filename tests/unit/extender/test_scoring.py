@@ -1,9 +1,9 @@
-"""The vectorised prioritize (``ClusterStore.node_columns`` + ``scoring.scoring_hosts``) answers
-exactly the nodes the per-node reference (``store.room`` + ``scoring.prioritize_nodes``) scores
-above 0, with the same scores, in the order asked, on random stores: full and overcommitted
-nodes, unknown nodes, repeated names, extended resources, deleted and re-added nodes (reused
-slots), many nodes (growing arrays), assumed pods; and it hands back to the loop when a quantity
-is too large for exact float64."""
+"""The prioritize rule on hand-made rooms; and the vectorised prioritize
+(``ClusterStore.node_columns`` + ``scoring.scoring_hosts``) answers exactly the nodes the per-node
+reference (``store.room`` + ``scoring.prioritize_nodes``) scores above 0, with the same scores, in
+the order asked, on random stores: full and overcommitted nodes, unknown nodes, repeated names,
+extended resources, deleted and re-added nodes (reused slots), many nodes (growing arrays),
+assumed pods; and it hands back to the loop when a quantity is too large for exact float64."""
 
 from __future__ import annotations
 
@@ -11,11 +11,64 @@ import random
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from scheduler_ext.cluster.store import EXACT_LIMIT, ClusterStore
-from scheduler_ext.planning import scoring
+from scheduler_ext.cluster.accounting import EXACT_LIMIT
+from scheduler_ext.cluster.store import ClusterStore
+from scheduler_ext.extender import scoring
+from scheduler_ext.extender.scoring import best_fit_score, prioritize_nodes
 from tests.factories import pod as make_pod
-from tests.unit.test_filter_columns import _node, _pod
+from tests.unit.extender.test_filtering import _node, _pod
+
+ALLOC = {"cpu": 4000, "memory": 8000, "pods": 10}
+
+
+def room(cpu: int, memory: int, pods: int = 5) -> tuple[dict[str, int], dict[str, int]]:
+    return ALLOC, {"cpu": cpu, "memory": memory, "pods": pods}
+
+
+def test_best_fit_prefers_the_node_left_fullest_in_its_roomiest_resource() -> None:
+    demand = {"cpu": 1000, "memory": 1000, "pods": 1}
+    full = best_fit_score(demand, room(1000, 1000))  # nothing left: 10
+    half = best_fit_score(demand, room(3000, 5000))  # 50% cpu, 50% memory left
+    lopsided = best_fit_score(demand, room(1000, 8000))  # cpu gone, memory stranded
+    empty = best_fit_score(demand, room(4000, 8000))
+    assert (full, half, lopsided, empty) == (10, 5, 1, 1)
+    assert best_fit_score(demand, room(500, 8000)) == 0  # does not fit
+    assert best_fit_score(demand, None) == 0
+    assert best_fit_score({"pods": 1}, room(1, 1)) == 0
+
+
+@given(
+    demand=st.dictionaries(st.sampled_from(["cpu", "memory", "pods", "x/gpu"]), st.integers(0, 9)),
+    rooms=st.lists(
+        st.none()
+        | st.tuples(
+            st.dictionaries(st.sampled_from(["cpu", "memory", "pods"]), st.integers(0, 9)),
+            st.dictionaries(
+                st.sampled_from(["cpu", "memory", "pods", "x/gpu"]), st.integers(-2, 9)
+            ),
+        ),
+        max_size=5,
+    ),
+)
+def test_the_inlined_batch_scores_like_the_rule(
+    demand: dict[str, int], rooms: list[tuple[dict[str, int], dict[str, int]] | None]
+) -> None:
+    names = [f"n{i}" for i in range(len(rooms))]
+    expected = [best_fit_score(demand, room) for room in rooms]
+    assert prioritize_nodes(demand, names, rooms) == expected
+
+
+def test_scores_stay_in_the_extender_range() -> None:
+    demand = {"cpu": 1, "example.com/gpu": 1, "pods": 1}
+    scores = prioritize_nodes(
+        demand,
+        ["a", "b"],
+        [({"cpu": 10, "pods": 1}, {"cpu": 10, "example.com/gpu": 5, "pods": 1}), None],
+    )
+    assert all(0 <= score <= 10 for score in scores)
 
 
 def _hosts(
@@ -91,8 +144,8 @@ def test_half_way_scores_round_half_to_even_like_python() -> None:
 
 def test_quantities_beyond_exact_float_fall_back_to_the_loop() -> None:
     store = _exact_store("4", "64Pi")  # 2**56 bytes: beyond 2**53
-    assert store.node_columns({"memory": 1}) is None
+    assert not store.node_columns({"memory": 1}).float_exact
+    assert scoring.scoring_hosts({"memory": 1}, ["n"], store.node_columns({"memory": 1})) is None
     small = _exact_store("4", "8Gi")
     every = small.node_columns({"cpu": 1})
-    assert every is not None
     assert scoring.scoring_hosts({"cpu": EXACT_LIMIT, "pods": 1}, ["n"], every) is None

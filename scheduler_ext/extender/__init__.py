@@ -1,0 +1,1 @@
+"""The extender's request path: what each verb decides, and why (README.md)."""

@@ -1,0 +1,133 @@
+"""Request bodies: parsed fast for kube-scheduler's usual calls, and the pods they carry, cached.
+
+kube-scheduler sends the same pod to filter and then prioritize, and a bind carries only the pod's
+name and UID: converting the pod once per resourceVersion (``PodCache``) saves the converter's
+work on the second call, and lets the bind verb find the pod's requests when the watch has not
+shown the pod yet, so the assumed binding still counts on its node.
+
+Bodies are parsed with orjson. kube-scheduler's usual filter/prioritize body (``nodeCacheCapable:
+true``: a Pod object and a list of names, ``Nodes`` null) is checked by hand, so nothing of 5,000
+names is copied; anything else goes through the pydantic models of ``schemas.py``, which name the
+bad field. A body a verb cannot take raises ``BadBody`` with one line.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from scheduler_ext.cluster import convert
+from scheduler_ext.domain import Pod
+from scheduler_ext.errors import describe_validation
+from scheduler_ext.extender import schemas
+
+Raw = Mapping[str, Any]
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class BadBody(Exception):
+    """The request body is not what the verb takes: 422 with this one line as ``detail``."""
+
+
+def decode(body: bytes) -> Any:
+    if not body.strip():
+        raise BadBody("body: a JSON object is required")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadBody(f"invalid JSON: {exc}") from None
+
+
+def parse(model: type[_M], body: bytes) -> _M:
+    """``body`` as ``model``; BadBody names the bad field."""
+    data = decode(body)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise BadBody(describe_validation(exc)) from None
+
+
+def metadata(obj: Mapping[str, Any], field: str, where: str) -> str:
+    """``obj.metadata.<field>``, a non-empty string, else BadBody naming ``where``."""
+    meta = obj.get("metadata")
+    value = meta.get(field) if isinstance(meta, Mapping) else None
+    if not isinstance(value, str) or not value:
+        raise BadBody(f"{where}.metadata.{field}: required")
+    return value
+
+
+class ExtenderArgs:
+    """The parts of ``ExtenderArgs`` the verbs read: the raw Pod, the node names, and the Node
+    objects when kube-scheduler sent them (no node cache)."""
+
+    __slots__ = ("names", "nodes", "pod")
+
+    def __init__(
+        self, pod: dict[str, Any], names: list[str], nodes: list[dict[str, Any]] | None
+    ) -> None:
+        self.pod = pod
+        self.names = names
+        self.nodes = nodes
+
+
+def extender_args(body: bytes) -> ExtenderArgs:
+    """The body of filter and prioritize."""
+    data = decode(body)
+    if isinstance(data, dict):
+        folded = schemas.fold_keys(data, schemas.EXTENDER_ARGS_KEYS)
+        pod = folded.get("Pod")
+        names = folded.get("NodeNames")
+        if isinstance(pod, dict) and folded.get("Nodes") is None and type(names) is list:
+            try:
+                "".join(names)  # C speed: TypeError unless every name is a string
+            except TypeError:
+                pass
+            else:
+                return ExtenderArgs(pod, names, None)
+    try:
+        args = schemas.ExtenderArgs.model_validate(data)
+    except ValidationError as exc:
+        raise BadBody(describe_validation(exc)) from None
+    if args.node_names is not None:
+        return ExtenderArgs(args.pod, args.node_names, None)
+    if args.nodes is None:
+        raise BadBody("one of NodeNames (nodeCacheCapable: true) or Nodes is required")
+    items = args.nodes.items or []
+    names = [metadata(item, "name", f"Nodes.items[{i}]") for i, item in enumerate(items)]
+    return ExtenderArgs(args.pod, names, items)
+
+
+class PodCache:
+    """Pods from kube-scheduler's request bodies, converted once and remembered by UID."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._by_uid: dict[str, tuple[str, Pod | None]] = {}
+
+    def pod_of(self, obj: Raw) -> Pod | None:
+        """The domain Pod (None if finished); SnapshotError names the bad field."""
+        meta = obj.get("metadata")
+        uid = meta.get("uid") if isinstance(meta, Mapping) else None
+        version = meta.get("resourceVersion") if isinstance(meta, Mapping) else None
+        if isinstance(uid, str) and uid and isinstance(version, str):
+            with self._lock:
+                cached = self._by_uid.get(uid)
+            if cached is not None and cached[0] == version:
+                return cached[1]
+        pod = convert.pod_from(obj)
+        if pod is not None and pod.uid and isinstance(version, str):
+            with self._lock:
+                if len(self._by_uid) >= self._size:
+                    self._by_uid.pop(next(iter(self._by_uid)))
+                self._by_uid[pod.uid] = (version, pod)
+        return pod
+
+    def by_uid(self, uid: str) -> Pod | None:
+        with self._lock:
+            cached = self._by_uid.get(uid)
+        return cached[1] if cached is not None else None

@@ -349,3 +349,28 @@ def test_openapi_documents_every_verb_with_resolvable_schemas(client: TestClient
     answer = document["paths"]["/scheduler/prioritize"]["post"]["responses"]["200"]
     listed = answer["content"]["application/json"]["schema"]["$ref"].rpartition("/")[2]
     assert components[listed]["type"] == "array"
+
+
+def test_the_extender_app_alone_dispatches_on_the_last_path_segment(store: ClusterStore) -> None:
+    """``ExtenderApp`` without the FastAPI app around it: the verb's reply is written as it is."""
+    from prometheus_client import CollectorRegistry
+    from starlette.testclient import TestClient as BareClient
+
+    from scheduler_ext.api.extender import ExtenderApp
+    from scheduler_ext.extender.bodies import PodCache
+    from scheduler_ext.metrics import Metrics
+
+    class Deps:
+        def __init__(self) -> None:
+            self.store = store
+            self.pods = PodCache()
+            self.metrics = Metrics(CollectorRegistry())
+            self.client = None
+
+    bare = BareClient(ExtenderApp(Deps()))  # no lifespan: the bare app serves HTTP only
+    answer = bare.post("/filter", content=json.dumps(copy_of("filter.node-cache")))
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.json()["NodeNames"] == [N1]
+    assert bare.post("/bind", content=b"[]").status_code == 422
+    assert bare.post("/nope", content=b"{}").status_code == 404

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from scheduler_ext.cluster.store import ClusterStore
+from testkit.factories import plan_dict
 from tests.api.conftest import make_client, post, recorded
-from tests.factories import plan_dict
 
 
 def test_health_and_readiness(client: TestClient) -> None:

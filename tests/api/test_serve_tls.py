@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from testkit.cluster import free_port
 from tests.api.conftest import recorded
-from tests.kube.cluster import free_port
 
 KUBECONFIG = """apiVersion: v1
 kind: Config

@@ -12,7 +12,7 @@ import pytest
 
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.planning import scoring
-from tests.factories import pod as make_pod
+from testkit.factories import pod as make_pod
 
 
 def _node(name: str, rng: random.Random) -> dict[str, Any]:

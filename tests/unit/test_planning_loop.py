@@ -13,8 +13,8 @@ from scheduler_ext.config import PlanningSettings
 from scheduler_ext.metrics import Metrics
 from scheduler_ext.planning.history import PlanHistory
 from scheduler_ext.planning.loop import PlanningLoop
-from tests.checker import check_plan
-from tests.kube.wait import wait_for
+from testkit.checker import check_plan
+from testkit.wait import wait_for
 
 UNSCHEDULABLE = {
     "phase": "Pending",

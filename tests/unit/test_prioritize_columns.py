@@ -14,7 +14,7 @@ import pytest
 
 from scheduler_ext.cluster.store import EXACT_LIMIT, ClusterStore
 from scheduler_ext.planning import scoring
-from tests.factories import pod as make_pod
+from testkit.factories import pod as make_pod
 from tests.unit.test_filter_columns import _node, _pod
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from scheduler_ext.cluster.store import ClusterStore
-from tests.factories import pod as make_pod
+from testkit.factories import pod as make_pod
 
 
 class Clock:

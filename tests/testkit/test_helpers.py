@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from tests.kube import builders
-from tests.kube.bins import KUBE_BINS_SCRIPT, REPO_ROOT, KubeBins
-from tests.kube.cluster import KwokCluster, free_ports, unique_name
-from tests.kube.recording import RecordingExtender
-from tests.kube.sandbox import Sandbox
-from tests.kube.shapes import differences, shape
-from tests.kube.wait import WaitTimeout, stays, wait_for
+from testkit import builders
+from testkit.bins import KUBE_BINS_SCRIPT, REPO_ROOT, KubeBins
+from testkit.cluster import KwokCluster, free_ports, unique_name
+from testkit.recording import RecordingExtender
+from testkit.sandbox import Sandbox
+from testkit.shapes import differences, shape
+from testkit.wait import WaitTimeout, stays, wait_for
 
 RECORDINGS = REPO_ROOT / "tests" / "data" / "extender-requests"
 

@@ -1,7 +1,7 @@
 """Manifests (plain dicts, as ``kubectl`` would read them) for tests and benchmarks.
 
 Every function returns a new dict that the official ``kubernetes`` client accepts as a body;
-``tests.kube.kube.Kube`` creates them. Resource amounts are Kubernetes quantities ("500m", "2",
+``testkit.kube.Kube`` creates them. Resource amounts are Kubernetes quantities ("500m", "2",
 "1Gi") or plain numbers.
 """
 

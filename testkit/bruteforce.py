@@ -2,7 +2,7 @@
 
 Every pod the planner may touch (pending pods it may bind, bound pods it may move or evict) gets
 every possible fate: each node it may land on, its current node if bound, or nothing. Everything
-else stays put. Feasibility comes from ``tests/checker.py``'s rules; the search is a depth-first
+else stays put. Feasibility comes from ``testkit/checker.py``'s rules; the search is a depth-first
 enumeration that drops a branch as soon as a node that received a pod overflows, a host port
 clashes, a disruption limit is exceeded, or even placing every remaining pod could not beat the
 best objective found so far. Meant for at most 3 nodes and 7 such pods (4^7 leaves at worst).
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scheduler_ext.domain import Cluster, Pod
-from tests import checker
+from testkit import checker
 
 MAX_NODES = 3
 MAX_FREE_PODS = 7

@@ -49,32 +49,24 @@ RECORDED_POD = REPO / "tests" / "data" / "extender-requests" / "filter.node-cach
 
 
 def synthetic_objects(nodes: int, pods_per_node: int = 10) -> dict[str, list[dict[str, Any]]]:
+    from testkit import builders
+
     node_objects = [
-        {
-            "metadata": {"name": f"node-{i:05d}", "labels": {"kubernetes.io/hostname": f"n{i}"}},
-            "status": {
-                "allocatable": {"cpu": "16", "memory": "64Gi", "pods": "110"},
-                "conditions": [{"type": "Ready", "status": "True"}],
-            },
-        }
+        builders.api_node(
+            f"node-{i:05d}",
+            allocatable={"cpu": "16", "memory": "64Gi", "pods": "110"},
+            labels={"kubernetes.io/hostname": f"n{i}"},
+        )
         for i in range(nodes)
     ]
     pods = [
-        {
-            "metadata": {"name": f"p-{i:05d}-{j}", "namespace": "bench", "uid": f"u-{i}-{j}"},
-            "spec": {
-                "nodeName": f"node-{i:05d}",
-                "containers": [
-                    {
-                        "name": "c",
-                        "resources": {
-                            "requests": {"cpu": f"{100 * (1 + (i + j) % 15)}m", "memory": "1Gi"}
-                        },
-                    }
-                ],
-            },
-            "status": {"phase": "Running"},
-        }
+        builders.api_pod(
+            f"p-{i:05d}-{j}",
+            namespace="bench",
+            uid=f"u-{i}-{j}",
+            node_name=f"node-{i:05d}",
+            requests={"cpu": f"{100 * (1 + (i + j) % 15)}m", "memory": "1Gi"},
+        )
         for i in range(nodes)
         for j in range(pods_per_node)
     ]

@@ -30,6 +30,9 @@ current-context: c
 """
 
 
+pytestmark = pytest.mark.slow  # openssl and scheduler-ext serve run as processes
+
+
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a certificate")
 def test_https_with_a_certificate(tmp_path: Path) -> None:
     cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"

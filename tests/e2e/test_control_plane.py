@@ -13,7 +13,7 @@ from testkit.kube import condition, is_running, pod_summary
 from testkit.sandbox import Sandbox
 from testkit.wait import stays, wait_for
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def test_scheduler_binds_every_replica_and_kwok_runs_them(sandbox: Sandbox) -> None:

@@ -181,6 +181,7 @@ def test_free_ports_and_names_are_distinct() -> None:
     assert unique_name("a") != unique_name("a")
 
 
+@pytest.mark.slow  # runs hack/kube-bins.sh --key
 def test_kube_bins_key_follows_versions_env() -> None:
     versions = dict(
         line.split("=", 1)

@@ -78,6 +78,7 @@ def sample(metrics: Metrics, name: str, **labels: str) -> float | None:
     return metrics.registry.get_sample_value(name, labels)
 
 
+@pytest.mark.slow  # the round runs CP-SAT in a SolverWorker child process
 @pytest.mark.parametrize("start_method", ["forkserver", "spawn"])
 def test_an_unschedulable_pod_gets_an_actionable_plan_the_checker_accepts(
     start_method: str,

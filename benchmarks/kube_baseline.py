@@ -13,7 +13,7 @@ back to the queue as Pending (their ReplicaSet recreates them). After the arriva
 are retried highest priority first until a full pass changes nothing.
 
 Filters (node readiness, cordon, taints, nodeSelector, required node affinity) are the checker's
-(``tests/checker.py``), so baseline and planner are judged by the same rules. Pod anti-affinity
+(``testkit/checker.py``), so baseline and planner are judged by the same rules. Pod anti-affinity
 and topology spreading are not simulated; the benchmark workloads do not use them.
 """
 
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scheduler_ext.domain import CPU, MEMORY, PODS, Cluster, LabelItems, Node, Pod
-from tests import checker
+from testkit import checker
 
 MAX_NODE_SCORE = 100
 DEFAULT_MILLI_CPU = 100

@@ -3,7 +3,7 @@
 For every instance: generate the workload (``benchmarks.workloads``), let the kube-scheduler
 stand-in place it (``benchmarks.kube_baseline``, DefaultPreemption on), then run ``make_plan`` on
 the baseline's end state with the time budget, and verify the plan with the independent checker
-(``tests/checker.py``). Instances where the baseline leaves nothing Pending ("no calls" in the
+(``testkit/checker.py``). Instances where the baseline leaves nothing Pending ("no calls" in the
 paper) are counted but not planned. The planner runs in one fresh subprocess per size (so imports
 and memory are those of a real process); wall time is measured inside it from the call to
 ``make_plan`` (model building included) to its return, and peak RSS is that subprocess's (its
@@ -57,7 +57,7 @@ from benchmarks.workloads import (  # noqa: E402
 )
 from scheduler_ext.domain import Cluster  # noqa: E402
 from scheduler_ext.planning.options import PlanOptions  # noqa: E402
-from tests import checker  # noqa: E402
+from testkit import checker  # noqa: E402
 
 UTILS = (0.90, 0.95, 1.00, 1.05)
 SEED_SEARCH_FACTOR = 40

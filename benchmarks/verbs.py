@@ -6,7 +6,7 @@ and prioritize requests shaped like kube-scheduler's with ``nodeCacheCapable: tr
 pod, every node name in ``NodeNames``, as with ``percentageOfNodesToScore: 100``), from
 ``--concurrency`` client threads on keep-alive connections. Latency is the client's round trip.
 
-``throughput``: a kwokctl cluster (tests/kube) with ``--nodes`` kwok nodes and *no*
+``throughput``: a kwokctl cluster (testkit) with ``--nodes`` kwok nodes and *no*
 kube-scheduler. Each run creates ``--pods`` small pods in a namespace of its own while nothing
 schedules them, then starts the real kube-scheduler binary (hack/kube-bins.sh) with the stock
 configuration, or with ``scheduler-ext serve`` (started first) and the shipped extender
@@ -49,32 +49,24 @@ RECORDED_POD = REPO / "tests" / "data" / "extender-requests" / "filter.node-cach
 
 
 def synthetic_objects(nodes: int, pods_per_node: int = 10) -> dict[str, list[dict[str, Any]]]:
+    from testkit import builders
+
     node_objects = [
-        {
-            "metadata": {"name": f"node-{i:05d}", "labels": {"kubernetes.io/hostname": f"n{i}"}},
-            "status": {
-                "allocatable": {"cpu": "16", "memory": "64Gi", "pods": "110"},
-                "conditions": [{"type": "Ready", "status": "True"}],
-            },
-        }
+        builders.api_node(
+            f"node-{i:05d}",
+            allocatable={"cpu": "16", "memory": "64Gi", "pods": "110"},
+            labels={"kubernetes.io/hostname": f"n{i}"},
+        )
         for i in range(nodes)
     ]
     pods = [
-        {
-            "metadata": {"name": f"p-{i:05d}-{j}", "namespace": "bench", "uid": f"u-{i}-{j}"},
-            "spec": {
-                "nodeName": f"node-{i:05d}",
-                "containers": [
-                    {
-                        "name": "c",
-                        "resources": {
-                            "requests": {"cpu": f"{100 * (1 + (i + j) % 15)}m", "memory": "1Gi"}
-                        },
-                    }
-                ],
-            },
-            "status": {"phase": "Running"},
-        }
+        builders.api_pod(
+            f"p-{i:05d}-{j}",
+            namespace="bench",
+            uid=f"u-{i}-{j}",
+            node_name=f"node-{i:05d}",
+            requests={"cpu": f"{100 * (1 + (i + j) % 15)}m", "memory": "1Gi"},
+        )
         for i in range(nodes)
         for j in range(pods_per_node)
     ]
@@ -297,7 +289,7 @@ def _untaint_ready_nodes(kube: Any, names: list[str]) -> None:
     """Wait for kwok to make every node Ready, then drop the not-ready taint that admission put
     on them: kube-controller-manager removes it at a few nodes per second, which at 1,000 nodes
     would take minutes."""
-    from tests.kube.wait import wait_for
+    from testkit.wait import wait_for
 
     def ready() -> int:
         nodes = kube.core.list_node(_preload_content=False)
@@ -331,7 +323,7 @@ ALL_VERBS = ("filter", "prioritize", "preempt", "bind")
 
 def shipped_verbs() -> tuple[str, ...]:
     """The verbs of the shipped (dry-run) configuration, deploy/kube-scheduler-config.yaml."""
-    from tests.e2e.service_fixtures import DRY_RUN_CONFIG, shipped_extender
+    from testkit.service import DRY_RUN_CONFIG, shipped_extender
 
     _, entry = shipped_extender(DRY_RUN_CONFIG)
     return tuple(verb for verb in ALL_VERBS if entry.get(f"{verb}Verb"))
@@ -350,8 +342,8 @@ def scheduler_configuration(
     (without ``bind`` kube-scheduler binds itself); ``percentageOfNodesToScore`` in both (100:
     every node is filtered, scored and sent to the extender; 0: kube-scheduler's adaptive default,
     about 42% at 1,000 nodes); the API client's rate limit at ``qps`` (burst 2 x qps)."""
-    from tests.e2e.service_fixtures import extender_config
-    from tests.kube import builders
+    from testkit import builders
+    from testkit.service import extender_config
 
     config = (
         extender_config(extender_port) if extender_port is not None else builders.scheduler_config()
@@ -386,9 +378,9 @@ def _one_run(
     bind."""
     import yaml
 
-    from tests.e2e.service_fixtures import ServiceProcess
-    from tests.kube import builders
-    from tests.kube.cluster import free_port
+    from testkit import builders
+    from testkit.cluster import free_port
+    from testkit.service import ServiceProcess
 
     label = "with" if with_extender else "without"
     namespace = f"bench-{tag}-{label}"
@@ -491,10 +483,10 @@ def measure_throughput(
     """One kwokctl cluster without kube-scheduler; ``nodes`` kwok nodes; then ``repeats`` rounds
     of a run without and a run with the extender, in alternating order (ABBA...) so that drift
     (a growing cluster, other load on the machine) falls on both alike."""
-    from tests.kube import builders
-    from tests.kube.bins import ensure_kube_bins
-    from tests.kube.cluster import KwokCluster, unique_name
-    from tests.kube.kube import Kube
+    from testkit import builders
+    from testkit.bins import ensure_kube_bins
+    from testkit.cluster import KwokCluster, unique_name
+    from testkit.kube import Kube
 
     bins = ensure_kube_bins(progress=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="bench-verbs-") as tmp:

@@ -5,7 +5,7 @@
 #   hack/kwok-cluster.sh logs [--name dev] [kube-scheduler ...]
 #   hack/kwok-cluster.sh delete [--name dev]
 #   hack/kwok-cluster.sh list
-# A thin wrapper over `python -m tests.kube` (tests/kube/__main__.py); see docs/testing.md.
+# A thin wrapper over `python -m testkit` (testkit/__main__.py); see docs/testing.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -x .venv/bin/python ]; then
@@ -13,4 +13,4 @@ if [ -x .venv/bin/python ]; then
 else
   py=python3
 fi
-exec "$py" -m tests.kube "$@"
+exec "$py" -m testkit "$@"

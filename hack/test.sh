@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source hack/venv.sh
 
-ruff check scheduler_ext tests benchmarks
-ruff format --check scheduler_ext tests benchmarks
+ruff check scheduler_ext testkit tests benchmarks
+ruff format --check scheduler_ext testkit tests benchmarks
 mypy
 lint-imports
 # The control plane for the end-to-end tests: built once (about 10 minutes), then reused.

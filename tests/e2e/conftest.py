@@ -22,11 +22,11 @@ from typing import Any
 
 import pytest
 
-from tests.kube import builders
-from tests.kube.bins import KubeBins, KubeBinsError, ensure_kube_bins
-from tests.kube.cluster import KwokCluster, unique_name
-from tests.kube.kube import Kube
-from tests.kube.sandbox import Sandbox
+from testkit import builders
+from testkit.bins import KubeBins, KubeBinsError, ensure_kube_bins
+from testkit.cluster import KwokCluster, unique_name
+from testkit.kube import Kube
+from testkit.sandbox import Sandbox
 
 
 class ClusterFactory:

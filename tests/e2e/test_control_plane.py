@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from tests.kube import builders
-from tests.kube.kube import condition, is_running, pod_summary
-from tests.kube.sandbox import Sandbox
-from tests.kube.wait import stays, wait_for
+from testkit import builders
+from testkit.kube import condition, is_running, pod_summary
+from testkit.sandbox import Sandbox
+from testkit.wait import stays, wait_for
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def test_scheduler_binds_every_replica_and_kwok_runs_them(sandbox: Sandbox) -> None:

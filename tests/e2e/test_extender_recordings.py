@@ -25,14 +25,14 @@ from typing import Any
 
 import pytest
 
+from testkit import builders
+from testkit.cluster import KwokCluster
+from testkit.kube import Kube, is_running
+from testkit.recording import Record, RecordingExtender
+from testkit.sandbox import Sandbox
+from testkit.shapes import differences, shape
+from testkit.wait import wait_for
 from tests.e2e.conftest import ClusterFactory
-from tests.kube import builders
-from tests.kube.cluster import KwokCluster
-from tests.kube.kube import Kube, is_running
-from tests.kube.recording import Record, RecordingExtender
-from tests.kube.sandbox import Sandbox
-from tests.kube.shapes import differences, shape
-from tests.kube.wait import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

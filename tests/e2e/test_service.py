@@ -2,7 +2,7 @@
 
 - A Deployment is scheduled through the service: every pod is bound by its bind verb.
 - In a fragmented cluster a high-priority pod stays Pending; the service records a plan that
-  places it, and the independent checker (tests/checker.py) accepts it against the real state.
+  places it, and the independent checker (testkit/checker.py) accepts it against the real state.
   That cluster's kube-scheduler runs the shipped dry-run configuration (prioritize and preempt);
   the others run the one with all four verbs.
 - With the service down and ``ignorable: true``, scheduling goes on.
@@ -20,19 +20,19 @@ from typing import Any
 import pytest
 
 from scheduler_ext.cluster.client import read_cluster
-from tests.checker import check_plan
-from tests.e2e.conftest import ClusterFactory
-from tests.e2e.service_fixtures import (
+from testkit import builders
+from testkit.checker import check_plan
+from testkit.cluster import KwokCluster, free_port
+from testkit.kube import Kube
+from testkit.sandbox import Sandbox
+from testkit.service import (
     ALL_VERBS_CONFIG,
     DRY_RUN_CONFIG,
     ServiceProcess,
     extender_config,
 )
-from tests.kube import builders
-from tests.kube.cluster import KwokCluster, free_port
-from tests.kube.kube import Kube
-from tests.kube.sandbox import Sandbox
-from tests.kube.wait import wait_for
+from testkit.wait import wait_for
+from tests.e2e.conftest import ClusterFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

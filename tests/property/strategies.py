@@ -32,7 +32,7 @@ from scheduler_ext.domain import (
     Toleration,
     label_items,
 )
-from tests.factories import GI, MI
+from testkit.factories import GI, MI
 
 EXTENDED = "example.com/widget"
 PRIORITIES = (0, 10, 100)

@@ -2,7 +2,7 @@
 
 Every plan must be feasible, leave immovable pods alone, respect disruption budgets and the
 disruption cap, report honest counts, and never be worse than doing nothing. On clusters small
-enough for exhaustive search (``tests/bruteforce.py``) the plan must also reach the exact optimum
+enough for exhaustive search (``testkit/bruteforce.py``) the plan must also reach the exact optimum
 and say so.
 
 The runs are derandomized so CI sees the same examples every time. For a longer, random search:
@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from scheduler_ext.planning.options import PlanOptions, SolverChoice
 from scheduler_ext.planning.planner import make_plan
 from scheduler_ext.planning.render import plan_to_dict
-from tests.bruteforce import brute_force, within_size
-from tests.checker import check_plan
+from testkit.bruteforce import brute_force, within_size
+from testkit.checker import check_plan
 from tests.property.strategies import Instance, instances
 
 # When a test fails, Hypothesis's pytest plugin writes a patch with libcst, whose import warns

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytestmark = pytest.mark.slow  # every test runs the command in a subprocess
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fragmented-cluster.json"
 
 

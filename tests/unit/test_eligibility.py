@@ -24,7 +24,7 @@ from scheduler_ext.model.eligibility import (
     static_reject_reason,
     tolerates,
 )
-from tests.factories import labels, node, pod
+from testkit.factories import labels, node, pod
 
 AFFINITY = "node(s) didn't match Pod's node affinity/selector"
 

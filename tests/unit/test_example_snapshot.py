@@ -17,8 +17,8 @@ from scheduler_ext.domain import Cluster
 from scheduler_ext.planning.options import PlanOptions
 from scheduler_ext.planning.planner import make_plan
 from scheduler_ext.planning.render import plan_to_dict
-from tests import checker
-from tests.bruteforce import brute_force
+from testkit import checker
+from testkit.bruteforce import brute_force
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fragmented-cluster.json"
 PROD = 10_000

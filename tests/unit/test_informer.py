@@ -10,7 +10,7 @@ from typing import Any
 from scheduler_ext.cluster.informer import Backoff, Informer
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.errors import ClusterReadError, WatchExpired
-from tests.kube.wait import wait_for
+from testkit.wait import wait_for
 
 
 def node(name: str, version: str) -> dict[str, Any]:

@@ -6,9 +6,13 @@ import os
 import time
 from collections.abc import Callable
 
+import pytest
+
 from scheduler_ext.model.assignment import Assignment
 from scheduler_ext.solvers.base import SolveResult
 from scheduler_ext.solvers.isolation import run_isolated
+
+pytestmark = pytest.mark.slow  # every test runs a child process
 
 FIRST = SolveResult(assignment=Assignment((((0, 1),),)), optimal=False, solver="test")
 FINAL = SolveResult(assignment=Assignment((((0, 2),),)), optimal=True, solver="test")

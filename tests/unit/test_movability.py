@@ -8,7 +8,7 @@ import pytest
 
 from scheduler_ext.domain import OwnerRef, Pod
 from scheduler_ext.model.movability import immovable_reason
-from tests.factories import pod
+from testkit.factories import pod
 
 
 def running(**fields: Any) -> Pod:

@@ -14,8 +14,8 @@ from scheduler_ext.config import PlanningSettings
 from scheduler_ext.metrics import Metrics
 from scheduler_ext.planning.history import PlanHistory
 from scheduler_ext.planning.loop import PlanningLoop
-from tests.checker import check_plan
-from tests.kube.wait import wait_for
+from testkit.checker import check_plan
+from testkit.wait import wait_for
 
 UNSCHEDULABLE = {
     "phase": "Pending",
@@ -79,6 +79,7 @@ def sample(metrics: Metrics, name: str, **labels: str) -> float | None:
     return metrics.registry.get_sample_value(name, labels)
 
 
+@pytest.mark.slow  # the round runs CP-SAT in a SolverWorker child process
 @pytest.mark.parametrize("start_method", ["forkserver", "spawn"])
 def test_an_unschedulable_pod_gets_an_actionable_plan_the_checker_accepts(
     start_method: str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from scheduler_ext.cluster.store import ClusterStore
-from tests.factories import plan_dict
+from testkit.factories import plan_dict
 from tests.unit.api.conftest import make_client, post, recorded
 
 

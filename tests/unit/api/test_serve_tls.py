@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kube.cluster import free_port
+from testkit.cluster import free_port
 from tests.unit.api.conftest import recorded
 
 KUBECONFIG = """apiVersion: v1
@@ -28,6 +28,9 @@ users: [{name: u, user: {token: t}}]
 contexts: [{name: c, context: {cluster: nowhere, user: u}}]
 current-context: c
 """
+
+
+pytestmark = pytest.mark.slow  # openssl and scheduler-ext serve run as processes
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a certificate")

@@ -16,7 +16,7 @@ from scheduler_ext.cluster.kinds import KINDS, Kind
 from scheduler_ext.cluster.objects import PodEntry, is_unschedulable
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.domain import Pod, ResourceList
-from tests.factories import pod as make_pod
+from testkit.factories import pod as make_pod
 
 
 def node(name: str, cpu: str = "2", heartbeat: str = "t0") -> dict[str, Any]:

@@ -15,7 +15,7 @@ import pytest
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.extender import filtering
 from scheduler_ext.extender.filtering import filter_by_room, misfit
-from tests.factories import pod as make_pod
+from testkit.factories import pod as make_pod
 
 ALLOC = {"cpu": 4000, "memory": 8000, "pods": 10}
 

@@ -18,7 +18,7 @@ from scheduler_ext.cluster.accounting import EXACT_LIMIT
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.extender import scoring
 from scheduler_ext.extender.scoring import best_fit_score, prioritize_nodes
-from tests.factories import pod as make_pod
+from testkit.factories import pod as make_pod
 from tests.unit.extender.test_filtering import _node, _pod
 
 ALLOC = {"cpu": 4000, "memory": 8000, "pods": 10}

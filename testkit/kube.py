@@ -1,6 +1,6 @@
 """``Kube``: the typed APIs of the official client plus create/read/wait helpers for tests.
 
-Waits poll with a deadline (``tests.kube.wait``) and, on timeout, say what they saw last in a
+Waits poll with a deadline (``testkit.wait``) and, on timeout, say what they saw last in a
 short form (pod phase, node, conditions) rather than a whole object dump.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
-from tests.kube.builders import KWOK_NODE_LABEL, KWOK_NODE_LABEL_VALUE, Manifest
-from tests.kube.wait import wait_for
+from testkit.builders import KWOK_NODE_LABEL, KWOK_NODE_LABEL_VALUE, Manifest
+from testkit.wait import wait_for
 
 
 def pod_summary(pod: Any) -> dict[str, Any]:
@@ -75,7 +75,7 @@ class Kube:
     # -- create ------------------------------------------------------------------------------------
 
     def create(self, manifest: Manifest) -> Any:
-        """Create one object from a ``tests.kube.builders`` manifest; returns the client's model."""
+        """Create one object from a ``testkit.builders`` manifest; returns the client's model."""
         kind = manifest["kind"]
         ns = manifest["metadata"].get("namespace", "")
         if kind == "Node":

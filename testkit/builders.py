@@ -1,8 +1,11 @@
-"""Manifests (plain dicts, as ``kubectl`` would read them) for tests and benchmarks.
+"""Raw Kubernetes objects (plain dicts) for tests and benchmarks: the one place they are built.
 
-Every function returns a new dict that the official ``kubernetes`` client accepts as a body;
-``tests.kube.kube.Kube`` creates them. Resource amounts are Kubernetes quantities ("500m", "2",
-"1Gi") or plain numbers.
+Two families. Manifests to create on a cluster (``node``, ``pod``, ``deployment``, ``pdb``, ...):
+every one is a body the official ``kubernetes`` client accepts, and ``testkit.kube.Kube`` creates
+them. Objects as the API server lists them (``api_node``, ``api_pod``), for what reads such
+objects without a cluster (store, converter, client, benchmarks): only the fields asked for, so a
+test shows exactly what the code under test sees. Resource amounts are Kubernetes quantities
+("500m", "2", "1Gi") or plain numbers.
 """
 
 from __future__ import annotations
@@ -203,6 +206,123 @@ def pod(
     }
 
 
+# -- objects as the API server lists them (no cluster) ---------------------------------------------
+
+#: The condition kube-scheduler sets on a pod it could not place: the planning trigger.
+UNSCHEDULABLE_CONDITION = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}
+
+
+def _typed(kind: str, typed: bool, body: Manifest) -> Manifest:
+    """Items of a typed list (NodeList, PodList) carry no apiVersion/kind; a ``v1 List``'s do."""
+    return {"apiVersion": "v1", "kind": kind, **body} if typed else body
+
+
+def api_node(
+    name: str,
+    *,
+    allocatable: Mapping[str, Quantity] | None = None,
+    capacity: Mapping[str, Quantity] | None = None,
+    ready: bool | None = True,
+    heartbeat: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    taints: Sequence[Taint] = (),
+    unschedulable: bool = False,
+    resource_version: str | None = None,
+    status: Mapping[str, Any] | None = None,
+    typed: bool = False,
+) -> Manifest:
+    """A Node with only the fields given (no kwok labels: ``node()`` is for clusters).
+
+    ``ready``: a Ready condition with that status (``heartbeat``: its ``lastHeartbeatTime``), or
+    no condition at all when None; ``status`` is merged in last. ``spec`` and ``status`` are left
+    out when empty.
+    """
+    metadata: dict[str, Any] = {"name": name}
+    if labels is not None:
+        metadata["labels"] = dict(labels)
+    if resource_version is not None:
+        metadata["resourceVersion"] = resource_version
+    body: Manifest = {"metadata": metadata}
+    spec: dict[str, Any] = {}
+    if taints:
+        spec["taints"] = [dict(t) for t in taints]
+    if unschedulable:
+        spec["unschedulable"] = True
+    if spec:
+        body["spec"] = spec
+    node_status: dict[str, Any] = {}
+    if allocatable is not None:
+        node_status["allocatable"] = _resources(allocatable)
+    if capacity is not None:
+        node_status["capacity"] = _resources(capacity)
+    if ready is not None:
+        condition = {"type": "Ready", "status": "True" if ready else "False"}
+        if heartbeat is not None:
+            condition["lastHeartbeatTime"] = heartbeat
+        node_status["conditions"] = [condition]
+    node_status.update(status or {})
+    if node_status:
+        body["status"] = node_status
+    return _typed("Node", typed, body)
+
+
+def owner_reference(kind: str, name: str, *, uid: str, controller: bool = True) -> dict[str, Any]:
+    """One ``metadata.ownerReferences`` entry (the controller's, by default)."""
+    return {"kind": kind, "name": name, "uid": uid, "controller": controller}
+
+
+def api_pod(
+    name: str,
+    *,
+    namespace: str = "default",
+    uid: str | None = None,
+    node_name: str | None = None,
+    requests: Mapping[str, Quantity] | None = None,
+    priority: int | None = None,
+    labels: Mapping[str, str] | None = None,
+    owner: Mapping[str, Any] | None = None,
+    phase: str | None = None,
+    unschedulable: bool = False,
+    metadata: Mapping[str, Any] | None = None,
+    spec: Mapping[str, Any] | None = None,
+    status: Mapping[str, Any] | None = None,
+    typed: bool = False,
+) -> Manifest:
+    """A Pod with one container ``c`` requesting ``requests``, and only the fields given.
+
+    ``phase`` defaults to Running when ``node_name`` is set, else Pending; ``unschedulable`` adds
+    kube-scheduler's PodScheduled=False condition; ``owner`` is an ``owner_reference()``.
+    ``metadata``, ``spec`` and ``status`` are merged in last (``spec={"containers": [...]}``
+    replaces the container).
+    """
+    meta: dict[str, Any] = {"name": name, "namespace": namespace}
+    if uid is not None:
+        meta["uid"] = uid
+    if labels is not None:
+        meta["labels"] = dict(labels)
+    if owner is not None:
+        meta["ownerReferences"] = [dict(owner)]
+    meta.update(metadata or {})
+    resources = {"requests": _resources(requests)} if requests is not None else {}
+    body: dict[str, Any] = {}
+    if node_name is not None:
+        body["nodeName"] = node_name
+    if priority is not None:
+        body["priority"] = priority
+    body["containers"] = [{"name": "c", "resources": resources}]
+    body.update(spec or {})
+    pod_status: dict[str, Any] = {"phase": phase or ("Running" if node_name else "Pending")}
+    if unschedulable:
+        pod_status["conditions"] = [dict(UNSCHEDULABLE_CONDITION)]
+    pod_status.update(status or {})
+    return _typed("Pod", typed, {"metadata": meta, "spec": body, "status": pod_status})
+
+
+def object_list(items: Sequence[Manifest]) -> Manifest:
+    """A ``v1 List``, as ``kubectl get ... -o json`` prints several kinds (items need ``typed``)."""
+    return {"apiVersion": "v1", "kind": "List", "metadata": {}, "items": list(items)}
+
+
 def _workload(
     kind: str,
     api_version: str,
@@ -261,8 +381,10 @@ def pdb(
     match_labels: Mapping[str, str],
     min_available: int | str | None = None,
     max_unavailable: int | str | None = None,
+    disruptions_allowed: int | None = None,
 ) -> Manifest:
-    """A policy/v1 PodDisruptionBudget (give exactly one of the two bounds)."""
+    """A policy/v1 PodDisruptionBudget (give exactly one of the two bounds); with
+    ``disruptions_allowed``, the status the disruption controller would have written."""
     if (min_available is None) == (max_unavailable is None):
         raise ValueError("give exactly one of min_available and max_unavailable")
     spec: dict[str, Any] = {"selector": {"matchLabels": dict(match_labels)}}
@@ -270,12 +392,15 @@ def pdb(
         spec["minAvailable"] = min_available
     else:
         spec["maxUnavailable"] = max_unavailable
-    return {
+    budget: Manifest = {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
         "metadata": {"name": name, "namespace": namespace},
         "spec": spec,
     }
+    if disruptions_allowed is not None:
+        budget["status"] = {"disruptionsAllowed": disruptions_allowed}
+    return budget
 
 
 def scheduler_config(

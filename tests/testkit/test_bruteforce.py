@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 
 from scheduler_ext.domain import Cluster, DisruptionBudget, LabelSelector, Taint, Toleration
-from tests.bruteforce import TooLarge, brute_force
-from tests.factories import labels, node, pod
+from testkit.bruteforce import TooLarge, brute_force
+from testkit.factories import labels, node, pod
 
 
 def two_node_cluster() -> Cluster:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 KUBE_BINS_SCRIPT = REPO_ROOT / "hack" / "kube-bins.sh"
 
 #: Set to an existing directory to use binaries from there instead of running hack/kube-bins.sh.

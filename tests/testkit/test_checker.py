@@ -19,8 +19,8 @@ from scheduler_ext.domain import (
     Taint,
     Toleration,
 )
-from tests.checker import check_plan
-from tests.factories import labels, node, plan_dict, pod
+from testkit.checker import check_plan
+from testkit.factories import labels, node, plan_dict, pod
 
 GOOD_TIERS = [(10, 0, 1), (1, 2, 2)]
 

@@ -1,10 +1,10 @@
-"""``python -m tests.kube``: kwokctl clusters from the pinned binaries, for humans.
+"""``python -m testkit``: kwokctl clusters from the pinned binaries, for humans.
 
-    python -m tests.kube create [--name NAME] [--scheduler-config FILE]   # prints the kubeconfig
-    python -m tests.kube logs --name NAME [COMPONENT ...]
-    python -m tests.kube delete --name NAME
-    python -m tests.kube list
-    python -m tests.kube bins                                              # prints the bin dir
+    python -m testkit create [--name NAME] [--scheduler-config FILE]   # prints the kubeconfig
+    python -m testkit logs --name NAME [COMPONENT ...]
+    python -m testkit delete --name NAME
+    python -m testkit list
+    python -m testkit bins                                              # prints the bin dir
 
 Clusters live under ``$SCHEDULER_EXT_CLUSTERS`` (default
 ``${TMPDIR:-/tmp}/scheduler-ext-clusters``), one directory per name holding the kubeconfig and
@@ -24,8 +24,8 @@ from typing import Any
 
 import yaml
 
-from tests.kube.bins import KubeBinsError, kube_bins
-from tests.kube.cluster import COMPONENTS, ClusterError, KwokCluster
+from testkit.bins import KubeBinsError, kube_bins
+from testkit.cluster import COMPONENTS, ClusterError, KwokCluster
 
 
 def clusters_root() -> Path:
@@ -67,7 +67,7 @@ def cmd_create(args: argparse.Namespace) -> int:
     )
     _err(
         f"cluster {args.name} is up in {cluster.create_seconds:.1f}s; "
-        f"ports {cluster.ports}; delete it with: python -m tests.kube delete --name {args.name}"
+        f"ports {cluster.ports}; delete it with: python -m testkit delete --name {args.name}"
     )
     _out(str(cluster.kubeconfig))
     return 0
@@ -108,9 +108,7 @@ def cmd_bins(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.kube", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m testkit", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     create = sub.add_parser("create", help="create a cluster and print its kubeconfig path")
     create.add_argument("--name", default="dev", help="cluster name (default: dev)")

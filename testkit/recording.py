@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.kube.kube import Kube
+from testkit.kube import Kube
 
 VERBS = ("filter", "prioritize", "preempt", "bind")
 

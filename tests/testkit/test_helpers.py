@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from tests.kube import builders
-from tests.kube.bins import KUBE_BINS_SCRIPT, REPO_ROOT, KubeBins
-from tests.kube.cluster import KwokCluster, free_ports, unique_name
-from tests.kube.recording import RecordingExtender
-from tests.kube.sandbox import Sandbox
-from tests.kube.shapes import differences, shape
-from tests.kube.wait import WaitTimeout, stays, wait_for
+from testkit import builders
+from testkit.bins import KUBE_BINS_SCRIPT, REPO_ROOT, KubeBins
+from testkit.cluster import KwokCluster, free_ports, unique_name
+from testkit.recording import RecordingExtender
+from testkit.sandbox import Sandbox
+from testkit.shapes import differences, shape
+from testkit.wait import WaitTimeout, stays, wait_for
 
 RECORDINGS = REPO_ROOT / "tests" / "data" / "extender-requests"
 
@@ -111,6 +111,33 @@ def test_workloads_select_their_own_pods() -> None:
         builders.pdb("p", namespace="ns", match_labels={"app": "x"})
 
 
+def test_api_objects_carry_only_the_fields_given() -> None:
+    assert builders.api_node("n", ready=None) == {"metadata": {"name": "n"}}
+    assert builders.api_node("n", allocatable={"cpu": 2}, heartbeat="t0", typed=True) == {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": "n"},
+        "status": {
+            "allocatable": {"cpu": "2"},
+            "conditions": [{"type": "Ready", "status": "True", "lastHeartbeatTime": "t0"}],
+        },
+    }
+    owner = builders.owner_reference("ReplicaSet", "rs", uid="u")
+    pending = builders.api_pod("p", requests={"cpu": "100m"}, owner=owner, unschedulable=True)
+    assert pending == {
+        "metadata": {"name": "p", "namespace": "default", "ownerReferences": [owner]},
+        "spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": "100m"}}}]},
+        "status": {"phase": "Pending", "conditions": [builders.UNSCHEDULABLE_CONDITION]},
+    }
+    bound = builders.api_pod("p", node_name="n1", spec={"containers": []}, typed=True)
+    assert bound["kind"] == "Pod"
+    assert bound["spec"] == {"nodeName": "n1", "containers": []}
+    assert bound["status"] == {"phase": "Running"}
+    budget = builders.pdb("b", namespace="ns", match_labels={}, max_unavailable=1)
+    assert "status" not in budget
+    assert builders.object_list([budget])["items"] == [budget]
+
+
 def test_scheduler_config_uses_the_strict_decoders_key_names() -> None:
     cfg = builders.scheduler_config(
         extenders=[builders.extender("http://127.0.0.1:1/x", bind_verb="bind")]
@@ -154,6 +181,7 @@ def test_free_ports_and_names_are_distinct() -> None:
     assert unique_name("a") != unique_name("a")
 
 
+@pytest.mark.slow  # runs hack/kube-bins.sh --key
 def test_kube_bins_key_follows_versions_env() -> None:
     versions = dict(
         line.split("=", 1)

@@ -20,10 +20,10 @@ from typing import Any
 
 import yaml
 
-from tests.kube import builders
-from tests.kube.wait import wait_for
+from testkit import builders
+from testkit.wait import wait_for
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 LOG_TAIL = 20_000
 
 

@@ -31,8 +31,8 @@ import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
-from tests.kube.bins import KubeBins
-from tests.kube.wait import wait_for
+from testkit.bins import KubeBins
+from testkit.wait import wait_for
 
 #: Components of a default kwokctl binary cluster, in start order; each has a ``kwokctl logs`` log.
 COMPONENTS = (

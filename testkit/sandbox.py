@@ -11,8 +11,8 @@ import re
 import secrets
 from typing import Any
 
-from tests.kube import builders
-from tests.kube.kube import Kube
+from testkit import builders
+from testkit.kube import Kube
 
 SANDBOX_LABEL = "e2e.scheduler-ext.io/sandbox"
 

@@ -4,7 +4,7 @@ It re-derives every rule from the domain fields alone and deliberately imports n
 ``scheduler_ext.model`` or ``scheduler_ext.planning``: a bug shared by the planner and its own
 helpers must not be able to hide here. ``check_plan`` reads the plan in its wire form (the
 ``PackingPlan`` dictionary of ``render.plan_to_dict``), turns it into a final placement and
-raises ``AssertionError`` naming the first broken rule. The brute force (``tests/bruteforce.py``)
+raises ``AssertionError`` naming the first broken rule. The brute force (``testkit/bruteforce.py``)
 reuses the per-rule functions below to enumerate feasible placements.
 
 Rules (see the planner contract):

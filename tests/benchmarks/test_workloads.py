@@ -18,7 +18,7 @@ from benchmarks.workloads import (
 )
 from scheduler_ext.cluster.snapshot import cluster_from_objects
 from scheduler_ext.domain import CPU, MEMORY, PODS, Cluster
-from tests import checker
+from testkit import checker
 
 SPECS = [
     PaperSpec(4, 4, 1, 0.90, 3),

@@ -7,8 +7,8 @@ import dataclasses
 from benchmarks.kube_baseline import kube_schedule
 from benchmarks.workloads import PaperSpec, paper_workload
 from scheduler_ext.domain import Cluster, DisruptionBudget, LabelSelector, Taint
-from tests import checker
-from tests.factories import GI, labels, node, pod
+from testkit import checker
+from testkit.factories import GI, labels, node, pod
 
 
 def where(cluster: Cluster) -> dict[str, str | None]:

@@ -71,7 +71,15 @@ def make_loop(store: ClusterStore, **settings: Any) -> tuple[PlanningLoop, PlanH
     history = PlanHistory(limit=3)
     metrics = Metrics(CollectorRegistry())
     options = PlanningSettings(**{"debounce_seconds": 0.05, "time_limit_seconds": 3, **settings})
-    return PlanningLoop(store, history, metrics, options), history, metrics
+    loop = PlanningLoop(
+        store,
+        history,
+        metrics,
+        options,
+        debounce_seconds=options.debounce_seconds,
+        start_method=options.start_method,
+    )
+    return loop, history, metrics
 
 
 def sample(metrics: Metrics, name: str, **labels: str) -> float | None:

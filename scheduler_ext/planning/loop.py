@@ -34,6 +34,7 @@ from scheduler_ext.planning.history import PlanDict, PlanHistory
 from scheduler_ext.planning.options import PlanOptions
 from scheduler_ext.planning.planner import make_plan
 from scheduler_ext.planning.render import plan_to_dict
+from scheduler_ext.solvers.base import StageStatus
 from scheduler_ext.solvers.isolation import METHODS, SolverWorker
 
 logger = logging.getLogger(__name__)
@@ -44,18 +45,16 @@ SETTLE_SECONDS = 0.2
 (three or more per scheduled pod); waking for each would cost a thread switch and a GIL turn per
 event while kube-scheduler waits on filter and prioritize, for pending counts nobody reads more
 often than Prometheus scrapes. A round starts at most this much later."""
-_SOLVER_STATUSES = frozenset(
-    {"OPTIMAL", "FEASIBLE", "INFEASIBLE", "UNKNOWN", "MODEL_INVALID", "done", "timeout"}
-)
 
 
 def _stage_labels(name: str, status: str) -> tuple[str, str]:
-    """Bounded label values: "tier 1000" -> "cpsat-tier"; free-text statuses -> "done"."""
+    """Bounded label values: "tier 1000" -> "cpsat-tier"; the status as the solver reported it
+    (a ``StageStatus``: a value outside it raises rather than growing the label set)."""
     if name.startswith("tier "):
         name = "cpsat-tier"
     elif name == "disruption":
         name = "cpsat-disruption"
-    return name, status if status in _SOLVER_STATUSES else "done"
+    return name, StageStatus(status).value
 
 
 class PlanningLoop:

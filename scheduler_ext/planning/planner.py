@@ -171,7 +171,12 @@ def _to_plan(
         status=status,
         extra={
             "stages": [
-                {"name": s.name, "status": s.status, "seconds": round(s.seconds, 3)}
+                {
+                    "name": s.name,
+                    "status": s.status.value,
+                    "seconds": round(s.seconds, 3),
+                    **({"detail": s.detail} if s.detail else {}),
+                }
                 for s in best.stages
             ]
         },

@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from scheduler_ext.model.assignment import Assignment, evaluate, node_load
 from scheduler_ext.model.problem import Problem
-from scheduler_ext.solvers.base import SolveResult, StageReport
+from scheduler_ext.solvers.base import SolveResult, StageReport, StageStatus
 from scheduler_ext.solvers.cpsat.solver import IncumbentCallback, solve_cpsat
 
 logger = logging.getLogger(__name__)
@@ -190,8 +190,9 @@ def solve_neighbourhoods(
         stages=(
             StageReport(
                 name="neighbourhoods",
-                status=f"{rounds} rounds, {improvements} improvements",
+                status=StageStatus.DONE,
                 seconds=seconds,
+                detail=f"{rounds} rounds, {improvements} improvements",
             ),
         ),
     )

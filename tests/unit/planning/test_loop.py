@@ -141,3 +141,29 @@ def test_history_is_bounded_and_newest_first() -> None:
         names.append(plan["metadata"]["name"])
     assert [p["metadata"]["name"] for p in history.list()] == names[:0:-1]
     assert len(set(names)) == 4
+
+
+def stage_samples(metrics: Metrics) -> dict[tuple[str, str], float]:
+    """(solver stage, status) -> observations, read from the registry's own samples."""
+    return {
+        (sample.labels["solver"], sample.labels["status"]): sample.value
+        for family in metrics.registry.collect()
+        if family.name == "scheduler_ext_solve_duration_seconds"
+        for sample in family.samples
+        if sample.name.endswith("_count")
+    }
+
+
+def test_solver_stages_are_counted_with_their_real_status() -> None:
+    """CP-SAT's stages carry the status it reported (here proven optimal), not a catch-all."""
+    loop, _, metrics = make_loop(fragmented(), solver="cpsat", start_method="spawn")
+    plan = loop.plan_once()
+    assert plan is not None
+    stages = {(s["name"], s["status"]) for s in plan["status"]["diagnostics"]["stages"]}
+    assert ("disruption", "optimal") in stages, stages  # greedy placed the pod; CP-SAT proves
+    counted = stage_samples(metrics)
+    assert counted[("cpsat-disruption", "optimal")] == 1, counted
+    assert counted[("greedy-spread", "done")] == counted[("greedy-pack", "done")] == 1, counted
+    assert not any(solver.startswith("cpsat") and status == "done" for solver, status in counted)
+    labels = {"solver": "cpsat-disruption", "status": "optimal"}
+    assert sample(metrics, "scheduler_ext_solve_duration_seconds_count", **labels) == 1

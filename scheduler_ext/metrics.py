@@ -49,7 +49,7 @@ class Metrics:
         )
         self.plans = Counter(
             f"{PREFIX}_plans_total",
-            "Planning rounds, by outcome (actionable, no_improvement, failed).",
+            "Planning rounds, by outcome (improves, no_improvement, failed).",
             ["outcome"],
             registry=r,
         )

@@ -9,11 +9,7 @@ constraints the planner does not model stays where kube-scheduler put it.
 
 from __future__ import annotations
 
-import logging
-
 from scheduler_ext.domain import Pod
-
-logger = logging.getLogger(__name__)
 
 SYSTEM_CRITICAL_PRIORITY = 2_000_000_000
 SYSTEM_CRITICAL_CLASSES = frozenset({"system-cluster-critical", "system-node-critical"})

@@ -137,12 +137,11 @@ class PlanningLoop:
         plan = dataclasses.replace(plan, name=f"{plan.name}-{next(self._sequence):04d}")
         document = plan_to_dict(plan)
         document["metadata"]["creationTimestamp"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-        actionable = plan.status.improves
-        document["status"]["actionable"] = actionable
+        improves = plan.status.improves
         self._history.add(document)
 
         metrics = self._metrics
-        metrics.plans.labels("actionable" if actionable else "no_improvement").inc()
+        metrics.plans.labels("improves" if improves else "no_improvement").inc()
         metrics.plan_duration.observe(seconds)
         for stage in document["status"].get("diagnostics", {}).get("stages", []):
             solver, status = _stage_labels(str(stage["name"]), str(stage["status"]))
@@ -156,7 +155,7 @@ class PlanningLoop:
         logger.info(
             "plan %s: %s, %d bindings, %d moves, %d evictions, %d unplanned, solver %s%s, %.2fs%s",
             plan.name,
-            "actionable" if actionable else "no improvement",
+            "improves" if improves else "no improvement",
             len(plan.bindings),
             len(plan.moves),
             len(plan.evictions),

@@ -87,7 +87,7 @@ def sample(metrics: Metrics, name: str, **labels: str) -> float | None:
 
 
 @pytest.mark.parametrize("start_method", ["forkserver", "spawn"])
-def test_an_unschedulable_pod_gets_an_actionable_plan_the_checker_accepts(
+def test_an_unschedulable_pod_gets_an_improving_plan_the_checker_accepts(
     start_method: str,
 ) -> None:
     store = fragmented()
@@ -98,14 +98,14 @@ def test_an_unschedulable_pod_gets_an_actionable_plan_the_checker_accepts(
     finally:
         loop.stop()
     [plan] = plans
-    assert plan["status"]["actionable"] is True
+    assert plan["status"]["improves"] is True
     assert plan["spec"]["bindings"] == [
         {"pod": "apps/high", "node": plan["spec"]["bindings"][0]["node"]}
     ]
     assert len(plan["spec"]["moves"]) == 1
     check_plan(store.snapshot(), plan)
     assert history.get(plan["metadata"]["name"]) == plan
-    assert sample(metrics, "scheduler_ext_plans_total", outcome="actionable") == 1
+    assert sample(metrics, "scheduler_ext_plans_total", outcome="improves") == 1
     assert sample(metrics, "scheduler_ext_plan_placeable_pods", priority="1000") == 1
     assert sample(metrics, "scheduler_ext_pending_pods", priority="1000") == 1
     assert loop.rounds == 1  # nothing changed afterwards: no second round
@@ -128,7 +128,7 @@ def test_a_failed_round_is_counted_and_the_next_change_plans_again() -> None:
     finally:
         loop.stop()
     assert plans[0]["spec"]["bindings"] == [{"pod": "apps/high", "node": "n1"}]
-    assert sample(metrics, "scheduler_ext_plans_total", outcome="actionable") == 1
+    assert sample(metrics, "scheduler_ext_plans_total", outcome="improves") == 1
 
 
 def test_history_is_bounded_and_newest_first() -> None:

@@ -172,7 +172,7 @@ def instances_for(size: Size, seeds: int, quick: bool) -> list[Instance]:
 
 
 def _worker_main() -> int:
-    """Reads pickled (ident, cluster, options) jobs on stdin; one JSON line per plan on stdout."""
+    """Reads pickled (ident, cluster, options, isolate) jobs on stdin; one JSON line per plan."""
     import resource
 
     from scheduler_ext.planning.planner import make_plan
@@ -181,11 +181,11 @@ def _worker_main() -> int:
     with contextlib.suppress(ImportError):  # warm: forked solver children inherit the import
         importlib.import_module("scheduler_ext.solvers.cpsat.solver")
 
-    jobs: list[tuple[str, Cluster, PlanOptions]] = pickle.load(sys.stdin.buffer)
-    for ident, cluster, options in jobs:
+    jobs: list[tuple[str, Cluster, PlanOptions, bool]] = pickle.load(sys.stdin.buffer)
+    for ident, cluster, options, isolate in jobs:
         started = time.monotonic()
         try:
-            plan = plan_to_dict(make_plan(cluster, options, started=started))
+            plan = plan_to_dict(make_plan(cluster, options, started=started, isolate=isolate))
             error = ""
         except Exception as exc:  # reported per instance, the run goes on
             plan, error = {}, f"{type(exc).__name__}: {exc}"
@@ -232,8 +232,8 @@ def _run_child(argv: list[str], stdin: bytes | None) -> tuple[bytes, bytes, int,
 def run_planner(
     instances: Sequence[Instance], time_limit: float, isolate: bool
 ) -> tuple[list[dict[str, Any]], int]:
-    options = PlanOptions(time_limit=time_limit, isolate=isolate)
-    jobs = [(i.ident, i.baseline, options) for i in instances]
+    options = PlanOptions(time_limit_seconds=time_limit)
+    jobs = [(i.ident, i.baseline, options, isolate) for i in instances]
     out, err, code, _, rss = _run_child(
         [sys.executable, "-m", "benchmarks.planner", "--worker"], pickle.dumps(jobs)
     )

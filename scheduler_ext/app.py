@@ -82,7 +82,15 @@ def create_app(
             )
         loop = None
         if settings.planning.enabled:
-            loop = PlanningLoop(service.store, service.plans, metrics, settings.planning)
+            planning = settings.planning
+            loop = PlanningLoop(
+                service.store,
+                service.plans,
+                metrics,
+                planning,
+                debounce_seconds=planning.debounce_seconds,
+                start_method=planning.start_method,
+            )
             loop.start()
         app.state.planning_loop = loop
         logger.info("scheduler-ext %s serving in %s mode", __version__, settings.mode)

@@ -18,14 +18,14 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from scheduler_ext.planning.options import SOLVER_CHOICES, PlanOptions
 
 if TYPE_CHECKING:
     from scheduler_ext.solvers.isolation import SolverWorker
 
 EXIT_USAGE = 2
-
-logger = logging.getLogger(__name__)
 
 
 def _positive_float(text: str) -> float:
@@ -46,6 +46,15 @@ def _non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
     return value
+
+
+def _option(name: str) -> dict[str, Any]:
+    """``default`` and ``help`` of a ``plan`` flag, from its field of ``PlanOptions``."""
+    field = PlanOptions.model_fields[name]
+    summary = (field.description or "").split("\n\n")[0].rstrip(".")
+    if field.default is None or isinstance(field.default, bool):
+        return {"default": field.default, "help": summary}
+    return {"default": field.default, "help": f"{summary} (default: %(default)s)"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,26 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--time-limit",
         type=_positive_float,
-        default=1.0,
         metavar="SECONDS",
-        help="budget for the whole command: read, build, solve, write (default 1)",
+        **_option("time_limit_seconds"),
     )
     plan.add_argument("--output", "-o", choices=("table", "json", "yaml"), default="table")
-    plan.add_argument("--solver", choices=("auto", "cpsat", "greedy"), default="auto")
+    plan.add_argument("--solver", choices=SOLVER_CHOICES, **_option("solver"))
     plan.add_argument(
-        "--max-disruptions",
-        type=_non_negative_int,
-        metavar="N",
-        help="move or evict at most N running pods in all (default: no limit)",
+        "--max-disruptions", type=_non_negative_int, metavar="N", **_option("max_disruptions")
     )
     plan.add_argument(
-        "--allow-local-storage",
-        action="store_true",
-        help="allow moving pods with emptyDir or hostPath volumes (their data is lost)",
+        "--allow-local-storage", action="store_true", **_option("allow_local_storage")
     )
-    plan.add_argument(
-        "--workers", type=_non_negative_int, default=0, help="CP-SAT workers (0: one per core)"
-    )
+    plan.add_argument("--workers", type=_non_negative_int, metavar="N", **_option("workers"))
     _add_serve(commands)
     return parser
 
@@ -189,11 +190,10 @@ def _plan_with(args: argparse.Namespace, started: float, worker: SolverWorker | 
         return EXIT_USAGE
 
     from scheduler_ext.planning import render
-    from scheduler_ext.planning.options import PlanOptions
     from scheduler_ext.planning.planner import make_plan
 
     options = PlanOptions(
-        time_limit=args.time_limit,
+        time_limit_seconds=args.time_limit,
         solver=args.solver,
         max_disruptions=args.max_disruptions,
         allow_local_storage=args.allow_local_storage,

@@ -14,18 +14,20 @@ this module has built the object.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextvars import ContextVar
+from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
-    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    YamlConfigSettingsSource,
 )
+
+from scheduler_ext.planning.options import PlanOptions
 
 ENV_PREFIX = "SCHEDULER_EXT_"
 ENV_DELIMITER = "__"
@@ -78,21 +80,13 @@ class ClusterSettings(_Group):
     """How long a pod bound by the bind verb counts on its node before the watch confirms it."""
 
 
-class PlanningSettings(_Group):
+class PlanningSettings(PlanOptions):
+    """The planning loop's settings: the planning options of every round, plus the loop's own."""
+
     enabled: bool = True
     """Run the planning loop (plans are only recorded: the service runs in dry-run mode)."""
     debounce_seconds: float = Field(default=1.0, ge=0)
     """A pod must stay Unschedulable this long before a round starts; arrivals meanwhile batch."""
-    time_limit_seconds: float = Field(default=5.0, gt=0)
-    """Budget of one planning round: snapshot, model, solve, plan."""
-    solver: Literal["auto", "cpsat", "greedy"] = "auto"
-    """Solver choice, as ``scheduler-ext plan --solver``."""
-    max_disruptions: int | None = Field(default=None, ge=0)
-    """At most this many running pods moved or evicted per plan; unset means no limit."""
-    allow_local_storage: bool = False
-    """Allow plans to move pods with emptyDir or hostPath volumes."""
-    workers: int = Field(default=0, ge=0)
-    """CP-SAT workers; 0 picks one per core."""
     history: int = Field(default=50, ge=1, le=10_000)
     """Plans kept for the plans API, newest first; older ones are dropped."""
     start_method: Literal["forkserver", "spawn"] = "forkserver"
@@ -124,26 +118,42 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        file_values = _FILE_VALUES.get()
-        return (init_settings, env_settings, InitSettingsSource(settings_cls, file_values))
+        """Flags, then the environment, then the file named by ``yaml_file`` (``load_settings``)."""
+        return (init_settings, env_settings, _SettingsFile(settings_cls))
 
 
-_FILE_VALUES: ContextVar[dict[str, Any]] = ContextVar("settings_file_values", default={})  # noqa: B039
-"""Values read from ``--config`` for the load in progress (see ``load_settings``)."""
+class _SettingsFile(YamlConfigSettingsSource):
+    """pydantic-settings' YAML source, each way the file can be unusable told in one line."""
+
+    def _read_file(self, file_path: Path | Traversable) -> dict[str, Any]:
+        try:
+            data = super()._read_file(file_path)
+        except OSError as exc:
+            raise SettingsError([f"{file_path}: cannot read: {exc.strerror or exc}"]) from exc
+        except yaml.YAMLError as exc:
+            flat = " ".join(str(exc).split())
+            raise SettingsError([f"{file_path}: invalid YAML: {flat}"]) from exc
+        if not isinstance(data, dict):
+            raise SettingsError([f"{file_path}: expected a mapping of settings"])
+        return data
 
 
-def _read_file(path: Path) -> dict[str, Any]:
+def _reading(path: Path) -> type[Settings]:
+    """``Settings`` that also read ``path``.
+
+    pydantic-settings takes the YAML file from the model's config only, not per instance
+    (pydantic/pydantic-settings#259), so a load with a file uses a subclass that names it. The
+    source skips a file that does not exist; one named on the command line must.
+    """
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        path.open("rb").close()
     except OSError as exc:
-        raise SettingsError([f"{path}: cannot read: {exc.strerror or exc}"]) from exc
-    except yaml.YAMLError as exc:
-        raise SettingsError([f"{path}: invalid YAML: {' '.join(str(exc).split())}"]) from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise SettingsError([f"{path}: expected a mapping of settings"])
-    return data
+        raise SettingsError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    config = SettingsConfigDict(yaml_file=path)
+    return cast(
+        "type[Settings]",
+        type("Settings", (Settings,), {"model_config": config, "__module__": __name__}),
+    )
 
 
 def _where(location: tuple[int | str, ...]) -> str:
@@ -181,11 +191,8 @@ def load_settings(
 ) -> Settings:
     """Settings from flags (``overrides``, nested dicts; None values are ignored), the environment
     and ``config_file``; SettingsError lists every bad value."""
-    file_values = _read_file(Path(config_file)) if config_file else {}
-    token = _FILE_VALUES.set(file_values)
+    settings_cls = _reading(Path(config_file)) if config_file else Settings
     try:
-        return Settings(**_without_none(overrides or {}))
+        return settings_cls(**_without_none(overrides or {}))
     except ValidationError as exc:
         raise SettingsError(describe(exc)) from None
-    finally:
-        _FILE_VALUES.reset(token)

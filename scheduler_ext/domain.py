@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
 
 CPU = "cpu"
 MEMORY = "memory"
@@ -256,9 +255,6 @@ class TierCount:
     priority: int
     before: int
     after: int
-
-
-SolverName = Literal["cpsat", "greedy", "none"]
 
 
 @dataclass(frozen=True)

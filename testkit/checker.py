@@ -53,7 +53,7 @@ SAFE_TO_EVICT = "cluster-autoscaler.kubernetes.io/safe-to-evict"
 DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt"
 PREFER_NO_EVICTION = "descheduler.alpha.kubernetes.io/prefer-no-eviction"
 DEFAULT_SCHEDULER = "default-scheduler"
-SOLVERS = frozenset({"cpsat", "greedy", "none"})
+SOLVERS = frozenset({"cpsat", "neighbourhood", "greedy", "none"})
 UNSCHEDULABLE_TAINT = Taint("node.kubernetes.io/unschedulable", "", "NoSchedule")
 NOT_READY_TAINT = Taint("node.kubernetes.io/not-ready", "", "NoSchedule")
 

@@ -1,8 +1,8 @@
 """The read-only plans API: the PackingPlans the planning loop recorded, newest first.
 
 ``GET /api/v1/plans`` is a ``PackingPlanList``; ``GET /api/v1/plans/{name}`` one ``PackingPlan``,
-exactly as ``scheduler-ext plan -o json`` prints it, plus ``metadata.creationTimestamp`` and
-``status.actionable`` (the plan strictly improves the lexicographic placement).
+exactly as ``scheduler-ext plan -o json`` prints it (``status.improves``: the plan strictly
+improves the lexicographic placement), plus ``metadata.creationTimestamp``.
 """
 
 from __future__ import annotations

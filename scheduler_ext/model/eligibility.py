@@ -13,7 +13,6 @@ module answers questions about one pod and one node (or one pair of pods).
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping
 
@@ -28,8 +27,6 @@ from scheduler_ext.domain import (
     Taint,
     Toleration,
 )
-
-logger = logging.getLogger(__name__)
 
 UNSCHEDULABLE_TAINT = Taint(key="node.kubernetes.io/unschedulable", effect="NoSchedule")
 NOT_READY_TAINT = Taint(key="node.kubernetes.io/not-ready", effect="NoSchedule")

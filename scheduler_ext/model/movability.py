@@ -9,14 +9,8 @@ constraints the planner does not model stays where kube-scheduler put it.
 
 from __future__ import annotations
 
-import logging
+from scheduler_ext.domain import BUILTIN_PRIORITY_CLASSES, SYSTEM_CRITICAL_PRIORITY, Pod
 
-from scheduler_ext.domain import Pod
-
-logger = logging.getLogger(__name__)
-
-SYSTEM_CRITICAL_PRIORITY = 2_000_000_000
-SYSTEM_CRITICAL_CLASSES = frozenset({"system-cluster-critical", "system-node-critical"})
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 SAFE_TO_EVICT = "cluster-autoscaler.kubernetes.io/safe-to-evict"
 DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt"
@@ -41,7 +35,7 @@ def immovable_reason(pod: Pod, *, allow_local_storage: bool = False) -> str | No
         return f"in namespace {PROTECTED_NAMESPACE}"
     if (
         pod.priority >= SYSTEM_CRITICAL_PRIORITY
-        or pod.priority_class_name in SYSTEM_CRITICAL_CLASSES
+        or pod.priority_class_name in BUILTIN_PRIORITY_CLASSES  # the system-critical ones
     ):
         return "system-critical priority"
     if pod.owner is None:

@@ -9,11 +9,11 @@ again only when the store's generation has moved since the last round (a node, p
 class changed in a way the planner reads), so a stable cluster with a pod that cannot be placed
 costs one round, not one per second.
 
-Each round runs ``make_plan`` within ``time_limit_seconds``; the solver runs in a fresh child
-process (``SolverWorker``) started with forkserver or spawn, never fork (this process has
-threads), so a crash or a hang of the solver costs that round's improvements, never the service.
-The plan is stored (bounded history) for the plans API, logged in one line and counted. The
-service is dry-run: nothing is executed.
+Each round runs ``make_plan`` with the service's planning options (``time_limit_seconds`` and the
+rest, ``planning/options.py``); the solver runs in a fresh child process (``SolverWorker``) started
+with forkserver or spawn, never fork (this process has threads), so a crash or a hang of the solver
+costs that round's improvements, never the service. The plan is stored (bounded history) for the
+plans API, logged in one line and counted. The service is dry-run: nothing is executed.
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from scheduler_ext.cluster.store import ClusterStore
-from scheduler_ext.config import PlanningSettings
 from scheduler_ext.domain import PackingPlan
 from scheduler_ext.metrics import Metrics
 from scheduler_ext.planning.history import PlanDict, PlanHistory
 from scheduler_ext.planning.options import PlanOptions
 from scheduler_ext.planning.planner import make_plan
 from scheduler_ext.planning.render import plan_to_dict
+from scheduler_ext.solvers.base import StageStatus
 from scheduler_ext.solvers.isolation import METHODS, SolverWorker
 
 logger = logging.getLogger(__name__)
@@ -45,18 +45,16 @@ SETTLE_SECONDS = 0.2
 (three or more per scheduled pod); waking for each would cost a thread switch and a GIL turn per
 event while kube-scheduler waits on filter and prioritize, for pending counts nobody reads more
 often than Prometheus scrapes. A round starts at most this much later."""
-_SOLVER_STATUSES = frozenset(
-    {"OPTIMAL", "FEASIBLE", "INFEASIBLE", "UNKNOWN", "MODEL_INVALID", "done", "timeout"}
-)
 
 
 def _stage_labels(name: str, status: str) -> tuple[str, str]:
-    """Bounded label values: "tier 1000" -> "cpsat-tier"; free-text statuses -> "done"."""
+    """Bounded label values: "tier 1000" -> "cpsat-tier"; the status as the solver reported it
+    (a ``StageStatus``: a value outside it raises rather than growing the label set)."""
     if name.startswith("tier "):
         name = "cpsat-tier"
     elif name == "disruption":
         name = "cpsat-disruption"
-    return name, status if status in _SOLVER_STATUSES else "done"
+    return name, StageStatus(status).value
 
 
 class PlanningLoop:
@@ -65,30 +63,24 @@ class PlanningLoop:
         store: ClusterStore,
         history: PlanHistory,
         metrics: Metrics,
-        settings: PlanningSettings,
+        options: PlanOptions,
+        *,
+        debounce_seconds: float,
+        start_method: str,
     ) -> None:
+        self.options = options
         self._store = store
         self._history = history
         self._metrics = metrics
-        self._settings = settings
+        self._debounce_seconds = debounce_seconds
+        self._start_method = start_method
         self._stop = threading.Event()
         self._sequence = itertools.count(1)
         self._thread = threading.Thread(target=self._run, name="planning-loop", daemon=True)
         self.rounds = 0
 
-    @property
-    def options(self) -> PlanOptions:
-        s = self._settings
-        return PlanOptions(
-            time_limit=s.time_limit_seconds,
-            solver=s.solver,
-            max_disruptions=s.max_disruptions,
-            allow_local_storage=s.allow_local_storage,
-            workers=s.workers,
-        )
-
     def start(self) -> None:
-        if self._settings.start_method == "forkserver":
+        if self._start_method == "forkserver":
             # Children fork from a server that imported the solvers once: no import per round.
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([module for module, _ in METHODS.values()])
@@ -110,7 +102,7 @@ class PlanningLoop:
             self._metrics.set_pending(self._store.pending_by_priority())
             if not self._store.synced or seen == planned or not self._store.unschedulable():
                 continue
-            if self._stop.wait(self._settings.debounce_seconds):
+            if self._stop.wait(self._debounce_seconds):
                 return
             if not self._store.unschedulable():
                 continue
@@ -126,7 +118,7 @@ class PlanningLoop:
         started = time.monotonic()
         options = self.options
         self.rounds += 1
-        worker = SolverWorker(self._settings.start_method) if options.solver != "greedy" else None
+        worker = SolverWorker(self._start_method) if options.solver != "greedy" else None
         try:
             cluster = self._store.snapshot()
             plan = make_plan(cluster, options, started=started, worker=worker)
@@ -145,12 +137,11 @@ class PlanningLoop:
         plan = dataclasses.replace(plan, name=f"{plan.name}-{next(self._sequence):04d}")
         document = plan_to_dict(plan)
         document["metadata"]["creationTimestamp"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-        actionable = plan.status.improves
-        document["status"]["actionable"] = actionable
+        improves = plan.status.improves
         self._history.add(document)
 
         metrics = self._metrics
-        metrics.plans.labels("actionable" if actionable else "no_improvement").inc()
+        metrics.plans.labels("improves" if improves else "no_improvement").inc()
         metrics.plan_duration.observe(seconds)
         for stage in document["status"].get("diagnostics", {}).get("stages", []):
             solver, status = _stage_labels(str(stage["name"]), str(stage["status"]))
@@ -164,7 +155,7 @@ class PlanningLoop:
         logger.info(
             "plan %s: %s, %d bindings, %d moves, %d evictions, %d unplanned, solver %s%s, %.2fs%s",
             plan.name,
-            "actionable" if actionable else "no improvement",
+            "improves" if improves else "no improvement",
             len(plan.bindings),
             len(plan.moves),
             len(plan.evictions),

@@ -61,6 +61,7 @@ def _search(
     options: PlanOptions,
     method: str,
     worker: SolverWorker | None,
+    isolate: bool,
 ) -> str:
     """CP-SAT on the whole cluster, or neighbourhood by neighbourhood; in a child process."""
     job = SolveJob(
@@ -70,7 +71,7 @@ def _search(
         deadline=deadline,
         workers=options.workers,
     )
-    if not options.isolate:
+    if not isolate:
         best.offer(run_job(job, None))
         return "done"
     own = worker is None
@@ -98,15 +99,18 @@ def make_plan(
     *,
     started: float | None = None,
     worker: SolverWorker | None = None,
+    isolate: bool = True,
 ) -> PackingPlan:
-    """Plan within ``options.time_limit`` seconds counted from ``started`` (monotonic).
+    """Plan within ``options.time_limit_seconds`` counted from ``started`` (monotonic).
 
     ``worker``, started early by the caller, saves the solver's import time; without one a
-    child process is started here when a solver runs.
+    child process is started here when a solver runs. ``isolate=False`` runs the solver in this
+    process instead (tests and benchmarks: a crash inside CP-SAT then takes the caller down).
     """
     started = time.monotonic() if started is None else started
     reserve = RESERVE_SECONDS + RESERVE_SECONDS_PER_POD * len(cluster.pods)
-    deadline = started + max(options.time_limit - reserve, options.time_limit / 2)
+    budget = options.time_limit_seconds
+    deadline = started + max(budget - reserve, budget / 2)
     problem = build_problem(
         cluster,
         allow_local_storage=options.allow_local_storage,
@@ -122,9 +126,9 @@ def make_plan(
     else:
         for strategy in ("spread", "pack"):
             best.offer(solve_greedy(problem, strategy=strategy, deadline=deadline))
-        method = "cpsat" if options.solver == "cpsat" else "hybrid"
+        method = "cpsat" if options.solver == "cpsat" else "auto"
         if options.solver != "greedy" and time.monotonic() < deadline:
-            outcome = _search(problem, best, deadline, options, method, worker)
+            outcome = _search(problem, best, deadline, options, method, worker, isolate)
             if outcome != "done":
                 message = f"search {outcome}; the plan is the best found before that"
     return _to_plan(problem, best, before.placed, started, message)
@@ -167,7 +171,12 @@ def _to_plan(
         status=status,
         extra={
             "stages": [
-                {"name": s.name, "status": s.status, "seconds": round(s.seconds, 3)}
+                {
+                    "name": s.name,
+                    "status": s.status.value,
+                    "seconds": round(s.seconds, 3),
+                    **({"detail": s.detail} if s.detail else {}),
+                }
                 for s in best.stages
             ]
         },

@@ -26,7 +26,7 @@ import numpy.typing as npt
 from scheduler_ext.domain import CPU, MEMORY
 from scheduler_ext.model.assignment import Assignment, current_assignment, node_load
 from scheduler_ext.model.problem import PodClass, Problem
-from scheduler_ext.solvers.base import SolveResult, StageReport
+from scheduler_ext.solvers.base import SolveResult, StageReport, StageStatus
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +227,7 @@ def solve_greedy(
     logger.debug(
         "greedy %s: %d placed, %d by preemption in %.3fs", strategy, placed, preempted, seconds
     )
-    status = "stopped at deadline" if stopped_early else "done"
+    status = StageStatus.TIMEOUT if stopped_early else StageStatus.DONE
     return SolveResult(
         assignment=Assignment.from_counts(state.counts),
         optimal=False,

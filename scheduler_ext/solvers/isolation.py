@@ -40,7 +40,7 @@ GRACE_SECONDS = 0.15
 METHODS = {
     "cpsat": ("scheduler_ext.solvers.cpsat.solver", "solve_cpsat"),
     "neighbourhood": ("scheduler_ext.solvers.neighbourhood", "solve_neighbourhoods"),
-    "hybrid": ("scheduler_ext.solvers.hybrid", "solve_hybrid"),
+    "auto": ("scheduler_ext.solvers.auto", "solve_auto"),
 }
 """Solvers a worker can run, by name: module and function, imported in the child."""
 

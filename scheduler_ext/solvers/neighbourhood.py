@@ -22,11 +22,13 @@ import numpy.typing as npt
 
 from scheduler_ext.model.assignment import Assignment, evaluate, node_load
 from scheduler_ext.model.problem import Problem
-from scheduler_ext.solvers.base import SolveResult, StageReport
+from scheduler_ext.solvers.base import SolveResult, StageReport, StageStatus
 from scheduler_ext.solvers.cpsat.solver import IncumbentCallback, solve_cpsat
 
 logger = logging.getLogger(__name__)
 
+SOLVER = "neighbourhood"
+"""What a plan's ``status.solver`` says when its assignment came from this search."""
 HOSTS = 2
 """Nodes per round where the target pod could land once other pods move out."""
 RECEIVERS = 4
@@ -175,7 +177,7 @@ def solve_neighbourhoods(
                 failures.pop(target, None)
             calm_failures = 0
             if on_incumbent is not None:
-                on_incumbent(SolveResult(assignment=best, optimal=False, solver="cpsat"))
+                on_incumbent(SolveResult(assignment=best, optimal=False, solver=SOLVER))
         elif target is not None:
             failures[target] = failures.get(target, 0) + 1
         else:
@@ -186,12 +188,13 @@ def solve_neighbourhoods(
     return SolveResult(
         assignment=best,
         optimal=False,
-        solver="cpsat",
+        solver=SOLVER,
         stages=(
             StageReport(
                 name="neighbourhoods",
-                status=f"{rounds} rounds, {improvements} improvements",
+                status=StageStatus.DONE,
                 seconds=seconds,
+                detail=f"{rounds} rounds, {improvements} improvements",
             ),
         ),
     )

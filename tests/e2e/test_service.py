@@ -172,8 +172,8 @@ def test_a_fragmented_cluster_gets_a_plan_the_checker_accepts(
 
             plan = wait_for(
                 latest,
-                lambda p: p is not None and p["status"]["actionable"],
-                description="an actionable plan",
+                lambda p: p is not None and p["status"]["improves"],
+                description="an improving plan",
                 timeout=60,
             )
             assert plan is not None
@@ -184,7 +184,7 @@ def test_a_fragmented_cluster_gets_a_plan_the_checker_accepts(
             assert kube.pod("big", box.namespace).spec.node_name is None  # dry-run: still Pending
             check_plan(read_cluster(str(cluster.kubeconfig)), plan)
             assert service.get_json(f"/api/v1/plans/{plan['metadata']['name']}") == plan
-            assert service.metric("scheduler_ext_plans_total", outcome="actionable") >= 1
+            assert service.metric("scheduler_ext_plans_total", outcome="improves") >= 1
             assert service.metric("scheduler_ext_plan_placeable_pods", priority="10000") == 1
             # The dry-run configuration: a small pod (both nodes fit it) is scored by the
             # service and bound by kube-scheduler itself.

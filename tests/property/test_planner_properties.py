@@ -49,13 +49,12 @@ def _plan(
     instance: Instance, time_limit: float = TIME_LIMIT, solver: SolverChoice = "auto"
 ) -> dict[str, object]:
     options = PlanOptions(
-        time_limit=time_limit,
+        time_limit_seconds=time_limit,
         solver=solver,
-        isolate=False,
         max_disruptions=instance.max_disruptions,
         allow_local_storage=instance.allow_local_storage,
     )
-    plan = plan_to_dict(make_plan(instance.cluster, options))
+    plan = plan_to_dict(make_plan(instance.cluster, options, isolate=False))
     note(f"cluster: {instance.cluster}")
     note(f"max_disruptions={instance.max_disruptions} local={instance.allow_local_storage}")
     note(f"plan: {plan}")

@@ -58,7 +58,7 @@ def test_the_exhaustive_optimum_is_two_moves_and_one_binding() -> None:
 
 def test_the_planner_finds_and_proves_it() -> None:
     cluster = _load()
-    plan = plan_to_dict(make_plan(cluster, PlanOptions(time_limit=2.0, isolate=False)))
+    plan = plan_to_dict(make_plan(cluster, PlanOptions(time_limit_seconds=2.0), isolate=False))
     result = checker.check_plan(cluster, plan)
     assert result.objective == _expected_objective(cluster)
     assert plan["status"]["optimal"] is True

@@ -72,3 +72,17 @@ def tiny_problem(
         unplanned=(),
         members=tuple(members),
     )
+
+
+LOW, HIGH = 10, 1000
+
+
+def fragmented() -> Problem:
+    """Two 4-CPU nodes each hold one 2-CPU low pod; a 4-CPU high pod fits only after a move."""
+    return tiny_problem(
+        nodes=[{"cpu": 4000, "pods": 10}, {"cpu": 4000, "pods": 10}],
+        classes=[
+            ClassSpec(priority=LOW, demand={"cpu": 2000}, running={0: 1, 1: 1}),
+            ClassSpec(priority=HIGH, demand={"cpu": 4000}, pending=1),
+        ],
+    )

@@ -26,7 +26,7 @@ from ortools.sat.python import cp_model
 
 from scheduler_ext.model.assignment import Assignment, evaluate
 from scheduler_ext.model.problem import Problem
-from scheduler_ext.solvers.base import SolveResult, StageReport
+from scheduler_ext.solvers.base import SolveResult, StageReport, StageStatus
 from scheduler_ext.solvers.cpsat import constraints
 from scheduler_ext.solvers.cpsat.variables import ClassVariables, new_variables
 
@@ -35,11 +35,11 @@ logger = logging.getLogger(__name__)
 IncumbentCallback = Callable[[SolveResult], None]
 
 _STATUS = {
-    cp_model.OPTIMAL: "optimal",
-    cp_model.FEASIBLE: "feasible",
-    cp_model.INFEASIBLE: "infeasible",
-    cp_model.MODEL_INVALID: "invalid",
-    cp_model.UNKNOWN: "unknown",
+    cp_model.OPTIMAL: StageStatus.OPTIMAL,
+    cp_model.FEASIBLE: StageStatus.FEASIBLE,
+    cp_model.INFEASIBLE: StageStatus.INFEASIBLE,
+    cp_model.MODEL_INVALID: StageStatus.INVALID,
+    cp_model.UNKNOWN: StageStatus.UNKNOWN,
 }
 
 
@@ -132,7 +132,7 @@ class _Run:
 
     def solve_stage(
         self, name: str, objective: cp_model.LinearExprT, maximize: bool, seconds: float
-    ) -> tuple[str, int | None, cp_model.CpSolver]:
+    ) -> tuple[StageStatus, int | None, cp_model.CpSolver]:
         started = time.monotonic()
         if maximize:
             self.model.maximize(objective)
@@ -149,7 +149,7 @@ class _Run:
         solver.parameters.num_workers = self.workers
         solver.parameters.relative_gap_limit = 0.0
         code = solver.solve(self.model)
-        status = _STATUS.get(code, str(code))
+        status = _STATUS.get(code, StageStatus.UNKNOWN)
         value = None
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             value = round(solver.objective_value)
@@ -212,7 +212,7 @@ def solve_cpsat(
         share = run.remaining() * (0.6 if i == len(tiers) - 1 else 0.5)
         status, _value, _ = run.solve_stage(f"tier {priority}", expr, True, share)
         best = run.incumbent_key[tier_position[priority]] - fixed
-        if status == "optimal":
+        if status == StageStatus.OPTIMAL:
             run.model.add(expr == best)
         else:
             run.proven = False
@@ -230,7 +230,7 @@ def solve_cpsat(
                 [run.vars.disturbed(problem), evicted], [weight, 1]
             )
             status, _, _ = run.solve_stage("disruption", objective, False, run.remaining())
-            if status != "optimal":
+            if status != StageStatus.OPTIMAL:
                 run.proven = False
     run.publish()
     logger.debug("cpsat stages: %s", run.stages)

@@ -72,7 +72,15 @@ def make_loop(store: ClusterStore, **settings: Any) -> tuple[PlanningLoop, PlanH
     history = PlanHistory(limit=3)
     metrics = Metrics(CollectorRegistry())
     options = PlanningSettings(**{"debounce_seconds": 0.05, "time_limit_seconds": 3, **settings})
-    return PlanningLoop(store, history, metrics, options), history, metrics
+    loop = PlanningLoop(
+        store,
+        history,
+        metrics,
+        options,
+        debounce_seconds=options.debounce_seconds,
+        start_method=options.start_method,
+    )
+    return loop, history, metrics
 
 
 def sample(metrics: Metrics, name: str, **labels: str) -> float | None:
@@ -81,7 +89,7 @@ def sample(metrics: Metrics, name: str, **labels: str) -> float | None:
 
 @pytest.mark.slow  # the round runs CP-SAT in a SolverWorker child process
 @pytest.mark.parametrize("start_method", ["forkserver", "spawn"])
-def test_an_unschedulable_pod_gets_an_actionable_plan_the_checker_accepts(
+def test_an_unschedulable_pod_gets_an_improving_plan_the_checker_accepts(
     start_method: str,
 ) -> None:
     store = fragmented()
@@ -92,14 +100,14 @@ def test_an_unschedulable_pod_gets_an_actionable_plan_the_checker_accepts(
     finally:
         loop.stop()
     [plan] = plans
-    assert plan["status"]["actionable"] is True
+    assert plan["status"]["improves"] is True
     assert plan["spec"]["bindings"] == [
         {"pod": "apps/high", "node": plan["spec"]["bindings"][0]["node"]}
     ]
     assert len(plan["spec"]["moves"]) == 1
     check_plan(store.snapshot(), plan)
     assert history.get(plan["metadata"]["name"]) == plan
-    assert sample(metrics, "scheduler_ext_plans_total", outcome="actionable") == 1
+    assert sample(metrics, "scheduler_ext_plans_total", outcome="improves") == 1
     assert sample(metrics, "scheduler_ext_plan_placeable_pods", priority="1000") == 1
     assert sample(metrics, "scheduler_ext_pending_pods", priority="1000") == 1
     assert loop.rounds == 1  # nothing changed afterwards: no second round
@@ -122,7 +130,7 @@ def test_a_failed_round_is_counted_and_the_next_change_plans_again() -> None:
     finally:
         loop.stop()
     assert plans[0]["spec"]["bindings"] == [{"pod": "apps/high", "node": "n1"}]
-    assert sample(metrics, "scheduler_ext_plans_total", outcome="actionable") == 1
+    assert sample(metrics, "scheduler_ext_plans_total", outcome="improves") == 1
 
 
 def test_history_is_bounded_and_newest_first() -> None:
@@ -135,3 +143,30 @@ def test_history_is_bounded_and_newest_first() -> None:
         names.append(plan["metadata"]["name"])
     assert [p["metadata"]["name"] for p in history.list()] == names[:0:-1]
     assert len(set(names)) == 4
+
+
+def stage_samples(metrics: Metrics) -> dict[tuple[str, str], float]:
+    """(solver stage, status) -> observations, read from the registry's own samples."""
+    return {
+        (sample.labels["solver"], sample.labels["status"]): sample.value
+        for family in metrics.registry.collect()
+        if family.name == "scheduler_ext_solve_duration_seconds"
+        for sample in family.samples
+        if sample.name.endswith("_count")
+    }
+
+
+@pytest.mark.slow  # the round runs CP-SAT in a child process
+def test_solver_stages_are_counted_with_their_real_status() -> None:
+    """CP-SAT's stages carry the status it reported (here proven optimal), not a catch-all."""
+    loop, _, metrics = make_loop(fragmented(), solver="cpsat", start_method="spawn")
+    plan = loop.plan_once()
+    assert plan is not None
+    stages = {(s["name"], s["status"]) for s in plan["status"]["diagnostics"]["stages"]}
+    assert ("disruption", "optimal") in stages, stages  # greedy placed the pod; CP-SAT proves
+    counted = stage_samples(metrics)
+    assert counted[("cpsat-disruption", "optimal")] == 1, counted
+    assert counted[("greedy-spread", "done")] == counted[("greedy-pack", "done")] == 1, counted
+    assert not any(solver.startswith("cpsat") and status == "done" for solver, status in counted)
+    labels = {"solver": "cpsat-disruption", "status": "optimal"}
+    assert sample(metrics, "scheduler_ext_solve_duration_seconds_count", **labels) == 1

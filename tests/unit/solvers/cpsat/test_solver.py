@@ -1,30 +1,15 @@
-"""Greedy and CP-SAT on tiny hand-built problems whose optimum is known by hand."""
+"""CP-SAT (and greedy beside it) on tiny hand-built problems whose optimum is known by hand."""
 
 from __future__ import annotations
 
 import time
 
-import pytest
-
 from scheduler_ext.model.assignment import current_assignment, evaluate, violations
 from scheduler_ext.model.problem import Problem
 from scheduler_ext.solvers.base import SolveResult
 from scheduler_ext.solvers.cpsat.solver import solve_cpsat
-from scheduler_ext.solvers.greedy import Strategy, solve_greedy
-from tests.unit.tiny import ClassSpec, tiny_problem
-
-LOW, HIGH = 10, 1000
-
-
-def fragmented() -> Problem:
-    """Two 4-CPU nodes each hold one 2-CPU low pod; a 4-CPU high pod fits only after a move."""
-    return tiny_problem(
-        nodes=[{"cpu": 4000, "pods": 10}, {"cpu": 4000, "pods": 10}],
-        classes=[
-            ClassSpec(priority=LOW, demand={"cpu": 2000}, running={0: 1, 1: 1}),
-            ClassSpec(priority=HIGH, demand={"cpu": 4000}, pending=1),
-        ],
-    )
+from scheduler_ext.solvers.greedy import solve_greedy
+from tests.unit.tiny import HIGH, LOW, ClassSpec, fragmented, tiny_problem
 
 
 def solve(problem: Problem, seconds: float = 5.0) -> SolveResult:
@@ -42,15 +27,6 @@ def test_cpsat_moves_a_low_pod_to_place_the_high_one() -> None:
     # Priorities highest first: the high pod placed, both low pods still placed, one moved.
     assert score.placed == (1, 2)
     assert (score.disturbed, score.evictions) == (1, 0)
-
-
-def test_greedy_preempts_and_replaces_the_victim() -> None:
-    problem = fragmented()
-    result = solve_greedy(problem)
-    score = evaluate(problem, result.assignment)
-    assert violations(problem, result.assignment) == []
-    # kube-scheduler-like: one low pod preempted, then rescheduled next to the other one.
-    assert score.placed == (1, 2)
 
 
 def test_budget_zero_forbids_the_move() -> None:
@@ -120,16 +96,6 @@ def test_ineligible_node_keeps_only_its_own_pods() -> None:
     assert result.optimal
     assert evaluate(problem, result.assignment).placed == (2,)
     assert result.assignment.counts()[0] == {0: 1, 1: 1}
-
-
-@pytest.mark.parametrize("strategy", ["spread", "pack"])
-def test_greedy_never_worse_than_current(strategy: Strategy) -> None:
-    problem = fragmented()
-    result = solve_greedy(problem, strategy=strategy)
-    assert (
-        evaluate(problem, result.assignment).key
-        >= evaluate(problem, current_assignment(problem)).key
-    )
 
 
 def test_lower_tier_gives_way_lexicographically() -> None:

@@ -10,6 +10,7 @@ build within the budget; beyond that, neighbourhood search only.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from scheduler_ext.model.assignment import Assignment
 from scheduler_ext.model.problem import Problem
@@ -28,7 +29,7 @@ def model_size(problem: Problem) -> int:
     return sum(len(cls.domain()) for cls in problem.classes)
 
 
-def solve_hybrid(
+def solve_auto(
     problem: Problem,
     incumbent: Assignment,
     *,
@@ -52,12 +53,29 @@ def solve_hybrid(
     )
     if not whole:
         return first
+
+    def relay(result: SolveResult) -> None:
+        if on_incumbent is not None:
+            on_incumbent(_credited(result, first))
+
     second = solve_cpsat(
-        problem, first.assignment, deadline=deadline, workers=workers, on_incumbent=on_incumbent
+        problem,
+        first.assignment,
+        deadline=deadline,
+        workers=workers,
+        on_incumbent=relay if on_incumbent is not None else None,
     )
     return SolveResult(
         assignment=second.assignment,
         optimal=second.optimal,
-        solver=second.solver,
+        solver=_credited(second, first).solver,
         stages=first.stages + second.stages,
     )
+
+
+def _credited(result: SolveResult, start: SolveResult) -> SolveResult:
+    """``result`` of the whole model started from ``start``, credited to ``start``'s solver when
+    the whole model neither improved on its assignment nor proved it optimal."""
+    if result.optimal or result.assignment is not start.assignment:
+        return result
+    return replace(result, solver=start.solver)

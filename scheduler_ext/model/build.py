@@ -1,0 +1,223 @@
+"""How a cluster becomes a ``Problem``, in the order a newcomer would ask about it:
+
+1. ``sort_pods``: which pods are fixed (bound and immovable: folded into their node's capacity),
+   movable, pending (to be placed) or unplanned (with the reason); terminating pods and pods bound
+   outside the snapshot are ignored.
+2. ``demand``: what each plannable pod takes from a node, host ports as resources of one per node.
+3. ``node_slots``: each node's room for the plannable pods once the fixed ones are counted.
+4. ``eligible_nodes``: where each plannable pod may newly land (kube-scheduler's static filters,
+   then the anti-affinity of running pods), and for a pending pod with nowhere to go, why.
+5. ``pod_classes``: interchangeable pods (same priority, demand, eligible nodes and budgets)
+   grouped into counted classes, with their members for turning counts back into pods.
+
+Each step is linear in pods plus nodes; the lookups that keep it so are in ``indexes.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from scheduler_ext.domain import DEFAULT_SCHEDULER, Cluster, LabelItems, Node, Pod
+from scheduler_ext.model import movability
+from scheduler_ext.model.indexes import (
+    AntiAffinity,
+    BudgetIndex,
+    NodeSetId,
+    NodeSets,
+    StaticFilters,
+)
+from scheduler_ext.model.problem import ClassMembers, NodeSlot, PodClass, Problem
+
+logger = logging.getLogger(__name__)
+
+ANTI_AFFINITY_REASON = "node(s) didn't satisfy existing pods anti-affinity rules"
+
+
+@dataclass
+class SortedPods:
+    fixed: list[Pod] = field(default_factory=list)
+    movable: list[Pod] = field(default_factory=list)
+    pending: list[Pod] = field(default_factory=list)
+    unplanned: list[tuple[Pod, str]] = field(default_factory=list)
+
+    @property
+    def plannable(self) -> list[Pod]:
+        """The pods the solvers place or move, pending first: the order classes are made in."""
+        return self.pending + self.movable
+
+
+def sort_pods(
+    pods: Iterable[Pod], node_index: Mapping[str, int], allow_local_storage: bool
+) -> SortedPods:
+    out = SortedPods()
+    for pod in pods:
+        if pod.bound:
+            if pod.node_name not in node_index:
+                continue  # bound to a node outside the snapshot: it holds nothing we plan with
+            reason = movability.immovable_reason(pod, allow_local_storage=allow_local_storage)
+            (out.fixed if reason else out.movable).append(pod)
+        elif pod.terminating:
+            continue
+        elif pod.scheduler_name != DEFAULT_SCHEDULER:
+            why = f"scheduled by {pod.scheduler_name}, not by {DEFAULT_SCHEDULER}"
+            out.unplanned.append((pod, why))
+        elif pod.unmodelled:
+            why = f"has {pod.unmodelled}, which the planner does not model yet"
+            out.unplanned.append((pod, why))
+        else:
+            out.pending.append(pod)
+    return out
+
+
+def demand(pod: Pod) -> dict[str, int]:
+    """``Pod.demand()`` plus one of each host port it binds (a resource of one per node).
+
+    A hostIP other than 0.0.0.0 could share a port with another IP; treating all IPs as one
+    conflicts more often than kube-scheduler does, never less, so plans stay valid.
+    """
+    needs = pod.demand()
+    for port in pod.host_ports:
+        needs[f"hostport/{port.protocol}/{port.port}"] = 1
+    return needs
+
+
+def node_slots(
+    nodes: Sequence[Node],
+    node_index: Mapping[str, int],
+    pods: SortedPods,
+    resources: Sequence[str],
+) -> tuple[NodeSlot, ...]:
+    ports = [name for name in resources if name.startswith("hostport/")]
+    usage: list[Counter[str]] = [Counter() for _ in nodes]
+    fixed_usage: list[Counter[str]] = [Counter() for _ in nodes]
+    for pod in pods.fixed:
+        needs = demand(pod)
+        usage[node_index[pod.node_name or ""]].update(needs)
+        fixed_usage[node_index[pod.node_name or ""]].update(needs)
+    for pod in pods.movable:
+        usage[node_index[pod.node_name or ""]].update(demand(pod))
+    slots = []
+    for i, node in enumerate(nodes):
+        allocatable = {**node.allocatable.as_dict(), **dict.fromkeys(ports, 1)}
+        # A node already over its allocatable keeps its current pods: the current placement must
+        # stay a solution, or "never worse than doing nothing" would not hold.
+        capacity = tuple(
+            max(allocatable.get(name, 0), usage[i][name]) - fixed_usage[i][name]
+            for name in resources
+        )
+        slots.append(NodeSlot(index=i, name=node.name, capacity=capacity))
+    return tuple(slots)
+
+
+def _summarise(reasons: Iterable[str], total: int) -> str:
+    counts = Counter(reasons)
+    parts = ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items()))
+    return f"0/{total} nodes are available: {parts}"
+
+
+def eligible_nodes(
+    cluster: Cluster, node_index: dict[str, int], pods: SortedPods, node_sets: NodeSets
+) -> tuple[list[NodeSetId], list[tuple[str, str]]]:
+    """Per plannable pod, the set of nodes it may newly land on; and (pod key, kube-scheduler's
+    summary of why) for each pending pod that has none."""
+    namespaces: dict[str, LabelItems] = {ns.name: ns.labels for ns in cluster.namespaces}
+    filters = StaticFilters(cluster.nodes, node_sets)
+    anti = AntiAffinity(cluster.nodes, node_index, namespaces, pods.fixed + pods.movable, node_sets)
+    eligible: list[NodeSetId] = []
+    pending_reasons: list[tuple[str, str]] = []
+    for pod in pods.plannable:
+        passing, reasons = filters.nodes_for(pod)
+        allowed, blocked = anti.open_nodes(pod, passing)
+        if not pod.bound and not node_sets[allowed]:
+            reasons += (ANTI_AFFINITY_REASON,) * blocked
+            pending_reasons.append((pod.key, _summarise(reasons, len(cluster.nodes))))
+        eligible.append(allowed)
+    return eligible, pending_reasons
+
+
+ClassKey = tuple[int, tuple[int, ...], NodeSetId, tuple[int, ...]]
+"""(priority, demand vector, eligible node set, covering budgets): what makes pods one class."""
+
+
+def pod_classes(
+    pods: Sequence[Pod],
+    vectors: Sequence[tuple[int, ...]],
+    eligible: Sequence[NodeSetId],
+    covers: Callable[[Pod], tuple[int, ...]],
+    node_sets: NodeSets,
+    node_index: Mapping[str, int],
+) -> tuple[tuple[PodClass, ...], tuple[ClassMembers, ...]]:
+    groups: dict[ClassKey, tuple[list[Pod], dict[int, list[Pod]]]] = {}
+    for pod, vector, allowed in zip(pods, vectors, eligible, strict=True):
+        pend, run = groups.setdefault(
+            (pod.priority, vector, allowed, covers(pod)), ([], defaultdict(list))
+        )
+        if pod.bound:
+            run[node_index[pod.node_name or ""]].append(pod)
+        else:
+            pend.append(pod)
+    classes = []
+    members = []
+    for index, ((priority, vector, allowed, covering), (pend, run)) in enumerate(groups.items()):
+        running = sorted(run.items())
+        classes.append(
+            PodClass(
+                index=index,
+                priority=priority,
+                demand=vector,
+                eligible=node_sets[allowed],
+                pending_count=len(pend),
+                running=tuple((node, len(on_node)) for node, on_node in running),
+                budgets=covering,
+            )
+        )
+        members.append(
+            ClassMembers(
+                pending=tuple(sorted(pend, key=lambda p: p.key)),
+                running=tuple(
+                    (node, tuple(sorted(on_node, key=lambda p: p.key))) for node, on_node in running
+                ),
+            )
+        )
+    return tuple(classes), tuple(members)
+
+
+def build(
+    cluster: Cluster, *, allow_local_storage: bool = False, max_disruptions: int | None = None
+) -> Problem:
+    """The packing problem of ``cluster`` (``model.problem.build_problem`` calls this)."""
+    node_index = {node.name: i for i, node in enumerate(cluster.nodes)}
+    pods = sort_pods(cluster.pods, node_index, allow_local_storage)
+    plannable = pods.plannable
+    demands = [demand(pod) for pod in plannable]
+    # Resource dimensions: whatever a plannable pod asks for; the rest only shrinks capacity.
+    resources = tuple(sorted({name for needs in demands for name in needs}))
+    node_sets = NodeSets()
+    eligible, pending_reasons = eligible_nodes(cluster, node_index, pods, node_sets)
+    vectors = [tuple(needs.get(name, 0) for name in resources) for needs in demands]
+    covers = BudgetIndex(cluster.budgets).covering
+    classes, members = pod_classes(plannable, vectors, eligible, covers, node_sets, node_index)
+    slots = node_slots(cluster.nodes, node_index, pods, resources)
+    fixed_counts = Counter(pod.priority for pod in pods.fixed)
+    logger.debug(
+        "problem: %d nodes, %d classes, %d resources, %d fixed pods",
+        len(slots),
+        len(classes),
+        len(resources),
+        len(pods.fixed),
+    )
+    return Problem(
+        resources=resources,
+        nodes=slots,
+        classes=classes,
+        budget_limits=tuple(max(0, b.disruptions_allowed) for b in cluster.budgets),
+        budget_names=tuple(f"{b.namespace}/{b.name}" for b in cluster.budgets),
+        max_disruptions=max_disruptions,
+        fixed_by_priority=tuple(sorted(fixed_counts.items(), reverse=True)),
+        unplanned=tuple(pods.unplanned),
+        pending_reasons=tuple(pending_reasons),
+        members=tuple(members),
+    )

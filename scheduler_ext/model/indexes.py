@@ -1,0 +1,173 @@
+"""The lookups that keep the problem build linear in pods plus nodes, each cached by value.
+
+A cluster has many pods and few distinct shapes of them: the static filters are evaluated once per
+pair of (scheduling constraints, node shape), budgets are found through their selectors' first
+label, the anti-affinity of running pods once per (namespace, labels, candidate nodes). Sets of
+nodes are long (up to every node) and shared by many pods, so they are interned: equal sets get one
+number, and classes and caches key by that number instead of hashing the set again for each pod.
+Everything is keyed by value; a cache once keyed by ``id()`` of a tuple that Python freed and
+reused answered one pod with another pod's blocked nodes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from scheduler_ext.domain import DisruptionBudget, LabelItems, Node, Pod
+from scheduler_ext.model import eligibility
+
+NodeSetId = int
+"""The number of an interned set of node indices (``NodeSets``)."""
+
+
+class NodeSets:
+    """Sorted tuples of node indices, each stored once: equal sets get the same number."""
+
+    def __init__(self) -> None:
+        self._ids: dict[tuple[int, ...], NodeSetId] = {}
+        self._sets: list[tuple[int, ...]] = []
+
+    def add(self, nodes: tuple[int, ...]) -> NodeSetId:
+        found = self._ids.get(nodes)
+        if found is None:
+            found = self._ids[nodes] = len(self._sets)
+            self._sets.append(nodes)
+        return found
+
+    def __getitem__(self, number: NodeSetId) -> tuple[int, ...]:
+        return self._sets[number]
+
+
+def _constraint_signature(pod: Pod) -> tuple[object, ...]:
+    return (pod.node_selector, pod.required_node_affinity, pod.tolerations)
+
+
+def _node_signature(node: Node) -> tuple[object, ...]:
+    return (node.labels, node.taints, node.unschedulable, node.ready)
+
+
+def _uses_match_fields(pod: Pod) -> bool:
+    return any(term.match_fields for term in pod.required_node_affinity)
+
+
+class StaticFilters:
+    """kube-scheduler's static filters, per (pod constraints, node shape)."""
+
+    def __init__(self, nodes: Sequence[Node], node_sets: NodeSets) -> None:
+        self._nodes = nodes
+        self._node_sets = node_sets
+        groups: dict[tuple[object, ...], list[int]] = defaultdict(list)
+        for index, node in enumerate(nodes):
+            groups[_node_signature(node)].append(index)
+        self._groups = list(groups.values())
+        self._cache: dict[tuple[object, ...], tuple[NodeSetId, tuple[str, ...]]] = {}
+
+    def nodes_for(self, pod: Pod) -> tuple[NodeSetId, tuple[str, ...]]:
+        """The nodes passing the filters, and one rejection reason per other node."""
+        if _uses_match_fields(pod):  # matchFields names nodes: no sharing across node groups
+            return self._evaluate(pod, [[i] for i in range(len(self._nodes))])
+        key = _constraint_signature(pod)
+        if key not in self._cache:
+            self._cache[key] = self._evaluate(pod, self._groups)
+        return self._cache[key]
+
+    def _evaluate(
+        self, pod: Pod, groups: Sequence[Sequence[int]]
+    ) -> tuple[NodeSetId, tuple[str, ...]]:
+        accepted: list[int] = []
+        reasons: list[str] = []
+        for group in groups:
+            reason = eligibility.static_reject_reason(pod, self._nodes[group[0]])
+            if reason is None:
+                accepted.extend(group)
+            else:
+                reasons.extend([reason] * len(group))
+        return self._node_sets.add(tuple(sorted(accepted))), tuple(reasons)
+
+
+class BudgetIndex:
+    """Which disruption budgets cover a pod, without testing every budget against every pod."""
+
+    def __init__(self, budgets: Sequence[DisruptionBudget]) -> None:
+        self._budgets = budgets
+        # A budget whose selector has matchLabels can only cover pods carrying its first pair.
+        self._by_label: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+        self._others: dict[str, list[int]] = defaultdict(list)
+        for b, budget in enumerate(budgets):
+            selector = budget.selector
+            if selector is not None and selector.match_labels:
+                key, value = selector.match_labels[0]
+                self._by_label[(budget.namespace, key, value)].append(b)
+            else:
+                self._others[budget.namespace].append(b)
+        self._cache: dict[tuple[str, LabelItems], tuple[int, ...]] = {}
+
+    def covering(self, pod: Pod) -> tuple[int, ...]:
+        key = (pod.namespace, pod.labels)
+        found = self._cache.get(key)
+        if found is None:
+            candidates = list(self._others.get(pod.namespace, ()))
+            for label, value in pod.labels:
+                candidates += self._by_label.get((pod.namespace, label, value), ())
+            found = tuple(
+                sorted(b for b in candidates if eligibility.budget_covers(self._budgets[b], pod))
+            )
+            self._cache[key] = found
+        return found
+
+
+class AntiAffinity:
+    """Nodes closed to a pod by the required anti-affinity of pods already running."""
+
+    def __init__(
+        self,
+        nodes: Sequence[Node],
+        node_index: dict[str, int],
+        namespaces: dict[str, LabelItems],
+        bound: Iterable[Pod],
+        node_sets: NodeSets,
+    ) -> None:
+        self._nodes = nodes
+        self._namespaces = namespaces
+        self._node_sets = node_sets
+        self._holders = [
+            (pod, nodes[node_index[pod.node_name or ""]]) for pod in bound if pod.anti_affinity
+        ]
+        self._holder_keys = frozenset(holder.key for holder, _ in self._holders)
+        Key = tuple[str, LabelItems, NodeSetId, str | None]
+        self._cache: dict[Key, tuple[NodeSetId, int]] = {}
+
+    def open_nodes(self, pod: Pod, candidates: NodeSetId) -> tuple[NodeSetId, int]:
+        """The candidates no running pod's anti-affinity closes to ``pod``, and how many it does."""
+        if not self._holders:
+            return candidates, 0
+        # A running pod's own terms never block itself: which holder it is belongs in the key.
+        own = pod.key if pod.key in self._holder_keys else None
+        key = (pod.namespace, pod.labels, candidates, own)
+        found = self._cache.get(key)
+        if found is None:
+            closed = self._closed(pod, self._node_sets[candidates])
+            left = tuple(n for n in self._node_sets[candidates] if n not in closed)
+            found = (self._node_sets.add(left), len(closed)) if closed else (candidates, 0)
+            self._cache[key] = found
+        return found
+
+    def _closed(self, pod: Pod, candidates: tuple[int, ...]) -> set[int]:
+        closed: set[int] = set()
+        for holder, holder_node in self._holders:
+            if holder.key == pod.key:
+                continue
+            # Its own node is in its own domain: if that is not blocked, no node is.
+            if not eligibility.anti_affinity_blocks(
+                pod, holder, holder_node, holder_node, self._namespaces
+            ):
+                continue
+            closed.update(
+                n
+                for n in candidates
+                if eligibility.anti_affinity_blocks(
+                    pod, holder, holder_node, self._nodes[n], self._namespaces
+                )
+            )
+        return closed

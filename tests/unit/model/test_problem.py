@@ -1,0 +1,64 @@
+"""The problem build: what a class may use, whatever order the pods come in."""
+
+from __future__ import annotations
+
+import pytest
+
+from scheduler_ext.domain import (
+    Cluster,
+    LabelSelector,
+    NodeSelectorTerm,
+    Pod,
+    PodAntiAffinityTerm,
+    Requirement,
+    label_items,
+)
+from scheduler_ext.model.build import ANTI_AFFINITY_REASON
+from scheduler_ext.model.problem import Problem, build_problem
+from testkit.factories import node, pod
+
+ZONE = "topology.kubernetes.io/zone"
+NODES = tuple(node(f"{zone}{i}", labels={ZONE: zone}) for zone in "ab" for i in range(4))
+GUARD = pod(
+    "guard-1",
+    node="a0",
+    owner=None,
+    anti_affinity=(
+        PodAntiAffinityTerm(
+            selector=LabelSelector(match_labels=label_items({"app": "web"})),
+            topology_key=ZONE,
+            namespaces=(),
+        ),
+    ),
+)
+"""Runs in zone a and keeps every ``app: web`` pod out of that zone."""
+
+
+def pinned(name: str, *nodes: str) -> Pod:
+    """A pending web pod that may only go to ``nodes`` (required node affinity, matchFields)."""
+    terms = tuple(
+        NodeSelectorTerm(match_fields=(Requirement("metadata.name", "In", (n,)),)) for n in nodes
+    )
+    return pod(name, labels={"app": "web"}, required_node_affinity=terms)
+
+
+def eligible_names(problem: Problem) -> dict[str, list[str]]:
+    return {
+        p.name: [problem.nodes[n].name for n in cls.eligible]
+        for cls, members in zip(problem.classes, problem.members, strict=True)
+        for p in members.pending
+    }
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["in-order", "reversed"])
+def test_existing_anti_affinity_closes_the_zone_whatever_the_pod_order(reverse: bool) -> None:
+    # Each pod's matchFields build a fresh node set; the first one's set, filtered by the guard,
+    # is dropped, and Python may hand its memory to the second's: a cache keyed by id() then
+    # answered the second pod with the first pod's blocked nodes and opened zone a to it.
+    pending = [pinned("web-0", "a0", "b0", "b1"), pinned("web-1", "a1", "a2", "a3")]
+    if reverse:
+        pending.reverse()
+    problem = build_problem(Cluster(nodes=NODES, pods=(GUARD, *pending)))
+    assert eligible_names(problem) == {"web-0": ["b0", "b1"], "web-1": []}
+    reasons = dict(problem.pending_reasons)
+    assert f"3 {ANTI_AFFINITY_REASON}" in reasons["default/web-1"]

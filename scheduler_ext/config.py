@@ -13,7 +13,7 @@ this module has built the object.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -27,6 +27,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from scheduler_ext.errors import validation_lines
 from scheduler_ext.planning.options import PlanOptions
 
 ENV_PREFIX = "SCHEDULER_EXT_"
@@ -156,7 +157,7 @@ def _reading(path: Path) -> type[Settings]:
     )
 
 
-def _where(location: tuple[int | str, ...]) -> str:
+def _where(location: Sequence[int | str]) -> str:
     dotted = ".".join(str(part) for part in location)
     env = ENV_PREFIX + ENV_DELIMITER.join(str(part) for part in location).upper()
     return f"{dotted} ({env})"
@@ -164,14 +165,7 @@ def _where(location: tuple[int | str, ...]) -> str:
 
 def describe(error: ValidationError) -> list[str]:
     """One line per bad value: the setting, the environment variable for it, and why."""
-    lines = []
-    for item in error.errors(include_url=False):
-        location = tuple(item["loc"])
-        message = item["msg"].removeprefix("Value error, ")
-        value = item.get("input")
-        shown = f" (got {value!r})" if not isinstance(value, Mapping) and location else ""
-        lines.append(f"{_where(location) if location else 'settings'}: {message}{shown}")
-    return lines
+    return validation_lines(error, locate=_where, root="settings", show_input=True)
 
 
 def _without_none(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from scheduler_ext.cluster.kinds import KINDS
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.config import PlanningSettings, Settings
 from scheduler_ext.errors import BindError
+from testkit.builders import api_pod
 
 RECORDINGS = Path(__file__).parents[2] / "data" / "extender-requests"
 JSON = {"content-type": "application/json"}
@@ -40,14 +41,9 @@ def recorded_nodes() -> list[dict[str, Any]]:
 
 
 def running_pod(name: str, node: str, cpu: str = "1500m", uid: str = "") -> dict[str, Any]:
-    return {
-        "metadata": {"name": name, "namespace": NAMESPACE, "uid": uid or f"uid-{name}"},
-        "spec": {
-            "nodeName": node,
-            "containers": [{"name": "c0", "resources": {"requests": {"cpu": cpu}}}],
-        },
-        "status": {"phase": "Running"},
-    }
+    return api_pod(
+        name, namespace=NAMESPACE, uid=uid or f"uid-{name}", node_name=node, requests={"cpu": cpu}
+    )
 
 
 class FakeBinder:

@@ -16,30 +16,27 @@ from scheduler_ext.cluster.kinds import KINDS, Kind
 from scheduler_ext.cluster.objects import PodEntry, is_unschedulable
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.domain import Pod, ResourceList
+from testkit.builders import api_node, api_pod
 from testkit.factories import pod as make_pod
 
 
 def node(name: str, cpu: str = "2", heartbeat: str = "t0") -> dict[str, Any]:
-    return {
-        "metadata": {"name": name},
-        "status": {
-            "allocatable": {"cpu": cpu, "memory": "4Gi", "pods": "3"},
-            "conditions": [{"type": "Ready", "status": "True", "lastHeartbeatTime": heartbeat}],
-        },
-    }
+    return api_node(
+        name, allocatable={"cpu": cpu, "memory": "4Gi", "pods": "3"}, heartbeat=heartbeat
+    )
 
 
 def pod(
     name: str, node_name: str | None = None, cpu: str = "500m", **status: Any
 ) -> dict[str, Any]:
-    return {
-        "metadata": {"name": name, "namespace": "ns", "uid": f"uid-{name}"},
-        "spec": {
-            **({"nodeName": node_name} if node_name else {}),
-            "containers": [{"name": "c", "resources": {"requests": {"cpu": cpu}}}],
-        },
-        "status": {"phase": "Running" if node_name else "Pending", **status},
-    }
+    return api_pod(
+        name,
+        namespace="ns",
+        uid=f"uid-{name}",
+        node_name=node_name,
+        requests={"cpu": cpu},
+        status=status,
+    )
 
 
 UNSCHEDULABLE: dict[str, Any] = {
@@ -172,23 +169,17 @@ class Clock:
 
 def _raw(name: str, rng: random.Random) -> dict[str, Any]:
     node = rng.choice([None, None, "n0", "n1"])
-    status: dict[str, Any] = {"phase": "Pending" if node is None else "Running"}
-    if node is None and rng.random() < 0.5:
-        status["conditions"] = [
-            {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}
-        ]
-    metadata: dict[str, Any] = {"name": name, "namespace": "t", "uid": f"u-{name}"}
-    if rng.random() < 0.1:
-        metadata["deletionTimestamp"] = "2026-01-01T00:00:00Z"
-    return {
-        "metadata": metadata,
-        "spec": {
-            **({"nodeName": node} if node else {}),
-            "priority": rng.choice([0, 100, 1000]),
-            "containers": [{"name": "c", "resources": {"requests": {"cpu": "100m"}}}],
-        },
-        "status": status,
-    }
+    metadata = {"deletionTimestamp": "2026-01-01T00:00:00Z"} if rng.random() < 0.1 else None
+    return api_pod(
+        name,
+        namespace="t",
+        uid=f"u-{name}",
+        node_name=node,
+        requests={"cpu": "100m"},
+        priority=rng.choice([0, 100, 1000]),
+        unschedulable=node is None and rng.random() < 0.5,
+        metadata=metadata,
+    )
 
 
 def _scan(store: ClusterStore) -> tuple[dict[int, int], list[str]]:

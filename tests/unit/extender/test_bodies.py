@@ -9,17 +9,13 @@ import orjson
 import pytest
 
 from scheduler_ext.extender.bodies import BadBody, PodCache, extender_args
+from testkit.builders import api_pod
 
 
 def pod(name: str, node_name: str | None) -> dict[str, Any]:
-    return {
-        "metadata": {"name": name, "namespace": "ns", "uid": f"uid-{name}"},
-        "spec": {
-            **({"nodeName": node_name} if node_name else {}),
-            "containers": [{"name": "c", "resources": {"requests": {"cpu": "500m"}}}],
-        },
-        "status": {"phase": "Running" if node_name else "Pending"},
-    }
+    return api_pod(
+        name, namespace="ns", uid=f"uid-{name}", node_name=node_name, requests={"cpu": "500m"}
+    )
 
 
 def test_pod_cache_converts_once_per_resource_version() -> None:

@@ -15,6 +15,7 @@ import pytest
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.extender import filtering
 from scheduler_ext.extender.filtering import filter_by_room, misfit
+from testkit.builders import api_node, api_pod
 from testkit.factories import pod as make_pod
 
 ALLOC = {"cpu": 4000, "memory": 8000, "pods": 10}
@@ -46,24 +47,14 @@ def _node(name: str, rng: random.Random) -> dict[str, Any]:
     allocatable["pods"] = str(rng.choice([1, 2, 110]))
     if rng.random() < 0.3:
         allocatable["example.com/gpu"] = str(rng.choice([0, 1, 2]))
-    return {
-        "metadata": {"name": name},
-        "status": {"allocatable": allocatable, "conditions": [{"type": "Ready", "status": "True"}]},
-    }
+    return api_node(name, allocatable=allocatable)
 
 
 def _pod(name: str, node: str | None, rng: random.Random) -> dict[str, Any]:
     requests = {"cpu": f"{rng.choice([100, 500, 1000, 1500])}m", "memory": "512Mi"}
     if rng.random() < 0.2:
         requests["example.com/gpu"] = "1"
-    return {
-        "metadata": {"name": name, "namespace": "t", "uid": f"u-{name}"},
-        "spec": {
-            **({"nodeName": node} if node else {}),
-            "containers": [{"name": "c", "resources": {"requests": requests}}],
-        },
-        "status": {"phase": "Running" if node else "Pending"},
-    }
+    return api_pod(name, namespace="t", uid=f"u-{name}", node_name=node, requests=requests)
 
 
 @pytest.mark.parametrize("seed", range(40))

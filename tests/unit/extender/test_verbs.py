@@ -15,24 +15,22 @@ from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.extender import filtering, scoring, verbs
 from scheduler_ext.extender.bodies import PodCache
 from scheduler_ext.metrics import Metrics
+from testkit.builders import api_node, api_pod
 
 
 def node(name: str, cpu: str) -> dict[str, Any]:
-    return {
-        "metadata": {"name": name},
-        "status": {"allocatable": {"cpu": cpu, "memory": "4Gi", "pods": "10"}},
-    }
+    return api_node(name, allocatable={"cpu": cpu, "memory": "4Gi", "pods": "10"}, ready=None)
 
 
 def pod(name: str, cpu: str, node_name: str | None = None) -> dict[str, Any]:
-    return {
-        "metadata": {"name": name, "namespace": "ns", "uid": f"uid-{name}", "resourceVersion": "1"},
-        "spec": {
-            **({"nodeName": node_name} if node_name else {}),
-            "containers": [{"name": "c", "resources": {"requests": {"cpu": cpu}}}],
-        },
-        "status": {"phase": "Running" if node_name else "Pending"},
-    }
+    return api_pod(
+        name,
+        namespace="ns",
+        uid=f"uid-{name}",
+        node_name=node_name,
+        requests={"cpu": cpu},
+        metadata={"resourceVersion": "1"},
+    )
 
 
 class Binder:

@@ -109,13 +109,41 @@ class HostPort:
 
 
 @dataclass(frozen=True)
-class PodAntiAffinityTerm:
-    """A required anti-affinity term of a running pod: it keeps matching pods out of its domain."""
+class PodAffinityTerm:
+    """A required inter-pod affinity or anti-affinity term, as kube-scheduler's InterPodAffinity
+    filter reads it: the pods matching ``selector`` whose namespace is listed in ``namespaces`` or
+    matches ``namespace_selector``, counted per topology domain (the value of the node label
+    ``topology_key``). Empty ``namespaces`` and no ``namespace_selector`` mean the namespace of
+    the pod that carries the term. ``matchLabelKeys`` and ``mismatchLabelKeys`` are already folded
+    into ``selector`` (as the API server does), so a term is one value."""
 
     selector: LabelSelector
     topology_key: str
-    namespaces: tuple[str, ...]  # empty means the pod's own namespace
+    namespaces: tuple[str, ...] = ()
     namespace_selector: LabelSelector | None = None
+
+
+PodAntiAffinityTerm = PodAffinityTerm
+"""The same shape; kept while callers move to ``PodAffinityTerm``."""
+
+
+@dataclass(frozen=True)
+class SpreadConstraint:
+    """A ``topologySpreadConstraints`` entry with ``whenUnsatisfiable: DoNotSchedule``, as
+    kube-scheduler's PodTopologySpread filter reads it (``ScheduleAnyway`` only scores, so it is
+    not kept): the pods of the carrier's namespace matching ``selector`` (``matchLabelKeys`` folded
+    in; None matches no pod), counted per domain of ``topology_key`` over the nodes that count
+    (``honor_node_affinity``: only nodes the carrier's node selector and required node affinity
+    allow, the default; ``honor_node_taints``: only nodes whose taints it tolerates, not the
+    default). A domain may receive a carrier only while its count plus one exceeds the smallest
+    count by at most ``max_skew``; fewer domains than ``min_domains`` make the smallest count 0."""
+
+    max_skew: int
+    topology_key: str
+    selector: LabelSelector | None
+    min_domains: int = 1
+    honor_node_affinity: bool = True
+    honor_node_taints: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,7 +185,10 @@ class Pod:
     terminating: bool = False  # metadata.deletionTimestamp is set
     local_storage: bool = False  # emptyDir not in memory, or hostPath
     scheduler_name: str = DEFAULT_SCHEDULER
-    anti_affinity: tuple[PodAntiAffinityTerm, ...] = ()  # required terms, kept against others
+    anti_affinity: tuple[PodAffinityTerm, ...] = ()  # required pod anti-affinity terms
+    affinity: tuple[PodAffinityTerm, ...] = ()  # required pod affinity terms
+    spread: tuple[SpreadConstraint, ...] = ()  # DoNotSchedule topology spread constraints
+    preempts: bool = True  # preemptionPolicy is not Never: kube-scheduler may preempt for it
     unmodelled: str | None = None  # why a hard constraint keeps the planner from placing it
 
     @property

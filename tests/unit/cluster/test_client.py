@@ -13,7 +13,7 @@ import pytest
 
 from scheduler_ext.cluster.client import read_cluster
 from scheduler_ext.errors import ClusterReadError
-from tests.unit.fake_api import JsonHandler, serving
+from tests.unit.cluster.fake_api import JsonHandler, serving
 
 NODE = {
     "metadata": {"name": "n1"},

@@ -14,7 +14,7 @@ import pytest
 
 from scheduler_ext.cluster.client import KubeClient
 from scheduler_ext.errors import BindError, ClusterReadError, WatchExpired
-from tests.unit.fake_api import JsonHandler, serving
+from tests.unit.cluster.fake_api import JsonHandler, serving
 
 
 def node(name: str, version: str) -> dict[str, Any]:

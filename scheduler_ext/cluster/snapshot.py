@@ -119,7 +119,7 @@ def _objects(document: object, source: str, default_kind: str = "") -> Iterator[
     yield document
 
 
-_PLURALS: Mapping[str, str] = {kind: kind.plural for kind in KINDS}  # cheaper than Kind(str)
+_PLURALS: Mapping[str, str] = {kind.value: kind.plural for kind in KINDS}  # cheaper than Kind(str)
 
 
 def _identity(obj: Mapping[str, Any]) -> str | None:
@@ -133,8 +133,8 @@ class _Collector:
     """Objects by kind, remembering where each came from to report duplicates."""
 
     def __init__(self) -> None:
-        # Keyed by Kind members, looked up by the objects' plain ``kind`` strings (equal as str).
-        self.by_kind: dict[str, list[Mapping[str, Any]]] = {kind: [] for kind in KINDS}
+        # Plain-string keys: looked up once per object by its ``kind`` string (a Kind is equal).
+        self.by_kind: dict[str, list[Mapping[str, Any]]] = {kind.value: [] for kind in KINDS}
         self._seen: dict[str, tuple[str, Mapping[str, Any]]] = {}
 
     def add(self, obj: Mapping[str, Any], source: str) -> None:

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
-from urllib.parse import quote
 
 import orjson
 
+from scheduler_ext.cluster.kinds import KINDS, Kind
 from scheduler_ext.cluster.snapshot import cluster_from_objects
 from scheduler_ext.domain import Cluster
 from scheduler_ext.errors import BindError, ClusterReadError, SnapshotError, WatchExpired
@@ -43,35 +43,40 @@ def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
-def _api_client(kubeconfig: str | None) -> Any:
+def _api_client(kubeconfig: str | None, pool_size: int | None = None) -> Any:
     """An ApiClient for the explicit kubeconfig, else $KUBECONFIG or ~/.kube/config, else the
-    pod's service account (in-cluster)."""
+    pod's service account (in-cluster); ``pool_size`` connections kept per host if given."""
     from kubernetes import client
     from kubernetes import config as typed_config
 
     # Typed in some client versions, untyped in others: use it as Any to stay mypy-clean on both.
     config: Any = typed_config
-
+    configuration = client.Configuration()
     if kubeconfig:
         try:
-            return config.new_client_from_config(config_file=kubeconfig, persist_config=False)
+            config.load_kube_config(
+                config_file=kubeconfig, client_configuration=configuration, persist_config=False
+            )
         except Exception as exc:
             raise ClusterReadError(
                 f"cannot load kubeconfig {kubeconfig}: {_one_line(exc)}"
             ) from exc
-    try:
-        return config.new_client_from_config(persist_config=False)
-    except Exception as file_exc:
-        logger.debug("no usable kubeconfig (%s); trying in-cluster config", file_exc)
-        configuration = client.Configuration()
+    else:
         try:
-            config.load_incluster_config(client_configuration=configuration)
-        except Exception as exc:
-            raise ClusterReadError(
-                f"cannot load kubeconfig: {_one_line(file_exc)}; "
-                f"and not in a cluster: {_one_line(exc)}"
-            ) from exc
-        return client.ApiClient(configuration)
+            config.load_kube_config(client_configuration=configuration, persist_config=False)
+        except Exception as file_exc:
+            logger.debug("no usable kubeconfig (%s); trying in-cluster config", file_exc)
+            configuration = client.Configuration()
+            try:
+                config.load_incluster_config(client_configuration=configuration)
+            except Exception as exc:
+                raise ClusterReadError(
+                    f"cannot load kubeconfig: {_one_line(file_exc)}; "
+                    f"and not in a cluster: {_one_line(exc)}"
+                ) from exc
+    if pool_size is not None:
+        configuration.connection_pool_maxsize = pool_size  # read when the ApiClient is built
+    return client.ApiClient(configuration)
 
 
 def _describe(exc: BaseException) -> str:
@@ -121,31 +126,34 @@ def _pages(what: str, list_call: Callable[..., Any]) -> Iterator[Mapping[str, An
             return
 
 
+def _list_calls(api: Any) -> dict[Kind, Callable[..., Any]]:
+    """Each kind's list (and, with ``watch=True``, watch) call across namespaces, from the table."""
+    from kubernetes import client
+
+    apis: dict[str, Any] = {}
+    calls: dict[Kind, Callable[..., Any]] = {}
+    for kind in KINDS:
+        if kind.api not in apis:
+            apis[kind.api] = getattr(client, kind.api)(api)
+        calls[kind] = getattr(apis[kind.api], kind.list_call)
+    return calls
+
+
 def read_cluster(kubeconfig: str | None) -> Cluster:
     """Nodes, pods (all namespaces), policy/v1 PodDisruptionBudgets, PriorityClasses and
     Namespaces of the live cluster; ClusterReadError on any failure, with one line."""
     try:
-        from kubernetes import client
+        import kubernetes  # noqa: F401
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise ClusterReadError(f"the kubernetes package is not installed: {exc}") from exc
 
     api = _api_client(kubeconfig)
     try:
-        core = client.CoreV1Api(api)
-        lists: list[tuple[str, Callable[..., Any]]] = [
-            ("priorityclasses", client.SchedulingV1Api(api).list_priority_class),
-            ("namespaces", core.list_namespace),
-            ("nodes", core.list_node),
-            (
-                "poddisruptionbudgets",
-                client.PolicyV1Api(api).list_pod_disruption_budget_for_all_namespaces,
-            ),
-            ("pods", core.list_pod_for_all_namespaces),
-        ]
+        lists = _list_calls(api)
         objects: list[Mapping[str, Any]] = []
-        for what, call in lists:
-            objects.extend(_pages(what, call))
-            logger.debug("listed %s", what)
+        for kind in KINDS:
+            objects.extend(_pages(kind.plural, lists[kind]))
+            logger.debug("listed %s", kind.plural)
     finally:
         close = getattr(api, "close", None)
         if close is not None:
@@ -182,36 +190,11 @@ class KubeClient:
 
         self.api = api
         self._core: Any = client.CoreV1Api(api)  # raw dict bodies and responses, not models
-        self._lists: dict[str, Callable[..., Any]] = {
-            "Node": self._core.list_node,
-            "Pod": self._core.list_pod_for_all_namespaces,
-            "Namespace": self._core.list_namespace,
-            "PodDisruptionBudget": client.PolicyV1Api(
-                api
-            ).list_pod_disruption_budget_for_all_namespaces,
-            "PriorityClass": client.SchedulingV1Api(api).list_priority_class,
-        }
-        import urllib3
-
-        self._host = str(api.configuration.host).rstrip("/")
-        self._bind_headers: dict[str, str] = {
-            **api.default_headers,
-            "Accept": "application/json",
-            "Content-Type": "application/json",
-        }
-        self._bind_timeout = urllib3.Timeout(total=BIND_TIMEOUT_SECONDS)
+        self._lists = _list_calls(api)
 
     @classmethod
     def connect(cls, kubeconfig: str | None) -> KubeClient:
-        api = _api_client(kubeconfig)
-        pool = getattr(getattr(api, "rest_client", None), "pool_manager", None)
-        if pool is not None and hasattr(pool, "connection_pool_kw"):
-            pool.connection_pool_kw["maxsize"] = POOL_SIZE
-        return cls(api)
-
-    @property
-    def kinds(self) -> Sequence[str]:
-        return tuple(self._lists)
+        return cls(_api_client(kubeconfig, pool_size=POOL_SIZE))
 
     def close(self) -> None:
         close = getattr(self.api, "close", None)
@@ -222,7 +205,7 @@ class KubeClient:
         """Every object of ``kind`` (raw JSON, no ``kind`` field) and the list's resourceVersion."""
         items: list[Mapping[str, Any]] = []
         version = ""
-        for page in _pages(kind, self._lists[kind]):
+        for page in _pages(kind, self._lists[Kind(kind)]):
             page_items = page.get("items") or []
             if not isinstance(page_items, list):
                 raise ClusterReadError(f"listing {kind}: items is not a list")
@@ -238,7 +221,7 @@ class KubeClient:
         Raises WatchExpired on 410 Gone, ClusterReadError on any other failure.
         """
         try:
-            response = self._lists[kind](
+            response = self._lists[Kind(kind)](
                 watch=True,
                 resource_version=resource_version,
                 allow_watch_bookmarks=True,
@@ -278,14 +261,9 @@ class KubeClient:
     def bind(self, namespace: str, name: str, uid: str, node: str) -> None:
         """POST the pod's Binding (with a UID precondition when ``uid`` is given).
 
-        The POST goes straight through the client's own urllib3 pool (same TLS, proxy, retries
-        and connections), with the URL and the fixed headers built once and the body written by
-        orjson: ``create_namespaced_binding``'s parameter and model machinery took about a third
-        of a bind's client CPU (0.35 -> 0.25 ms against a local server), CPU that competes for
-        the GIL with the next pod's filter. The
-        credentials are read per call (``auth_settings``), so a refreshed token (in-cluster,
-        exec plugins) is used as the generated client would. The response is not decoded (the
-        client's model for it fails to deserialize, kubernetes-client/python#547).
+        The response is not decoded: the client's model for it fails to deserialize
+        (kubernetes-client/python#547), hence ``_preload_content=False``; a non-2xx answer still
+        raises ``ApiException``.
         """
         metadata: dict[str, str] = {"name": name, "namespace": namespace}
         if uid:
@@ -296,22 +274,17 @@ class KubeClient:
             "metadata": metadata,
             "target": {"apiVersion": "v1", "kind": "Node", "name": node},
         }
-        headers = dict(self._bind_headers)
-        for auth in self.api.configuration.auth_settings().values():
-            if auth.get("in") == "header" and auth.get("value"):
-                headers[auth["key"]] = auth["value"]
-        url = f"{self._host}/api/v1/namespaces/{quote(namespace, safe='')}/bindings"
         try:
-            response = self.api.rest_client.pool_manager.request(
-                "POST",
-                url,
-                body=orjson.dumps(body),
-                headers=headers,
-                timeout=self._bind_timeout,
-                preload_content=True,
+            response = self._core.create_namespaced_binding(
+                namespace,
+                body,
+                # The client sends no Content-Type for this call (37.0.2); a fresh dict per call,
+                # as the client adds the auth header to it.
+                _headers={"Content-Type": "application/json"},
+                _preload_content=False,
+                _request_timeout=BIND_TIMEOUT_SECONDS,
             )
+            response.read()  # drained, so that the connection goes back to the pool
+            response.release_conn()
         except Exception as exc:
             raise BindError(f"binding {namespace}/{name} to {node}: {_describe(exc)}") from exc
-        if not 200 <= response.status < 300:
-            detail = _describe_status(response.status, response.reason, response.data)
-            raise BindError(f"binding {namespace}/{name} to {node}: {detail}")

@@ -15,6 +15,13 @@ The loop is client-go's reflector, reduced to what the service needs:
 Every restart other than a normal watch timeout is counted through ``on_restart(kind)`` (the
 ``scheduler_ext_watch_restarts_total`` metric). ``stop`` ends the loop within one watch timeout at
 worst; the threads are daemons, so a stuck connection never keeps the process alive.
+
+Hand-written because ``kubernetes.watch.Watch.stream`` cannot resume a raw stream (read in
+kubernetes 37.0.2): with ``deserialize=False`` (raw dicts, no generated models) it never moves
+its resourceVersion forward, so its reconnect replays from the first version, and an ERROR event
+raises ``KeyError('raw_object')``; with models it pays the per-event model build the raw path
+avoids (``cluster/client.py``); a ``timeout_seconds`` turns its resume off, and a 410 is retried
+once from the same expired version instead of by listing again.
 """
 
 from __future__ import annotations

@@ -9,16 +9,19 @@ we saturate at the int64 bounds instead (no real request comes near).
 
 Arithmetic is exact (Python integers); results are cached because real clusters repeat a handful of
 quantity strings across tens of thousands of containers.
+
+Hand-written because ``kubernetes.utils.parse_quantity`` does not round as apimachinery does (read
+in kubernetes 37.0.2): it returns an exact ``Decimal`` ("0.1n" stays 1E-10 where ParseQuantity
+rounds up to 1n, and ``Value``/``MilliValue`` rounding is left to the caller), does not saturate at
+int64, accepts what ParseQuantity rejects ("1_000", "NaN", "Infinity") and rejects what it accepts
+("." and a bare sign).
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 from functools import lru_cache
-
-logger = logging.getLogger(__name__)
 
 INT64_MAX = (1 << 63) - 1
 INT64_MIN = -(1 << 63)

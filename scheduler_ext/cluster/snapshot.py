@@ -25,22 +25,13 @@ from typing import Any
 import yaml
 
 from scheduler_ext.cluster import convert
+from scheduler_ext.cluster.kinds import KINDS, Kind, object_key
 from scheduler_ext.domain import Cluster, DisruptionBudget, Namespace, Node, Pod, PriorityClass
 from scheduler_ext.errors import SnapshotError
 
 logger = logging.getLogger(__name__)
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-KINDS = frozenset({"Node", "Pod", "PodDisruptionBudget", "PriorityClass", "Namespace"})
-_PLURAL = {
-    "Node": "nodes",
-    "Pod": "pods",
-    "PodDisruptionBudget": "poddisruptionbudgets",
-    "PriorityClass": "priorityclasses",
-    "Namespace": "namespaces",
-}
-_NAMESPACED = frozenset({"Pod", "PodDisruptionBudget"})
 
 
 @contextmanager
@@ -128,23 +119,22 @@ def _objects(document: object, source: str, default_kind: str = "") -> Iterator[
     yield document
 
 
+_PLURALS: Mapping[str, str] = {kind.value: kind.plural for kind in KINDS}  # cheaper than Kind(str)
+
+
 def _identity(obj: Mapping[str, Any]) -> str | None:
     """``pods/ns/name`` for duplicate detection; None if too malformed (conversion reports it)."""
     kind = obj["kind"]
-    meta = obj.get("metadata")
-    if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str):
-        return None
-    if kind in _NAMESPACED:
-        namespace = meta.get("namespace") or convert.DEFAULT_NAMESPACE
-        return f"{_PLURAL[kind]}/{namespace}/{meta['name']}"
-    return f"{_PLURAL[kind]}/{meta['name']}"
+    key = object_key(kind, obj)
+    return None if key is None else f"{_PLURALS[kind]}/{key}"
 
 
 class _Collector:
     """Objects by kind, remembering where each came from to report duplicates."""
 
     def __init__(self) -> None:
-        self.by_kind: dict[str, list[Mapping[str, Any]]] = {kind: [] for kind in KINDS}
+        # Plain-string keys: looked up once per object by its ``kind`` string (a Kind is equal).
+        self.by_kind: dict[str, list[Mapping[str, Any]]] = {kind.value: [] for kind in KINDS}
         self._seen: dict[str, tuple[str, Mapping[str, Any]]] = {}
 
     def add(self, obj: Mapping[str, Any], source: str) -> None:
@@ -165,19 +155,19 @@ class _Collector:
 def _build(collector: _Collector, *, strict_nodes: bool) -> Cluster:
     by_kind = collector.by_kind
     classes: list[PriorityClass] = [
-        convert.priority_class_from(o) for o in by_kind["PriorityClass"]
+        convert.priority_class_from(o) for o in by_kind[Kind.PRIORITY_CLASS]
     ]
     priorities = {pc.name: pc for pc in classes}
-    nodes: list[Node] = [convert.node_from(o) for o in by_kind["Node"]]
+    nodes: list[Node] = [convert.node_from(o) for o in by_kind[Kind.NODE]]
     if not nodes:
         raise SnapshotError("the snapshot has no nodes")
-    namespaces: list[Namespace] = [convert.namespace_from(o) for o in by_kind["Namespace"]]
+    namespaces: list[Namespace] = [convert.namespace_from(o) for o in by_kind[Kind.NAMESPACE]]
     budgets: list[DisruptionBudget] = [
-        convert.budget_from(o) for o in by_kind["PodDisruptionBudget"]
+        convert.budget_from(o) for o in by_kind[Kind.POD_DISRUPTION_BUDGET]
     ]
     node_names = {node.name for node in nodes}
     pods: list[Pod] = []
-    for raw in by_kind["Pod"]:
+    for raw in by_kind[Kind.POD]:
         pod = convert.pod_from(raw, priorities)
         if pod is None:
             continue

@@ -20,7 +20,7 @@ from scheduler_ext.planning.render import plan_to_dict
 from testkit import checker
 from testkit.bruteforce import brute_force
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fragmented-cluster.json"
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "fragmented-cluster.json"
 PROD = 10_000
 
 

@@ -515,7 +515,7 @@ def node_object(node: Node) -> dict[str, Any]:
     }
 
 
-def pod_object(pod: Pod) -> dict[str, Any]:
+def _pod_metadata(pod: Pod) -> dict[str, Any]:
     metadata: dict[str, Any] = {
         "name": pod.name,
         "namespace": pod.namespace,
@@ -540,6 +540,10 @@ def pod_object(pod: Pod) -> dict[str, Any]:
     if pod.terminating:
         metadata["deletionTimestamp"] = CREATED
         metadata["deletionGracePeriodSeconds"] = 30
+    return metadata
+
+
+def _container(pod: Pod) -> dict[str, Any]:
     container: dict[str, Any] = {
         "name": "app",
         "image": "registry.k8s.io/pause:3.9",
@@ -555,31 +559,17 @@ def pod_object(pod: Pod) -> dict[str, Any]:
             }
             for hp in pod.host_ports
         ]
-    spec: dict[str, Any] = {
-        "containers": [container],
-        "schedulerName": pod.scheduler_name,
-        "priority": pod.priority,
-    }
-    if pod.priority_class_name:
-        spec["priorityClassName"] = pod.priority_class_name
-    if pod.node_name:
-        spec["nodeName"] = pod.node_name
-    if pod.node_selector:
-        spec["nodeSelector"] = dict(pod.node_selector)
-    if pod.tolerations:
-        spec["tolerations"] = [
-            {
-                k: v
-                for k, v in (
-                    ("key", t.key),
-                    ("operator", t.operator),
-                    ("value", t.value),
-                    ("effect", t.effect),
-                )
-                if v
-            }
-            for t in pod.tolerations
-        ]
+    return container
+
+
+def _tolerations(pod: Pod) -> list[dict[str, str]]:
+    fields = ("key", "operator", "value", "effect")
+    return [
+        {name: value for name in fields if (value := getattr(t, name))} for t in pod.tolerations
+    ]
+
+
+def _affinity(pod: Pod) -> dict[str, Any]:
     affinity: dict[str, Any] = {}
     if pod.required_node_affinity:
         affinity["nodeAffinity"] = {
@@ -593,19 +583,40 @@ def pod_object(pod: Pod) -> dict[str, Any]:
                 _anti_affinity_term(t) for t in pod.anti_affinity
             ]
         }
-    if affinity:
-        spec["affinity"] = affinity
+    return affinity
+
+
+def _pod_spec(pod: Pod, container: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "containers": [container],
+        "schedulerName": pod.scheduler_name,
+        "priority": pod.priority,
+    }
+    optional = {
+        "priorityClassName": pod.priority_class_name,
+        "nodeName": pod.node_name,
+        "nodeSelector": dict(pod.node_selector),
+        "tolerations": _tolerations(pod),
+        "affinity": _affinity(pod),
+    }
+    spec.update((key, value) for key, value in optional.items() if value)
     if pod.local_storage:
         spec["volumes"] = [{"name": "scratch", "emptyDir": {}}]
         container["volumeMounts"] = [{"name": "scratch", "mountPath": "/scratch"}]
-    status: dict[str, Any] = {"phase": pod.phase}
+    return spec
+
+
+def pod_object(pod: Pod) -> dict[str, Any]:
+    scheduled = {"type": "PodScheduled", "status": "True"}
     if pod.node_name is None:
-        status["conditions"] = [
-            {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}
-        ]
-    else:
-        status["conditions"] = [{"type": "PodScheduled", "status": "True"}]
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec, "status": status}
+        scheduled = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": _pod_metadata(pod),
+        "spec": _pod_spec(pod, _container(pod)),
+        "status": {"phase": pod.phase, "conditions": [scheduled]},
+    }
 
 
 def budget_object(budget: DisruptionBudget) -> dict[str, Any]:

@@ -208,10 +208,9 @@ def _plan_with(args: argparse.Namespace, started: float, worker: SolverWorker | 
 def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING - 10 * min(args.verbose, 2),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from scheduler_ext.logs import configure
+
+    configure(logging.WARNING - 10 * min(args.verbose, 2))
     if args.command == "plan":
         return _run_plan(args, started)
     if args.command == "serve":

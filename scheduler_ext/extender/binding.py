@@ -29,6 +29,7 @@ from scheduler_ext.names import is_dns_label, is_dns_subdomain, shown
 
 logger = logging.getLogger(__name__)
 
+
 class BindClient(Protocol):
     def bind(self, namespace: str, name: str, uid: str, node: str) -> None:
         """Create the pod's Binding; BindError with one line on any failure."""

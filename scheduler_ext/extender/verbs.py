@@ -63,6 +63,7 @@ class VerbDeps(Protocol):
     @property
     def scheduler_names(self) -> Collection[str]:
         """The ``schedulerName`` of the pods the bind verb may bind."""
+
     @property
     def bind_wait_seconds(self) -> float:
         """How long a bind waits for the watch to show its pod."""
@@ -219,9 +220,7 @@ async def answer_bind(deps: VerbDeps, body: bytes) -> Reply:
         else:
             try:
                 outcome = await run_in_threadpool(
-                    partial(
-                        bind_pod, schedulers=deps.scheduler_names, wait=deps.bind_wait_seconds
-                    ),
+                    partial(bind_pod, schedulers=deps.scheduler_names, wait=deps.bind_wait_seconds),
                     client,
                     deps.store,
                     request,

@@ -136,6 +136,7 @@ def _run_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from scheduler_ext.api import connections
     from scheduler_ext.app import create_app
     from scheduler_ext.cluster.client import KubeClient
     from scheduler_ext.errors import ClusterReadError
@@ -157,6 +158,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         log_config=None,
         access_log=False,
         proxy_headers=False,  # kube-scheduler calls directly; nothing reads the client address
+        http=connections.protocol(server.header_timeout_seconds),
     )
     return 0
 

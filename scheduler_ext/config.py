@@ -55,6 +55,9 @@ class ServerSettings(_Group):
     """PEM certificate; with ``tls_key_file`` the service speaks HTTPS (``enableHTTPS: true``)."""
     tls_key_file: Path | None = None
     """PEM private key of ``tls_cert_file``."""
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    """A connection whose request headers are not in by then is closed (idle or slow clients
+    cannot hold connections: kube-scheduler sends a whole request at once)."""
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     """Larger request bodies get 413. A full NodeList of 5,000 nodes is about 40 MiB."""
 

@@ -143,7 +143,10 @@ def _run_serve(args: argparse.Namespace) -> int:
 
     kubeconfig = settings.cluster.kubeconfig
     try:
-        client = KubeClient.connect(str(kubeconfig) if kubeconfig else None)
+        client = KubeClient.connect(
+            str(kubeconfig) if kubeconfig else None,
+            watch_read_timeout=settings.cluster.staleness_seconds / 2,
+        )
     except ClusterReadError as exc:
         print(f"scheduler-ext: error: {exc}", file=sys.stderr)  # noqa: T201
         return EXIT_USAGE

@@ -82,6 +82,10 @@ class ClusterSettings(_Group):
     """Longest wait between two attempts."""
     assume_ttl_seconds: float = Field(default=30.0, gt=0)
     """How long a pod bound by the bind verb counts on its node before the watch confirms it."""
+    staleness_seconds: float = Field(default=90.0, ge=2)
+    """The state counts as stale when some watch has not heard from the API server for this long
+    (a healthy watch hears a bookmark about once a minute; a silent one is reopened after half
+    of it): /readyz answers 503 and no plan is made until every watch is heard again."""
     bind_wait_seconds: float = Field(default=2.0, ge=0, le=4.0)
     """How long the bind verb waits for the watch to show a pod it was asked to bind
     (kube-scheduler's own watch can be a moment ahead); below kube-scheduler's 5 s httpTimeout."""

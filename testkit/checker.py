@@ -17,8 +17,10 @@ Rules (see the planner contract):
   host-port clash and no required pod anti-affinity clash with the pods finally there.
 - Every node that receives a pod fits its final pods: requests per resource and pod count.
 - Moved or evicted pods must be disruptable (not mirror, DaemonSet, bare, terminating,
-  kube-system, system-critical, local-storage unless allowed, or opted out by annotation).
-- Disruption budgets and ``max_disruptions`` cap moves plus evictions.
+  kube-system, system-critical, of a controller kind not allowed to move, of another scheduler,
+  local-storage or claims unless allowed, under two budgets, or opted out by annotation).
+- Disruption budgets (none while their status is stale) and ``max_disruptions`` cap moves plus
+  evictions.
 - Objective: placed pods per priority (highest first), then fewer disturbed pods, then fewer
   evictions. The plan's ``placedByPriority`` and ``improves`` must match the recomputation, and the
   plan must never be lexicographically worse than doing nothing.
@@ -53,6 +55,9 @@ SAFE_TO_EVICT = "cluster-autoscaler.kubernetes.io/safe-to-evict"
 DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt"
 PREFER_NO_EVICTION = "descheduler.alpha.kubernetes.io/prefer-no-eviction"
 DEFAULT_SCHEDULER = "default-scheduler"
+MOVABLE_OWNER_KINDS = frozenset({"ReplicaSet", "StatefulSet"})
+"""The controllers that recreate a deleted pod elsewhere, unless a test says otherwise."""
+MAX_DISRUPTED_PODS = 2000
 SOLVERS = frozenset({"cpsat", "neighbourhood", "greedy", "none"})
 UNSCHEDULABLE_TAINT = Taint("node.kubernetes.io/unschedulable", "", "NoSchedule")
 NOT_READY_TAINT = Taint("node.kubernetes.io/not-ready", "", "NoSchedule")
@@ -89,12 +94,23 @@ class CheckResult:
 # --- single-pod rules -------------------------------------------------------------------------
 
 
-def immovable_reason(pod: Pod, *, allow_local_storage: bool = False) -> str | None:
-    """Why a bound pod must not be moved or evicted, or None when it may be."""
-    annotations = dict(pod.annotations)
+def immovable_reason(
+    pod: Pod,
+    *,
+    allow_local_storage: bool = False,
+    allow_pvc: bool = False,
+    movable_owner_kinds: frozenset[str] = MOVABLE_OWNER_KINDS,
+    budgets: Sequence[DisruptionBudget] = (),
+) -> str | None:
+    """Why a bound pod must not be moved or evicted, or None when it may be.
+
+    ``budgets`` are the cluster's disruption budgets: the Eviction API refuses a pod that two of
+    them cover (pkg/registry/core/pod/storage/eviction.go), so without them that rule is not
+    checked.
+    """
     if pod.unmodelled:
         return f"unmodelled ({pod.unmodelled})"
-    if MIRROR_ANNOTATION in annotations:
+    if MIRROR_ANNOTATION in dict(pod.annotations):
         return "mirror pod"
     if pod.owner is None:
         return "bare pod (no controller)"
@@ -108,8 +124,22 @@ def immovable_reason(pod: Pod, *, allow_local_storage: bool = False) -> str | No
         SYSTEM_CRITICAL_CLASSES
     ):
         return "system-critical pod"
+    if pod.owner.kind not in movable_owner_kinds:
+        return f"owner kind {pod.owner.kind} is not one that recreates its pods elsewhere"
+    if pod.scheduler_name != DEFAULT_SCHEDULER:
+        return f"its replacement would be placed by scheduler {pod.scheduler_name}"
     if pod.local_storage and not allow_local_storage:
         return "uses local storage"
+    if pod.volume_claims and not allow_pvc:
+        return f"uses {', '.join(pod.volume_claims)}"
+    covering = [f"{b.namespace}/{b.name}" for b in budgets if budget_covers(b, pod)]
+    if len(covering) > 1:
+        return f"covered by {len(covering)} PodDisruptionBudgets ({', '.join(covering)})"
+    return _opt_out(pod)
+
+
+def _opt_out(pod: Pod) -> str | None:
+    annotations = dict(pod.annotations)
     if annotations.get(SAFE_TO_EVICT) == "false":
         return f"{SAFE_TO_EVICT}=false"
     if annotations.get(DO_NOT_DISRUPT) == "true":
@@ -117,6 +147,16 @@ def immovable_reason(pod: Pod, *, allow_local_storage: bool = False) -> str | No
     if PREFER_NO_EVICTION in annotations:
         return PREFER_NO_EVICTION
     return None
+
+
+def budget_allowance(budget: DisruptionBudget) -> int:
+    """How many of its pods the Eviction API lets be disrupted (``checkAndDecrement``): none while
+    ``status.observedGeneration`` lags ``metadata.generation`` (429) or ``disruptionsAllowed`` is
+    not positive, and none past ``MaxDisruptedPodSize`` unconfirmed evictions (403)."""
+    if budget.observed_generation < budget.generation:
+        return 0
+    allowed = max(budget.disruptions_allowed, 0)
+    return min(allowed, max(MAX_DISRUPTED_PODS + 1 - budget.disrupted_pods, 0))
 
 
 def unbindable_reason(pod: Pod) -> str | None:
@@ -306,6 +346,8 @@ def validate_placement(
     *,
     max_disruptions: int | None = None,
     allow_local_storage: bool = False,
+    allow_pvc: bool = False,
+    movable_owner_kinds: frozenset[str] = MOVABLE_OWNER_KINDS,
 ) -> CheckResult:
     """Check a final placement against the cluster's current one; raise AssertionError if broken."""
     nodes = {node.name: node for node in cluster.nodes}
@@ -321,7 +363,13 @@ def validate_placement(
             reason = unbindable_reason(pod)
             assert reason is None, f"{pod.key} bound although {reason}"
         else:
-            reason = immovable_reason(pod, allow_local_storage=allow_local_storage)
+            reason = immovable_reason(
+                pod,
+                allow_local_storage=allow_local_storage,
+                allow_pvc=allow_pvc,
+                movable_owner_kinds=movable_owner_kinds,
+                budgets=cluster.budgets,
+            )
             assert reason is None, f"{pod.key} moved or evicted although {reason}"
             disturbed.append(pod)
             evicted += target is None
@@ -344,8 +392,9 @@ def validate_placement(
 
     for budget in cluster.budgets:
         hit = [p.key for p in disturbed if budget_covers(budget, p)]
-        assert len(hit) <= budget.disruptions_allowed, (
-            f"PDB {budget.namespace}/{budget.name} allows {budget.disruptions_allowed} "
+        allowed = budget_allowance(budget)
+        assert len(hit) <= allowed, (
+            f"PDB {budget.namespace}/{budget.name} allows {allowed} "
             f"disruptions, plan disrupts {len(hit)}: {hit}"
         )
     if max_disruptions is not None:
@@ -468,11 +517,18 @@ def check_plan(
     *,
     max_disruptions: int | None = None,
     allow_local_storage: bool = False,
+    allow_pvc: bool = False,
+    movable_owner_kinds: frozenset[str] = MOVABLE_OWNER_KINDS,
 ) -> CheckResult:
     """Verify a plan dictionary against ``cluster``; raise AssertionError on the first violation."""
     final = plan_placement(cluster, plan)
     result = validate_placement(
-        cluster, final, max_disruptions=max_disruptions, allow_local_storage=allow_local_storage
+        cluster,
+        final,
+        max_disruptions=max_disruptions,
+        allow_local_storage=allow_local_storage,
+        allow_pvc=allow_pvc,
+        movable_owner_kinds=movable_owner_kinds,
     )
     check_status(result, plan["status"])
     return result

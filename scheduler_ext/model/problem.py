@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from scheduler_ext.domain import Cluster, Pod
+from scheduler_ext.model.movability import DEFAULT_POLICY, EvictionPolicy
 
 
 @dataclass(frozen=True)
@@ -112,10 +113,14 @@ class Problem:
 
 
 def build_problem(
-    cluster: Cluster, *, allow_local_storage: bool = False, max_disruptions: int | None = None
+    cluster: Cluster,
+    *,
+    policy: EvictionPolicy = DEFAULT_POLICY,
+    max_disruptions: int | None = None,
 ) -> Problem:
-    """The packing problem of ``cluster``; the steps are in ``model/build.py``."""
+    """The packing problem of ``cluster``; the steps are in ``model/build.py``, the eviction
+    rules ``policy`` switches in ``model/movability.py``."""
     # Imported here: the build makes the types above, so importing it at the top would be a cycle.
     from scheduler_ext.model.build import build
 
-    return build(cluster, allow_local_storage=allow_local_storage, max_disruptions=max_disruptions)
+    return build(cluster, policy=policy, max_disruptions=max_disruptions)

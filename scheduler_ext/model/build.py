@@ -43,6 +43,7 @@ class SortedPods:
     movable: list[Pod] = field(default_factory=list)
     pending: list[Pod] = field(default_factory=list)
     unplanned: list[tuple[Pod, str]] = field(default_factory=list)
+    kept: Counter[str] = field(default_factory=Counter)  # immovable pods per eviction rule id
 
     @property
     def plannable(self) -> list[Pod]:
@@ -63,6 +64,8 @@ def sort_pods(
                 continue  # bound to a node outside the snapshot: it holds nothing we plan with
             reason = movability.immovable_reason(pod, policy, budgets.names(pod))
             (out.fixed if reason else out.movable).append(pod)
+            if reason:
+                out.kept[reason.split(":", 1)[0]] += 1
         elif pod.terminating:
             continue
         elif pod.scheduler_name != DEFAULT_SCHEDULER:
@@ -229,4 +232,5 @@ def build(
         unplanned=tuple(pods.unplanned),
         pending_reasons=tuple(pending_reasons),
         members=tuple(members),
+        kept=tuple(sorted(pods.kept.items())),
     )

@@ -91,6 +91,8 @@ class Problem:
     """(pod key, why no node passes its filters) for modelled pending pods with no eligible node."""
     members: tuple[ClassMembers, ...] = ()
     """Per class, its pods; empty in the copy handed to a solver process."""
+    kept: tuple[tuple[str, int], ...] = ()
+    """(eviction rule id, how many running pods it keeps in place), for the plan's diagnostics."""
 
     @cached_property
     def capacity_matrix(self) -> npt.NDArray[np.int64]:

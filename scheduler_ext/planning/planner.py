@@ -176,6 +176,7 @@ def _to_plan(
                     **({"detail": s.detail} if s.detail else {}),
                 }
                 for s in best.stages
-            ]
+            ],
+            **({"immovable": dict(problem.kept)} if problem.kept else {}),
         },
     )

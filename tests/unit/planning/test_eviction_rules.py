@@ -107,3 +107,10 @@ def test_switches_reach_the_plan() -> None:
     assert disrupted(cluster(owner=JOB), jobs) == {CANDIDATE}
     claims = PlanOptions(time_limit_seconds=2.0, allow_pvc=True)
     assert disrupted(cluster(owner=STATEFUL, spec=PVC_VOLUME), claims) == {CANDIDATE}
+
+
+def test_the_plan_counts_the_pods_each_rule_keeps() -> None:
+    c = cluster(budget("web"), budget("web-too"))
+    plan = plan_to_dict(make_plan(c, PlanOptions(time_limit_seconds=2.0), isolate=False))
+    kept = plan["status"]["diagnostics"]["immovable"]
+    assert kept == {"two-budgets": 1, "no-controller": 1}  # web-1, and the bare pod on n2

@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from scheduler_ext.planning.options import SOLVER_CHOICES, PlanOptions
+from scheduler_ext.planning.options import SOLVER_CHOICES, PlanOptions, parse_owner_kinds
 
 if TYPE_CHECKING:
     from scheduler_ext.solvers.isolation import SolverWorker
@@ -48,12 +48,22 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _owner_kinds(text: str) -> frozenset[str]:
+    try:
+        return parse_owner_kinds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _option(name: str) -> dict[str, Any]:
     """``default`` and ``help`` of a ``plan`` flag, from its field of ``PlanOptions``."""
     field = PlanOptions.model_fields[name]
     summary = (field.description or "").split("\n\n")[0].rstrip(".")
     if field.default is None or isinstance(field.default, bool):
         return {"default": field.default, "help": summary}
+    if isinstance(field.default, frozenset):  # shown as the flag takes it
+        shown = ",".join(sorted(field.default))
+        return {"default": field.default, "help": f"{summary} (default: {shown})"}
     return {"default": field.default, "help": f"{summary} (default: %(default)s)"}
 
 
@@ -91,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--allow-local-storage", action="store_true", **_option("allow_local_storage")
     )
+    plan.add_argument(
+        "--movable-owner-kinds",
+        type=_owner_kinds,
+        metavar="KIND,...",
+        **_option("movable_owner_kinds"),
+    )
+    plan.add_argument("--allow-pvc", action="store_true", **_option("allow_pvc"))
     plan.add_argument("--workers", type=_non_negative_int, metavar="N", **_option("workers"))
     _add_serve(commands)
     return parser
@@ -202,6 +219,8 @@ def _plan_with(args: argparse.Namespace, started: float, worker: SolverWorker | 
         solver=args.solver,
         max_disruptions=args.max_disruptions,
         allow_local_storage=args.allow_local_storage,
+        movable_owner_kinds=args.movable_owner_kinds,
+        allow_pvc=args.allow_pvc,
         workers=args.workers,
     )
     plan = make_plan(cluster, options, started=started, worker=worker)

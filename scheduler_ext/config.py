@@ -16,19 +16,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
 )
+from pydantic_settings import SettingsError as SourceError
 
 from scheduler_ext.errors import validation_lines
-from scheduler_ext.planning.options import PlanOptions
+from scheduler_ext.planning.options import OwnerKinds, PlanOptions
 
 ENV_PREFIX = "SCHEDULER_EXT_"
 ENV_DELIMITER = "__"
@@ -94,6 +96,8 @@ class ClusterSettings(_Group):
 class PlanningSettings(PlanOptions):
     """The planning loop's settings: the planning options of every round, plus the loop's own."""
 
+    movable_owner_kinds: Annotated[OwnerKinds, NoDecode] = PlanOptions().movable_owner_kinds
+    """As the planning option; in the environment a comma-separated list, not JSON."""
     enabled: bool = True
     """Run the planning loop (plans are only recorded: the service runs in dry-run mode)."""
     debounce_seconds: float = Field(default=1.0, ge=0)
@@ -200,3 +204,14 @@ def load_settings(
         return settings_cls(**_without_none(overrides or {}))
     except ValidationError as exc:
         raise SettingsError(describe(exc)) from None
+    except SourceError as exc:  # a group given whole in the environment, as invalid JSON
+        raise SettingsError([_source_line(exc)]) from None
+
+
+def _source_line(error: SourceError) -> str:
+    """pydantic-settings' 'error parsing value for field "planning" ...' as a settings line."""
+    text = " ".join(str(error).split())
+    for group in Settings.model_fields:
+        if f'field "{group}"' in text:
+            return f"{group} ({ENV_PREFIX}{group.upper()}): expected a JSON object of settings"
+    return text

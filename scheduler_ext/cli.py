@@ -127,6 +127,11 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--mode", choices=("dry-run",), help="dry-run: plans are only recorded")
     serve.add_argument("--tls-cert-file", metavar="PEM", help="serve HTTPS with this certificate")
     serve.add_argument("--tls-key-file", metavar="PEM", help="private key of --tls-cert-file")
+    serve.add_argument(
+        "--tls-client-ca-file",
+        metavar="PEM",
+        help="require client certificates signed by this CA (mutual TLS)",
+    )
 
 
 def _run_serve(args: argparse.Namespace) -> int:
@@ -139,6 +144,7 @@ def _run_serve(args: argparse.Namespace) -> int:
             "port": args.port,
             "tls_cert_file": args.tls_cert_file,
             "tls_key_file": args.tls_key_file,
+            "tls_client_ca_file": args.tls_client_ca_file,
         },
         "cluster": {"kubeconfig": args.kubeconfig},
     }
@@ -151,9 +157,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     if not args.verbose:
         logging.getLogger().setLevel(settings.log_level)
 
-    import uvicorn
-
-    from scheduler_ext.api import connections
+    from scheduler_ext.api.server import serve
     from scheduler_ext.app import create_app
     from scheduler_ext.cluster.client import KubeClient
     from scheduler_ext.errors import ClusterReadError
@@ -167,19 +171,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     except ClusterReadError as exc:
         print(f"scheduler-ext: error: {exc}", file=sys.stderr)  # noqa: T201
         return EXIT_USAGE
-    server = settings.server
-    uvicorn.run(
-        create_app(settings, client=client),
-        host=server.host,
-        port=server.port,
-        workers=1,
-        ssl_certfile=str(server.tls_cert_file) if server.tls_cert_file else None,
-        ssl_keyfile=str(server.tls_key_file) if server.tls_key_file else None,
-        log_config=None,
-        access_log=False,
-        proxy_headers=False,  # kube-scheduler calls directly; nothing reads the client address
-        http=connections.protocol(server.header_timeout_seconds),
-    )
+    serve(create_app(settings, client=client), settings.server)
     return 0
 
 

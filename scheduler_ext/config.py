@@ -57,6 +57,12 @@ class ServerSettings(_Group):
     """PEM certificate; with ``tls_key_file`` the service speaks HTTPS (``enableHTTPS: true``)."""
     tls_key_file: Path | None = None
     """PEM private key of ``tls_cert_file``."""
+    tls_client_ca_file: Path | None = None
+    """PEM CA bundle; with it every client must present a certificate it signed (mutual TLS:
+    kube-scheduler's ``tlsConfig.certFile``/``keyFile``), else the handshake is refused."""
+    tls_reload_seconds: float = Field(default=30.0, gt=0)
+    """How often the certificate, key and client CA files are checked for changes (a renewed
+    certificate is used for new connections without a restart)."""
     header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     """A connection whose request headers are not in by then is closed (idle or slow clients
     cannot hold connections: kube-scheduler sends a whole request at once)."""
@@ -67,7 +73,9 @@ class ServerSettings(_Group):
     def _tls_pair(self) -> ServerSettings:
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
             raise ValueError("tls_cert_file and tls_key_file must be given together")
-        for path in (self.tls_cert_file, self.tls_key_file):
+        if self.tls_client_ca_file is not None and self.tls_cert_file is None:
+            raise ValueError("tls_client_ca_file needs tls_cert_file and tls_key_file (HTTPS)")
+        for path in (self.tls_cert_file, self.tls_key_file, self.tls_client_ca_file):
             if path is not None and not path.is_file():
                 raise ValueError(f"no such file: {path}")
         return self

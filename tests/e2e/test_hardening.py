@@ -4,6 +4,8 @@
   newline) are refused with one line, and nothing is bound.
 - A body that lies about a watched pod's requests does not change that pod's filter answer.
 - Silent sockets are closed within the header timeout.
+- kube-scheduler with its client certificate schedules through the service over mutual TLS; a
+  client certificate of another CA is refused.
 - ``/readyz`` goes 503 while the API server is stalled (SIGSTOP) for longer than the staleness,
   and back to 200 once it answers again; verbs keep answering meanwhile.
 """
@@ -13,14 +15,17 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from testkit import builders
+from testkit import builders, certs
 from testkit.cluster import KwokCluster, free_port
 from testkit.kube import Kube
 from testkit.service import ServiceProcess, extender_config
@@ -158,3 +163,65 @@ def test_readiness_falls_back_during_an_apiserver_stall_and_returns(
         description="ready again once the API server answers",
         timeout=60,
     )
+
+
+def test_kube_scheduler_schedules_through_mutual_tls(
+    cluster_factory: ClusterFactory, tmp_path: Path
+) -> None:
+    """kube-scheduler presents its client certificate (``tlsConfig``) and binds through the
+    service; a client with a certificate of another CA is refused at the handshake."""
+    ca = certs.ca_pair(tmp_path, "ca")
+    server = certs.signed_pair(tmp_path, "server", ca, server=True)
+    scheduler = certs.signed_pair(tmp_path, "kube-scheduler", ca)
+    stranger = certs.signed_pair(tmp_path, "stranger", certs.ca_pair(tmp_path, "other"))
+    port = free_port()
+    config = extender_config(port)
+    [entry] = config["extenders"]
+    entry.update(
+        urlPrefix=f"https://127.0.0.1:{port}/scheduler",
+        enableHTTPS=True,
+        tlsConfig={
+            "certFile": str(scheduler[0]),
+            "keyFile": str(scheduler[1]),
+            "caFile": str(ca[0]),
+        },
+    )
+    cluster = cluster_factory(config, prefix="mtls")
+    env = {
+        "SCHEDULER_EXT_SERVER__TLS_CERT_FILE": str(server[0]),
+        "SCHEDULER_EXT_SERVER__TLS_KEY_FILE": str(server[1]),
+        "SCHEDULER_EXT_SERVER__TLS_CLIENT_CA_FILE": str(ca[0]),
+        "SCHEDULER_EXT_PLANNING__ENABLED": "false",
+    }
+    service = ServiceProcess(cluster.kubeconfig, port, tmp_path / "service.log", env=env).start()
+
+    def https(cert: tuple[Path, Path]) -> int:
+        context = ssl.create_default_context(cafile=str(ca[0]))
+        context.load_cert_chain(str(cert[0]), str(cert[1]))
+        url = f"https://127.0.0.1:{port}/readyz"
+        with urllib.request.urlopen(url, context=context, timeout=5) as response:
+            return int(response.status)
+
+    try:
+        wait_for(
+            lambda: https(scheduler),
+            lambda status: status == 200,
+            description="the service ready over mutual TLS",
+            retry=lambda exc: isinstance(exc, OSError),
+        )
+        with pytest.raises((ssl.SSLError, urllib.error.URLError, ConnectionError)):
+            https(stranger)
+        with Kube(cluster.api_client()) as kube:
+            kube.create(builders.namespace("mtls"))
+            kube.create(builders.node("mtls-n1", cpu="4"))
+            kube.create(builders.pod("through", namespace="mtls", requests={"cpu": "500m"}))
+            wait_for(
+                lambda: kube.core.read_namespaced_pod("through", "mtls").spec.node_name,
+                lambda node: node == "mtls-n1",
+                description="the pod bound",
+                timeout=60,
+            )
+        assert "bound mtls/through to mtls-n1" in service.log()  # by the service's bind verb
+    finally:
+        service.stop()
+        cluster_factory.delete(cluster)

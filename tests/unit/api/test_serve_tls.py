@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from testkit.certs import ca_pair as _ca
+from testkit.certs import signed_pair as _signed
 from testkit.cluster import free_port
 from tests.unit.api.conftest import recorded
 
@@ -82,33 +84,6 @@ def test_https_with_a_certificate(tmp_path: Path) -> None:
         process.terminate()
         process.wait(15)
         log.close()
-
-
-def _openssl(*args: str) -> None:
-    subprocess.run(["openssl", *args], check=True, capture_output=True)
-
-
-def _ca(tmp: Path, name: str) -> tuple[Path, Path]:
-    cert, key = tmp / f"{name}.crt", tmp / f"{name}.key"
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-             f"/CN={name}", "-keyout", str(key), "-out", str(cert))  # fmt: skip
-    return cert, key
-
-
-def _signed(
-    tmp: Path, name: str, ca: tuple[Path, Path], *, server: bool = False
-) -> tuple[Path, Path]:
-    cert, key, csr = tmp / f"{name}.crt", tmp / f"{name}.key", tmp / f"{name}.csr"
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}",
-             "-keyout", str(key), "-out", str(csr))  # fmt: skip
-    extensions = tmp / f"{name}.ext"
-    extensions.write_text(
-        "subjectAltName=IP:127.0.0.1\n" if server else "extendedKeyUsage=clientAuth\n"
-    )
-    _openssl("x509", "-req", "-in", str(csr), "-CA", str(ca[0]), "-CAkey", str(ca[1]),
-             "-CAcreateserial", "-days", "1", "-extfile", str(extensions),
-             "-out", str(cert))  # fmt: skip
-    return cert, key
 
 
 def _get(url: str, context: ssl.SSLContext) -> int:

@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from scheduler_ext import __version__
-from scheduler_ext.api import errors, health, openapi, plans
+from scheduler_ext.api import errors, health, limits, openapi, plans
 from scheduler_ext.api.deps import Service
 from scheduler_ext.api.extender import ExtenderApp
 from scheduler_ext.cluster.informer import Backoff, WatchSource, start_informers
@@ -126,7 +126,11 @@ def create_app(
     app.state.service = service
     app.state.planning_loop = None
     errors.install(app)
-    app.add_middleware(errors.BodyLimit, limit=settings.server.max_body_bytes)
+    app.add_middleware(
+        limits.BodyLimit,
+        limit=settings.server.max_body_bytes,
+        large_at_once=settings.server.large_bodies_at_once,
+    )
     app.mount("/scheduler", ExtenderApp(service))  # kube-scheduler's urlPrefix
     app.include_router(health.router)
     app.include_router(plans.router)

@@ -68,6 +68,10 @@ class ServerSettings(_Group):
     cannot hold connections: kube-scheduler sends a whole request at once)."""
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     """Larger request bodies get 413. A full NodeList of 5,000 nodes is about 40 MiB."""
+    large_bodies_at_once: int = Field(default=1, ge=1, le=64)
+    """Bodies over 1 MiB read and answered at once; more wait (small bodies never do). One is
+    enough for kube-scheduler, which sends one filter or prioritize call at a time; a 62 MiB
+    body takes about 360 MiB to read and parse."""
 
     @model_validator(mode="after")
     def _tls_pair(self) -> ServerSettings:

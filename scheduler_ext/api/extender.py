@@ -14,11 +14,14 @@ Answers: the verb's status and JSON body; 422 ``{"detail": ...}`` for a body the
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
+from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
-from scheduler_ext.extender.bodies import BadBody
-from scheduler_ext.extender.verbs import VERBS, Reply, VerbDeps
+from scheduler_ext.extender.bodies import LARGE_BODY_BYTES, BadBody
+from scheduler_ext.extender.verbs import VERBS, Reply, Verb, VerbDeps
 
 
 def _detail(status: int, message: str) -> Reply:
@@ -48,6 +51,15 @@ async def _read_body(receive: Receive) -> bytes | None:
             return b"".join(chunks)
 
 
+def _run_to_end(verb: Verb, deps: VerbDeps, body: bytes) -> Reply:
+    """A verb run in a worker thread, on an event loop of its own."""
+
+    async def run() -> Reply:
+        return await verb(deps, body)
+
+    return asyncio.run(run())
+
+
 class ExtenderApp:
     """``POST /<verb>`` for the verbs of ``extender/verbs.py``, relative to where it is mounted."""
 
@@ -69,7 +81,12 @@ class ExtenderApp:
             if body is None:
                 return
             try:
-                reply = await verb(self._deps, body)
+                if len(body) > LARGE_BODY_BYTES:
+                    # Parsing and validating tens of MiB takes seconds of CPU: off the event
+                    # loop, so that the GIL's switch interval lets small calls through meanwhile.
+                    reply = await run_in_threadpool(_run_to_end, verb, self._deps, body)
+                else:
+                    reply = await verb(self._deps, body)
             except BadBody as exc:
                 reply = _detail(422, str(exc))
         headers = [

@@ -26,7 +26,7 @@ from scheduler_ext.domain import (
     Node,
     OwnerRef,
     Pod,
-    PodAntiAffinityTerm,
+    PodAffinityTerm,
     ResourceList,
     Taint,
     Toleration,
@@ -189,7 +189,7 @@ def clusters(draw: st.DrawFn, max_nodes: int = 4, max_pods: int = 10) -> Instanc
         if pod.node_name and draw(st.integers(0, 5)) == 0:
             # A running pod whose required anti-affinity keeps matching pods out of its domain;
             # the converter marks such pods unmodelled, so they never move themselves.
-            term = PodAntiAffinityTerm(
+            term = PodAffinityTerm(
                 selector=LabelSelector(
                     match_labels=label_items({"app": draw(st.sampled_from(APPS))})
                 ),

@@ -108,6 +108,9 @@ def create_app(
         version=__version__,
         summary="Kubernetes scheduler extender: verbs, plans, health and metrics.",
         lifespan=lifespan,
+        # The interactive pages load their scripts from a public CDN: off. /openapi.json stays.
+        docs_url=None,
+        redoc_url=None,
         # The service's metrics are Prometheus' (metrics.py). FastAPI's native OpenTelemetry
         # would otherwise look up the global providers on every request, kube-scheduler's
         # once-per-pod calls included (about 3% of a prioritize call's CPU).

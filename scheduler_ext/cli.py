@@ -136,6 +136,7 @@ def _run_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from scheduler_ext.api import connections
     from scheduler_ext.app import create_app
     from scheduler_ext.cluster.client import KubeClient
     from scheduler_ext.errors import ClusterReadError
@@ -157,6 +158,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         log_config=None,
         access_log=False,
         proxy_headers=False,  # kube-scheduler calls directly; nothing reads the client address
+        http=connections.protocol(server.header_timeout_seconds),
     )
     return 0
 
@@ -208,10 +210,9 @@ def _plan_with(args: argparse.Namespace, started: float, worker: SolverWorker | 
 def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING - 10 * min(args.verbose, 2),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from scheduler_ext.logs import configure
+
+    configure(logging.WARNING - 10 * min(args.verbose, 2))
     if args.command == "plan":
         return _run_plan(args, started)
     if args.command == "serve":

@@ -55,6 +55,9 @@ class ServerSettings(_Group):
     """PEM certificate; with ``tls_key_file`` the service speaks HTTPS (``enableHTTPS: true``)."""
     tls_key_file: Path | None = None
     """PEM private key of ``tls_cert_file``."""
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    """A connection whose request headers are not in by then is closed (idle or slow clients
+    cannot hold connections: kube-scheduler sends a whole request at once)."""
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     """Larger request bodies get 413. A full NodeList of 5,000 nodes is about 40 MiB."""
 
@@ -79,6 +82,9 @@ class ClusterSettings(_Group):
     """Longest wait between two attempts."""
     assume_ttl_seconds: float = Field(default=30.0, gt=0)
     """How long a pod bound by the bind verb counts on its node before the watch confirms it."""
+    bind_wait_seconds: float = Field(default=2.0, ge=0, le=4.0)
+    """How long the bind verb waits for the watch to show a pod it was asked to bind
+    (kube-scheduler's own watch can be a moment ahead); below kube-scheduler's 5 s httpTimeout."""
 
 
 class PlanningSettings(PlanOptions):

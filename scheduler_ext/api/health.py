@@ -21,7 +21,9 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz", responses={503: {"description": "The watched state is not ready to answer from."}}
+)
 async def readyz(service: ServiceDep, response: Response) -> dict[str, str]:
     if service.store.synced:
         return {"status": "ok"}
@@ -29,7 +31,11 @@ async def readyz(service: ServiceDep, response: Response) -> dict[str, str]:
     return {"status": "cluster state not synced yet"}
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
+)
 async def metrics(service: ServiceDep) -> Response:
     service.metrics.synced.set(1 if service.store.synced else 0)
     return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -233,6 +233,28 @@ class ClusterStore:
             entry = self._objects.value(Kind.POD, key)
             return entry.pod if isinstance(entry, PodEntry) else None
 
+    def demand(self, key: str, uid: str) -> dict[str, int] | None:
+        """The watched pod's demand on a node, if the state knows the pod ``key`` with ``uid``."""
+        with self._lock:
+            entry = self._objects.value(Kind.POD, key)
+            if isinstance(entry, PodEntry) and entry.pod.uid == uid:
+                return entry.demand
+            return None
+
+    def wait_for_pod(self, key: str, timeout: float) -> Pod | None:
+        """The pod ``key``, waiting up to ``timeout`` for the watch to show it (kube-scheduler
+        learns of a pod from its own watch, which can be a moment ahead of ours)."""
+        with self._changed:
+            self._changed.wait_for(
+                lambda: isinstance(self._objects.value(Kind.POD, key), PodEntry), timeout
+            )
+            entry = self._objects.value(Kind.POD, key)
+            return entry.pod if isinstance(entry, PodEntry) else None
+
+    def has_node(self, name: str) -> bool:
+        with self._lock:
+            return self._objects.value(Kind.NODE, name) is not None
+
     # --- for the planner -------------------------------------------------------------------------
 
     def unschedulable(self) -> list[str]:

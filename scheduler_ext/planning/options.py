@@ -12,6 +12,8 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from scheduler_ext.domain import DEFAULT_SCHEDULER
+
 SolverChoice = Literal["auto", "cpsat", "greedy"]
 SOLVER_CHOICES: tuple[SolverChoice, ...] = get_args(SolverChoice)
 
@@ -38,3 +40,8 @@ class PlanOptions(BaseModel):
     """Allow moving pods with emptyDir or hostPath volumes (their data is lost)."""
     workers: int = Field(default=0, ge=0)
     """CP-SAT search workers; 0 picks one per core."""
+    scheduler_names: tuple[str, ...] = Field(default=(DEFAULT_SCHEDULER,), min_length=1)
+    """The kube-scheduler profiles this service serves (their ``schedulerName``).
+
+    Only their pods are planned, and the bind verb binds only their pods: a pod of another
+    scheduler is that scheduler's to place."""

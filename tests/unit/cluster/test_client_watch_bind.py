@@ -14,11 +14,12 @@ import pytest
 
 from scheduler_ext.cluster.client import KubeClient
 from scheduler_ext.errors import BindError, ClusterReadError, WatchExpired
+from testkit.builders import api_node
 from testkit.fake_api import JsonHandler, serving
 
 
 def node(name: str, version: str) -> dict[str, Any]:
-    return {"metadata": {"name": name, "resourceVersion": version}}
+    return api_node(name, ready=None, resource_version=version)
 
 
 STREAM = [

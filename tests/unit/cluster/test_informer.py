@@ -10,14 +10,14 @@ from typing import Any
 from scheduler_ext.cluster.informer import Backoff, Informer
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.errors import ClusterReadError, WatchExpired
+from testkit.builders import api_node
 from testkit.wait import wait_for
 
 
 def node(name: str, version: str) -> dict[str, Any]:
-    return {
-        "metadata": {"name": name, "resourceVersion": version},
-        "status": {"allocatable": {"cpu": "1", "pods": "10"}},
-    }
+    return api_node(
+        name, ready=None, resource_version=version, allocatable={"cpu": "1", "pods": "10"}
+    )
 
 
 class Script:

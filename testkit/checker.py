@@ -21,9 +21,10 @@ Rules (see the planner contract):
   kube-scheduler's InterPodAffinity and PodTopologySpread filters decide them, pod by pod in an
   execution order: evictions (and moved pods' old copies) first, then the arriving pods in some
   order the executor could follow; that module's docstring gives the order and the rules.
-- Preemption policy: a pod with ``preempts=False`` (preemptionPolicy Never) is never bound by a
-  plan that evicts, without a new home, a pod of lower priority (kube-scheduler never preempts
-  for it; the model encodes exactly this conservative rule).
+- Preemption policy: a pod with ``preempts=False`` (preemptionPolicy Never) never lands (bound,
+  or as a moved pod's replacement) in a plan that evicts, without a new home, a pod of lower
+  priority (kube-scheduler never preempts for it; the model encodes exactly this conservative
+  rule).
 - Every node that receives a pod fits its final pods: requests per resource and pod count.
 - Moved or evicted pods must be disruptable (not mirror, DaemonSet, bare, terminating,
   kube-system, system-critical, local-storage unless allowed, or opted out by annotation).
@@ -198,20 +199,22 @@ def interpod_violation(cluster: Cluster, final: Placement, arrived: Iterable[str
 
 
 def preemption_violation(cluster: Cluster, final: Placement) -> str | None:
-    """A pod the plan binds although it may not preempt (``preempts=False``, preemptionPolicy
-    Never) while the plan evicts, without a new home, a pod of lower priority: the eviction
-    could only be for it, and kube-scheduler never preempts for such a pod. The rule is the
-    conservative one the model encodes: no such pod is bound in a plan that leaves a
-    lower-priority pod without a node (moves, which keep every pod running, are allowed)."""
+    """A pod that may not preempt (``preempts=False``, preemptionPolicy Never) landing (bound,
+    or a moved pod's replacement) in a plan that evicts, without a new home, a pod of lower
+    priority: the eviction could be for it, and kube-scheduler never preempts for such a pod
+    (``DefaultPreemption.PodEligibleToPreemptOthers``). Conservative, as the model encodes it:
+    the eviction might be for another, preempting pod; moves keep every pod running and are
+    allowed."""
     evicted = [p for p in cluster.pods if p.node_name is not None and final.get(p.key) is None]
     if not evicted:
         return None
     lowest = min(evicted, key=lambda p: p.priority)
     for pod in cluster.pods:
-        bound = pod.node_name is None and final.get(pod.key) is not None
-        if bound and not pod.preempts and lowest.priority < pod.priority:
+        target = final.get(pod.key)
+        lands = target is not None and target != pod.node_name
+        if lands and not pod.preempts and lowest.priority < pod.priority:
             return (
-                f"{pod.key} (preemptionPolicy Never, priority {pod.priority}) is bound while "
+                f"{pod.key} (preemptionPolicy Never, priority {pod.priority}) lands while "
                 f"{lowest.key} (priority {lowest.priority}) is evicted"
             )
     return None

@@ -350,6 +350,14 @@ def test_preemption_policy(preempts: bool, low_to: str | None, accepted: bool) -
         assert "preemptionPolicy Never" in str(found)
 
 
+def test_a_moved_never_pod_lands_too() -> None:
+    never = pod("mid-1", 100, node="b1", priority=5, preempts=False)
+    top = pod("top-1", 3600, priority=10)
+    found = verdict((LOW, never, top), {"mid-1": "a2", "low-1": None, "top-1": "a1"})
+    assert "default/mid-1 (preemptionPolicy Never, priority 5) lands" in str(found)
+    assert verdict((LOW, never, top), {"low-1": None, "top-1": "a1"}) is None
+
+
 def test_never_pod_and_eviction_of_a_higher_pod_are_unrelated() -> None:
     low = pod("low-1", 600, priority=1, preempts=False)  # pending, below the evicted pod
     high = pod("mid-1", 3600, node="b1", priority=5)

@@ -360,7 +360,9 @@ def plan_placement(cluster: Cluster, plan: Mapping[str, Any]) -> dict[str, str |
         assert u["reason"], f"unplanned {key} has an empty reason"
         unplanned.add(key)
     for pod in cluster.pods:
-        if pod.node_name is None and pod.unmodelled and pod.key not in touched:
+        # A terminating pending pod is going away: nothing plans it, nor lists it.
+        waiting = pod.node_name is None and not pod.terminating
+        if waiting and pod.unmodelled and pod.key not in touched:
             assert pod.key in unplanned, f"pending unmodelled pod {pod.key} missing from unplanned"
     return final
 

@@ -133,7 +133,7 @@ class Rules:
         for other, node in placed:
             if all(self.incoming_term_matches(t, pod, other) for t in terms):
                 for t in terms:
-                    value = self.labels[node].get(t.topology_key)
+                    value = self.labels.get(node, {}).get(t.topology_key)
                     if value is not None:
                         counts[(t.topology_key, value)] = counts.get((t.topology_key, value), 0) + 1
         missing = [t for t in terms if counts.get((t.topology_key, labels[t.topology_key]), 0) <= 0]
@@ -155,7 +155,7 @@ class Rules:
             if value is None:
                 continue
             for other, node in placed:
-                if self.labels[node].get(term.topology_key) == value and (
+                if self.labels.get(node, {}).get(term.topology_key) == value and (
                     self.incoming_term_matches(term, pod, other)
                 ):
                     return (
@@ -164,7 +164,7 @@ class Rules:
                     )
         for other, node in placed:
             for term in other.anti_affinity:
-                value = self.labels[node].get(term.topology_key)
+                value = self.labels.get(node, {}).get(term.topology_key)
                 if (
                     value is not None
                     and labels.get(term.topology_key) == value
@@ -179,35 +179,29 @@ class Rules:
     def spread_counts(self, pod: Pod, index: int, placed: Placed) -> dict[str, int]:
         """Matching pods per domain of ``pod.spread[index]``, over the nodes that count."""
         constraint = pod.spread[index]
-        keys = [c.topology_key for c in pod.spread]
-        counts: dict[str, int] = {}
-        for node in self.cluster.nodes:
-            labels = self.labels[node.name]
-            if any(key not in labels for key in keys):
-                continue
-            if constraint.honor_node_affinity and not node_affinity_matches(pod, node):
-                continue
-            if constraint.honor_node_taints and untolerated_taint(pod, node) is not None:
-                continue
-            counts.setdefault(labels[constraint.topology_key], 0)
+        eligible = {n.name for n in self.cluster.nodes if self._counts_node(pod, index, n.name)}
+        counts = {self.labels[name][constraint.topology_key]: 0 for name in eligible}
         selector = constraint.selector
         if selector is None:
             return counts
         for other, where in placed:
-            value = self.labels[where].get(constraint.topology_key)
             if (
-                value in counts
+                where in eligible
                 and not other.terminating
                 and other.namespace == pod.namespace
                 and selector_matches(selector, other.labels)
-                and self._counts_node(pod, index, where)
             ):
-                counts[value] += 1
+                counts[self.labels[where][constraint.topology_key]] += 1
         return counts
 
     def _counts_node(self, pod: Pod, index: int, node_name: str) -> bool:
+        """Does ``node_name`` count for ``pod.spread[index]``: it carries every constraint's
+        key (``nodeLabelsMatchSpreadConstraints``) and passes the constraint's inclusion
+        policies (``matchNodeInclusionPolicies``)?"""
         constraint = pod.spread[index]
-        node = self.nodes[node_name]
+        node = self.nodes.get(node_name)
+        if node is None:
+            return False  # bound to a node the cluster does not list: it counts nowhere
         labels = self.labels[node_name]
         if any(c.topology_key not in labels for c in pod.spread):
             return False

@@ -99,9 +99,3 @@ class BindWatch(threading.Thread):
 
     def times(self) -> list[float]:
         return sorted(self.bound.values())
-
-
-def cluster_pids(cluster: Any) -> dict[str, int]:
-    """The cluster's component processes, from kwokctl's pid files."""
-    pid_dir = cluster.workdir / "clusters" / cluster.name / "pids"
-    return {path.stem: int(path.read_text().strip()) for path in sorted(pid_dir.glob("*.pid"))}

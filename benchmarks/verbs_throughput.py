@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from benchmarks.verbs_meters import BindWatch, CpuMeter, cluster_pids
+from benchmarks.verbs_meters import BindWatch, CpuMeter
 from benchmarks.verbs_shared import REPO, markdown_table, wait_http
 
 
@@ -138,7 +138,7 @@ def _one_run(
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(kube.create, manifests))
     cpu = CpuMeter()
-    cpu.pids = cluster_pids(cluster)
+    cpu.pids = cluster.pids()
     watch = BindWatch(kube, namespace, pods, cpu)
     watch.start()
     if not watch.listed.wait(120):

@@ -28,6 +28,7 @@ from scheduler_ext.model.indexes import (
     NodeSetId,
     NodeSets,
     StaticFilters,
+    budget_limits,
 )
 from scheduler_ext.model.problem import ClassMembers, NodeSlot, PodClass, Problem
 
@@ -42,6 +43,7 @@ class SortedPods:
     movable: list[Pod] = field(default_factory=list)
     pending: list[Pod] = field(default_factory=list)
     unplanned: list[tuple[Pod, str]] = field(default_factory=list)
+    kept: Counter[str] = field(default_factory=Counter)  # immovable pods per eviction rule id
 
     @property
     def plannable(self) -> list[Pod]:
@@ -50,15 +52,20 @@ class SortedPods:
 
 
 def sort_pods(
-    pods: Iterable[Pod], node_index: Mapping[str, int], allow_local_storage: bool
+    pods: Iterable[Pod],
+    node_index: Mapping[str, int],
+    policy: movability.EvictionPolicy,
+    budgets: BudgetIndex,
 ) -> SortedPods:
     out = SortedPods()
     for pod in pods:
         if pod.bound:
             if pod.node_name not in node_index:
                 continue  # bound to a node outside the snapshot: it holds nothing we plan with
-            reason = movability.immovable_reason(pod, allow_local_storage=allow_local_storage)
+            reason = movability.immovable_reason(pod, policy, budgets.names(pod))
             (out.fixed if reason else out.movable).append(pod)
+            if reason:
+                out.kept[reason.split(":", 1)[0]] += 1
         elif pod.terminating:
             continue
         elif pod.scheduler_name != DEFAULT_SCHEDULER:
@@ -186,11 +193,15 @@ def pod_classes(
 
 
 def build(
-    cluster: Cluster, *, allow_local_storage: bool = False, max_disruptions: int | None = None
+    cluster: Cluster,
+    *,
+    policy: movability.EvictionPolicy = movability.DEFAULT_POLICY,
+    max_disruptions: int | None = None,
 ) -> Problem:
     """The packing problem of ``cluster`` (``model.problem.build_problem`` calls this)."""
     node_index = {node.name: i for i, node in enumerate(cluster.nodes)}
-    pods = sort_pods(cluster.pods, node_index, allow_local_storage)
+    budgets = BudgetIndex(cluster.budgets)
+    pods = sort_pods(cluster.pods, node_index, policy, budgets)
     plannable = pods.plannable
     demands = [demand(pod) for pod in plannable]
     # Resource dimensions: whatever a plannable pod asks for; the rest only shrinks capacity.
@@ -198,8 +209,9 @@ def build(
     node_sets = NodeSets()
     eligible, pending_reasons = eligible_nodes(cluster, node_index, pods, node_sets)
     vectors = [tuple(needs.get(name, 0) for name in resources) for needs in demands]
-    covers = BudgetIndex(cluster.budgets).covering
-    classes, members = pod_classes(plannable, vectors, eligible, covers, node_sets, node_index)
+    classes, members = pod_classes(
+        plannable, vectors, eligible, budgets.covering, node_sets, node_index
+    )
     slots = node_slots(cluster.nodes, node_index, pods, resources)
     fixed_counts = Counter(pod.priority for pod in pods.fixed)
     logger.debug(
@@ -213,11 +225,12 @@ def build(
         resources=resources,
         nodes=slots,
         classes=classes,
-        budget_limits=tuple(max(0, b.disruptions_allowed) for b in cluster.budgets),
+        budget_limits=budget_limits(cluster.budgets),
         budget_names=tuple(f"{b.namespace}/{b.name}" for b in cluster.budgets),
         max_disruptions=max_disruptions,
         fixed_by_priority=tuple(sorted(fixed_counts.items(), reverse=True)),
         unplanned=tuple(pods.unplanned),
         pending_reasons=tuple(pending_reasons),
         members=tuple(members),
+        kept=tuple(sorted(pods.kept.items())),
     )

@@ -219,5 +219,9 @@ def pod_from(
         affinity=pod_affinity,
         spread=spread,
         preempts=preempts(reader, spec, class_policy),
-        unmodelled=_unmodelled(reader, spec, affinity, has_anti, claims, never),
+        # A running pod's claims are the eviction rules' (rule pvc), a pending one's unmodelled.
+        unmodelled=_unmodelled(
+            reader, spec, affinity, has_anti, [] if spec.get("nodeName") else claims, never
+        ),
+        volume_claims=tuple(claims),
     )

@@ -301,7 +301,9 @@ def _pod_level_requests(
     (a hugepages size the containers limit and the pod neither requests nor limits is limited at
     the pod level to the containers' aggregate), then ``defaultPodRequests`` (with pod-level
     limits set, a missing cpu/memory request is the containers' aggregate request, and any other
-    missing supported request its pod-level limit)."""
+    missing supported request its pod-level limit). The API server aggregates the containers'
+    quantities before rounding them; here they are already rounded, so a default taken from them
+    can only be larger (by under a milli-unit per container): conservative, never a wrong fit."""
     pod_resources = reader.mapping(spec.get("resources"), "spec.resources")
     requests = reader.resources(pod_resources.get("requests"), "spec.resources.requests")
     limits = reader.resources(pod_resources.get("limits"), "spec.resources.limits")

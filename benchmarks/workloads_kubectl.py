@@ -244,8 +244,8 @@ def budget_object(budget: DisruptionBudget) -> dict[str, Any]:
 
 
 def to_kubectl_list(cluster: Cluster) -> dict[str, Any]:
-    """A ``v1 List`` as ``kubectl get nodes,pods,poddisruptionbudgets,priorityclasses -A -o json``
-    prints it (namespaces added so namespace labels survive)."""
+    """A ``v1 List`` as ``kubectl get nodes,pods,poddisruptionbudgets,priorityclasses,namespaces
+    -A -o json`` prints it (the README's snapshot command)."""
     items: list[dict[str, Any]] = [node_object(node) for node in cluster.nodes]
     items += [pod_object(pod) for pod in cluster.pods]
     items += [budget_object(budget) for budget in cluster.budgets]

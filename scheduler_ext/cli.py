@@ -83,8 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--snapshot",
         action="append",
         metavar="FILE",
-        help="JSON or YAML from `kubectl get nodes,pods,poddisruptionbudgets,priorityclasses "
-        "-A -o json` (repeatable); without it the live cluster is read",
+        help="JSON or YAML from `kubectl get nodes,pods,poddisruptionbudgets,priorityclasses,"
+        "namespaces -A -o json` (repeatable); without it the live cluster is read",
     )
     plan.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig for the live cluster")
     plan.add_argument(

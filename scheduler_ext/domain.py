@@ -229,6 +229,7 @@ class PriorityClass:
     name: str
     value: int
     global_default: bool = False
+    preempts: bool = True  # preemptionPolicy is not Never; its pods inherit it at admission
 
 
 BUILTIN_PRIORITY_CLASSES: Mapping[str, PriorityClass] = {

@@ -5,7 +5,9 @@ neither.
 Judging plans (from ``scheduler_ext.domain`` alone, never the model, planning or solvers, so that
 a bug shared by the planner and its helpers cannot hide here; import-linter holds this):
 
-- ``checker``: the independent plan checker; ``bruteforce``: the exact optimum of tiny clusters.
+- ``checker``: the independent plan checker; ``interpod``: its InterPodAffinity and
+  PodTopologySpread rules in an execution order; ``matching``: label, node and taint matching;
+  ``bruteforce``: the exact optimum of tiny clusters.
 
 Building inputs:
 

@@ -5,7 +5,10 @@ every possible fate: each node it may land on, its current node if bound, or not
 else stays put. Feasibility comes from ``testkit/checker.py``'s rules; the search is a depth-first
 enumeration that drops a branch as soon as a node that received a pod overflows, a host port
 clashes, a disruption limit is exceeded, or even placing every remaining pod could not beat the
-best objective found so far. Meant for at most 3 nodes and 7 such pods (4^7 leaves at worst).
+best objective found so far. The rules that need the whole placement (inter-pod affinity,
+anti-affinity and topology spread in an execution order, the preemption policy) are checked at
+each leaf, so the optimum is the exact one under every rule the checker applies. Meant for at
+most 3 nodes and 7 such pods (4^7 leaves at worst).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 
 from scheduler_ext.domain import Cluster, Pod
 from testkit import checker
+from testkit.interpod import has_interpod_rules
 
 MAX_NODES = 3
 MAX_FREE_PODS = 7
@@ -121,7 +125,8 @@ class _Search:
                 self.counts[self.rank[pod.priority]] += 1
                 if pod.node_name in self.on_node:
                     self.on_node[pod.node_name].append(pod)
-        self.any_anti_affinity = any(pod.anti_affinity for pod in cluster.pods)
+        self.any_interpod = any(has_interpod_rules(pod) for pod in cluster.pods)
+        self.any_never = any(not pod.preempts for pod in free)
         self.covering = [
             [i for i, b in enumerate(cluster.budgets) if checker.budget_covers(b, pod)]
             for pod in free
@@ -172,9 +177,9 @@ class _Search:
 
     def _leaf(self, disturbed: int, evictions: int) -> None:
         self.explored += 1
-        if self.any_anti_affinity and checker.anti_affinity_violation(
-            self.cluster, self.final, self.arrived
-        ):
+        if self.any_interpod and checker.interpod_violation(self.cluster, self.final, self.arrived):
+            return
+        if self.any_never and checker.preemption_violation(self.cluster, self.final):
             return
         objective = (*self.counts, -disturbed, -evictions)
         if not self.best or objective > self.best[0][0]:

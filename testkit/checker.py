@@ -5,7 +5,8 @@ It re-derives every rule from the domain fields alone and deliberately imports n
 helpers must not be able to hide here. ``check_plan`` reads the plan in its wire form (the
 ``PackingPlan`` dictionary of ``render.plan_to_dict``), turns it into a final placement and
 raises ``AssertionError`` naming the first broken rule. The brute force (``testkit/bruteforce.py``)
-reuses the per-rule functions below to enumerate feasible placements.
+reuses the per-rule functions below to enumerate feasible placements. Label and node matching
+live in ``testkit/matching.py``, the inter-pod filters in ``testkit/interpod.py``.
 
 Rules (see the planner contract):
 
@@ -13,8 +14,17 @@ Rules (see the planner contract):
   bound pod. Each pod appears at most once in the plan.
 - A pod landing on a node (binding or move target) needs a Ready, schedulable node (unless it
   tolerates the not-ready / unschedulable taints, as in Kubernetes) whose
-  NoSchedule/NoExecute taints it tolerates, its nodeSelector and required node affinity, no
-  host-port clash and no required pod anti-affinity clash with the pods finally there.
+  NoSchedule/NoExecute taints it tolerates, its nodeSelector and required node affinity, and no
+  host-port clash with the pods finally there.
+- Inter-pod rules (``testkit/interpod.py``): required pod affinity and anti-affinity (the pod's
+  own terms and running pods' terms against it) and DoNotSchedule topology spread, decided as
+  kube-scheduler's InterPodAffinity and PodTopologySpread filters decide them, pod by pod in an
+  execution order: evictions (and moved pods' old copies) first, then the arriving pods in some
+  order the executor could follow; that module's docstring gives the order and the rules.
+- Preemption policy: a pod with ``preempts=False`` (preemptionPolicy Never) never lands (bound,
+  or as a moved pod's replacement) in a plan that evicts, without a new home, a pod of lower
+  priority (kube-scheduler never preempts for it; the model encodes exactly this conservative
+  rule).
 - Every node that receives a pod fits its final pods: requests per resource and pod count.
 - Moved or evicted pods must be disruptable (not mirror, DaemonSet, bare, terminating,
   kube-system, system-critical, of a controller kind not allowed to move, of another scheduler,
@@ -33,21 +43,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scheduler_ext.domain import (
-    PODS,
-    Cluster,
-    DisruptionBudget,
-    LabelItems,
-    LabelSelector,
-    Node,
-    NodeSelectorTerm,
-    Pod,
-    PodAntiAffinityTerm,
-    Requirement,
-    Taint,
-    Toleration,
-)
+from scheduler_ext.domain import PODS, Cluster, DisruptionBudget, Node, Pod, Taint
 from testkit import disruption
+from testkit.interpod import plan_violation
+from testkit.matching import (
+    node_term_matches,
+    selector_matches,
+    tolerates,
+)
 
 DEFAULT_SCHEDULER = "default-scheduler"
 MOVABLE_OWNER_KINDS = disruption.MOVABLE_OWNER_KINDS
@@ -122,57 +125,6 @@ def unbindable_reason(pod: Pod) -> str | None:
     return None
 
 
-def tolerates(toleration: Toleration, taint: Taint) -> bool:
-    """``v1.Toleration.ToleratesTaint``."""
-    if toleration.effect and toleration.effect != taint.effect:
-        return False
-    if toleration.key and toleration.key != taint.key:
-        return False
-    if toleration.operator == "Exists":
-        return True
-    if toleration.operator in ("", "Equal"):
-        return toleration.value == taint.value
-    return False
-
-
-def _requirement_matches(req: Requirement, labels: Mapping[str, str]) -> bool:
-    present = req.key in labels
-    value = labels.get(req.key, "")
-    if req.operator == "In":
-        return present and value in req.values
-    if req.operator == "NotIn":
-        return not present or value not in req.values
-    if req.operator == "Exists":
-        return present
-    if req.operator == "DoesNotExist":
-        return not present
-    if req.operator in ("Gt", "Lt") and present and len(req.values) == 1:
-        try:
-            have, want = int(value), int(req.values[0])
-        except ValueError:
-            return False
-        return have > want if req.operator == "Gt" else have < want
-    return False
-
-
-def _term_matches(term: NodeSelectorTerm, node: Node) -> bool:
-    if not term.match_expressions and not term.match_fields:
-        return False  # an empty term matches no node
-    labels = dict(node.labels)
-    fields = {"metadata.name": node.name}
-    return all(_requirement_matches(r, labels) for r in term.match_expressions) and all(
-        _requirement_matches(r, fields) for r in term.match_fields
-    )
-
-
-def selector_matches(selector: LabelSelector, labels: LabelItems) -> bool:
-    """``metav1.LabelSelector``: every label and expression must hold; empty matches all."""
-    have = dict(labels)
-    return all(have.get(k) == v for k, v in selector.match_labels) and all(
-        _requirement_matches(r, have) for r in selector.match_expressions
-    )
-
-
 def node_rejects(pod: Pod, node: Node) -> str | None:
     """Why ``pod`` may not newly land on ``node`` (node-level predicates only), or None."""
     # kube-scheduler's NodeUnschedulable filter and the node lifecycle controller's not-ready
@@ -191,7 +143,7 @@ def node_rejects(pod: Pod, node: Node) -> str | None:
         if labels.get(key) != value:
             return f"nodeSelector {key}={value} does not match {node.name}"
     if pod.required_node_affinity and not any(
-        _term_matches(term, node) for term in pod.required_node_affinity
+        node_term_matches(term, node) for term in pod.required_node_affinity
     ):
         return f"required node affinity does not match {node.name}"
     return None
@@ -232,47 +184,31 @@ def budget_covers(budget: DisruptionBudget, pod: Pod) -> bool:
     )
 
 
-def _term_namespaces_match(
-    term: PodAntiAffinityTerm, owner: Pod, other: Pod, namespace_labels: Mapping[str, LabelItems]
-) -> bool:
-    if term.namespace_selector is not None and selector_matches(
-        term.namespace_selector, namespace_labels.get(other.namespace, ())
-    ):
-        return True
-    if term.namespaces:
-        return other.namespace in term.namespaces
-    return term.namespace_selector is None and other.namespace == owner.namespace
+def interpod_violation(cluster: Cluster, final: Placement, arrived: Iterable[str]) -> str | None:
+    """InterPodAffinity and PodTopologySpread for the pods that newly land, in an execution
+    order the executor could follow (``testkit/interpod.py``), or None."""
+    return plan_violation(cluster, final, arrived)
 
 
-def anti_affinity_violation(
-    cluster: Cluster, final: Placement, arrived: Iterable[str]
-) -> str | None:
-    """A required anti-affinity term broken by a pod that newly landed (either side of the pair)."""
-    arrived_keys = set(arrived)
-    if not arrived_keys:
+def preemption_violation(cluster: Cluster, final: Placement) -> str | None:
+    """A pod that may not preempt (``preempts=False``, preemptionPolicy Never) landing (bound,
+    or a moved pod's replacement) in a plan that evicts, without a new home, a pod of lower
+    priority: the eviction could be for it, and kube-scheduler never preempts for such a pod
+    (``DefaultPreemption.PodEligibleToPreemptOthers``). Conservative, as the model encodes it:
+    the eviction might be for another, preempting pod; moves keep every pod running and are
+    allowed."""
+    evicted = [p for p in cluster.pods if p.node_name is not None and final.get(p.key) is None]
+    if not evicted:
         return None
-    nodes = {n.name: dict(n.labels) for n in cluster.nodes}
-    namespace_labels = {ns.name: ns.labels for ns in cluster.namespaces}
-    placed = [(p, final[p.key]) for p in cluster.pods if final.get(p.key) is not None]
-    for owner, owner_node in placed:
-        for term in owner.anti_affinity:
-            domain = nodes.get(owner_node or "", {}).get(term.topology_key)
-            if domain is None:
-                continue
-            for other, other_node in placed:
-                if other.key == owner.key:
-                    continue
-                if owner.key not in arrived_keys and other.key not in arrived_keys:
-                    continue
-                if nodes.get(other_node or "", {}).get(term.topology_key) != domain:
-                    continue
-                if selector_matches(term.selector, other.labels) and _term_namespaces_match(
-                    term, owner, other, namespace_labels
-                ):
-                    return (
-                        f"anti-affinity of {owner.key} ({term.topology_key}={domain}) "
-                        f"excludes {other.key}"
-                    )
+    lowest = min(evicted, key=lambda p: p.priority)
+    for pod in cluster.pods:
+        target = final.get(pod.key)
+        lands = target is not None and target != pod.node_name
+        if lands and not pod.preempts and lowest.priority < pod.priority:
+            return (
+                f"{pod.key} (preemptionPolicy Never, priority {pod.priority}) lands while "
+                f"{lowest.key} (priority {lowest.priority}) is evicted"
+            )
     return None
 
 
@@ -339,8 +275,10 @@ def validate_placement(
     for name in sorted({final[p.key] or "" for p in arrived}):
         problem = capacity_violation(nodes[name], by_node[name]) or port_conflict(by_node[name])
         assert problem is None, f"infeasible: {problem}"
-    problem = anti_affinity_violation(cluster, final, (p.key for p in arrived))
+    problem = interpod_violation(cluster, final, [p.key for p in arrived])
     assert problem is None, f"infeasible: {problem}"
+    problem = preemption_violation(cluster, final)
+    assert problem is None, f"preemption policy: {problem}"
 
     for budget in cluster.budgets:
         hit = [p.key for p in disturbed if budget_covers(budget, p)]
@@ -423,7 +361,9 @@ def plan_placement(cluster: Cluster, plan: Mapping[str, Any]) -> dict[str, str |
         assert u["reason"], f"unplanned {key} has an empty reason"
         unplanned.add(key)
     for pod in cluster.pods:
-        if pod.node_name is None and pod.unmodelled and pod.key not in touched:
+        # A terminating pending pod is going away: nothing plans it, nor lists it.
+        waiting = pod.node_name is None and not pod.terminating
+        if waiting and pod.unmodelled and pod.key not in touched:
             assert pod.key in unplanned, f"pending unmodelled pod {pod.key} missing from unplanned"
     return final
 

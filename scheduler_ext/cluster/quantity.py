@@ -141,6 +141,18 @@ def nanos(quantity: str | int | float) -> int:
     return _cached_nanos(_text(quantity))
 
 
+MILLI_NANOS = 10**6
+
+
+def milli_rounded_nanos(amount: int) -> int:
+    """``Quantity.RoundUp(-3)`` of an amount held in nanos: up to a whole milli-unit, away from
+    zero. The API server applies it to every quantity of every ResourceList it stores
+    (``SetDefaults_ResourceList``, pkg/apis/core/v1/defaults.go), so each quantity is rounded on
+    its own, before anything adds them up."""
+    magnitude = -(-abs(amount) // MILLI_NANOS) * MILLI_NANOS
+    return -magnitude if amount < 0 else magnitude
+
+
 def _round_away(amount: int, divisor: int) -> int:
     magnitude = min(-(-abs(amount) // divisor), INT64_MAX)
     return -magnitude if amount < 0 else magnitude

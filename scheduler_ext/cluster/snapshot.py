@@ -2,12 +2,14 @@
 
 Offline planning (``scheduler-ext plan --snapshot``) must give the same answer as planning against
 the live cluster, so both paths meet in ``cluster_from_objects``. Files hold JSON or YAML (several
-documents too): a ``v1 List`` as ``kubectl get nodes,pods,... -A -o json`` prints it, a typed list
-(``NodeList``), or single objects; kinds the planner does not read are skipped.
+documents too): a ``v1 List`` as ``kubectl get nodes,pods,...,namespaces -A -o json`` prints it, a
+typed list (``NodeList``), or single objects; kinds the planner does not read are skipped.
 
 The whole snapshot is checked for consistency, because a plan built on a half-read cluster moves
 pods on false premises: a duplicate object with different contents, a pod bound to a node the
-snapshot lacks, or a snapshot without nodes are errors, not guesses.
+snapshot lacks, or a snapshot without nodes are errors, not guesses. What a snapshot cannot tell
+(the labels of namespaces it does not list, which ``namespaceSelector`` terms read) leaves the pods
+concerned unplanned or unmoved (``convert/namespaces.py``), never planned on a guess.
 
 This module must stay importable without the ``kubernetes`` package (offline planning).
 """
@@ -25,6 +27,7 @@ from typing import Any
 import yaml
 
 from scheduler_ext.cluster import convert
+from scheduler_ext.cluster.convert.namespaces import mark_unknown_namespace_selectors
 from scheduler_ext.cluster.kinds import KINDS, Kind, object_key
 from scheduler_ext.domain import Cluster, DisruptionBudget, Namespace, Node, Pod, PriorityClass
 from scheduler_ext.errors import SnapshotError
@@ -77,6 +80,8 @@ def _parse_file(path: Path) -> list[Any]:
             ) from exc
         except RecursionError as exc:
             raise SnapshotError(f"{path}: invalid JSON: nested too deeply") from exc
+        except ValueError as exc:  # an integer beyond int's 4,300-digit conversion limit
+            raise SnapshotError(f"{path}: invalid JSON: {_one_line(str(exc))}") from exc
     try:
         return [doc for doc in yaml.load_all(text, Loader=_Loader) if doc is not None]
     except yaml.MarkedYAMLError as exc:
@@ -85,6 +90,10 @@ def _parse_file(path: Path) -> list[Any]:
         problem = _one_line(exc.problem or exc.context or "syntax error")
         raise SnapshotError(f"{path}: invalid YAML{where}: {problem}") from exc
     except yaml.YAMLError as exc:
+        raise SnapshotError(f"{path}: invalid YAML: {_one_line(str(exc))}") from exc
+    except RecursionError as exc:
+        raise SnapshotError(f"{path}: invalid YAML: nested too deeply") from exc
+    except ValueError as exc:  # PyYAML's int() of an integer beyond the 4,300-digit limit
         raise SnapshotError(f"{path}: invalid YAML: {_one_line(str(exc))}") from exc
 
 
@@ -181,7 +190,7 @@ def _build(collector: _Collector, *, strict_nodes: bool) -> Cluster:
         pods.append(pod)
     return Cluster(
         nodes=tuple(nodes),
-        pods=tuple(pods),
+        pods=tuple(mark_unknown_namespace_selectors(pods, namespaces)),
         budgets=tuple(budgets),
         priority_classes=tuple(classes),
         namespaces=tuple(namespaces),

@@ -1,9 +1,13 @@
 """Hypothesis strategies for small random clusters, built directly as domain objects.
 
 Clusters mix what makes packing tricky: nodes of different sizes (sometimes a tiny ``pods``
-allowance or an extended resource), taints and tolerations, node selectors, host ports, pods of a
-few priorities, some bound (always within their node's capacity) and some Pending, pods that
-every safety rule forbids touching, disruption budgets, and sometimes a disruption cap.
+allowance or an extended resource) over zones and hosts (a node may lack the zone label), taints
+and tolerations, node selectors, host ports, pods of a few priorities and owner kinds, some bound
+(always within their node's capacity) and some Pending, pods that every safety rule forbids
+touching, required pod affinity and anti-affinity (one per node or zone included) and
+DoNotSchedule topology spread, preemption policies, disruption budgets (overlapping, stale), and
+sometimes a disruption cap. The inter-pod and policy parts live in ``interpod.py``, which also
+says how pods the planner does not plan yet are marked.
 """
 
 from __future__ import annotations
@@ -19,20 +23,18 @@ from scheduler_ext.domain import (
     MEMORY,
     PODS,
     Cluster,
-    DisruptionBudget,
     HostPort,
-    LabelSelector,
     Namespace,
     Node,
     OwnerRef,
     Pod,
-    PodAntiAffinityTerm,
     ResourceList,
     Taint,
     Toleration,
     label_items,
 )
 from testkit.factories import GI, MI
+from tests.property import interpod
 
 EXTENDED = "example.com/widget"
 PRIORITIES = (0, 10, 100)
@@ -70,7 +72,10 @@ def nodes(draw: st.DrawFn, index: int) -> Node:
     }
     if draw(st.booleans()):
         allocatable[EXTENDED] = draw(st.integers(0, 2))
-    labels = {"kubernetes.io/hostname": name, "zone": draw(st.sampled_from(("a", "b")))}
+    labels = {"kubernetes.io/hostname": name}
+    zone = draw(st.sampled_from(("a", "b", "a", "b", "c", None)))
+    if zone is not None:
+        labels["zone"] = zone
     if draw(st.booleans()):
         labels["disk"] = "ssd"
     taints: tuple[Taint, ...] = ()
@@ -152,7 +157,7 @@ def pods(draw: st.DrawFn, index: int) -> Pod:
         tolerations=tolerations,
         host_ports=ports,
         priority=priority,
-        owner=OwnerRef("ReplicaSet", f"{app}-rs", f"uid-{app}-rs"),
+        owner=interpod.owner(draw, app),
         scheduler_name=scheduler,
     )
     return _make_immovable(pod, immovable)
@@ -186,32 +191,10 @@ def clusters(draw: st.DrawFn, max_nodes: int = 4, max_pods: int = 10) -> Instanc
                     pod = dataclasses.replace(pod, node_name=node.name, phase="Running")
                     placed[node.name].append(pod)
                     break
-        if pod.node_name and draw(st.integers(0, 5)) == 0:
-            # A running pod whose required anti-affinity keeps matching pods out of its domain;
-            # the converter marks such pods unmodelled, so they never move themselves.
-            term = PodAntiAffinityTerm(
-                selector=LabelSelector(
-                    match_labels=label_items({"app": draw(st.sampled_from(APPS))})
-                ),
-                topology_key=draw(st.sampled_from(("kubernetes.io/hostname", "zone"))),
-                namespaces=(),
-            )
-            pod = dataclasses.replace(
-                pod, anti_affinity=(term,), unmodelled="required pod anti-affinity"
-            )
-        pod_list.append(pod)
-    budgets = []
-    for j in range(draw(st.integers(0, 2))):
-        selector = draw(
-            st.sampled_from(
-                (
-                    None,
-                    LabelSelector(),
-                    *(LabelSelector(match_labels=label_items({"app": a})) for a in APPS),
-                )
-            )
-        )
-        budgets.append(DisruptionBudget("default", f"pdb-{j}", selector, draw(st.integers(0, 2))))
+        if pod.node_name is None:
+            pod = dataclasses.replace(pod, preempts=interpod.preempts(draw))
+        pod_list.append(interpod.with_constraints(draw, pod, APPS))
+    budgets = interpod.budgets(draw, "default", APPS)
     max_disruptions = draw(st.one_of(st.none(), st.none(), st.integers(0, 3)))
     return Instance(
         cluster=Cluster(
@@ -274,6 +257,8 @@ def fragmented(draw: st.DrawFn, max_nodes: int = 3, max_pods: int = 7) -> Instan
                     priority_class_name="",
                     priority=min(pod.priority, 10),
                 )
+            if draw(st.integers(0, 2)) == 0:
+                pod = interpod.with_constraints(draw, pod, APPS)
             pod_list.append(pod)
             used += size
             budget -= 1
@@ -283,21 +268,17 @@ def fragmented(draw: st.DrawFn, max_nodes: int = 3, max_pods: int = 7) -> Instan
         if size > cpu:
             break
         priority = draw(st.sampled_from((10, 100, 100)))
-        pod_list.append(
-            Pod(
-                namespace="default",
-                name=f"pending-{len(pod_list)}",
-                priority=priority,
-                requests=ResourceList.of({CPU: size, MEMORY: 128 * MI}),
-                labels=label_items({"app": "p"}),
-                owner=OwnerRef("ReplicaSet", "pending-rs"),
-            )
+        pending = Pod(
+            namespace="default",
+            name=f"pending-{len(pod_list)}",
+            priority=priority,
+            requests=ResourceList.of({CPU: size, MEMORY: 128 * MI}),
+            labels=label_items({"app": "p"}),
+            owner=OwnerRef("ReplicaSet", "pending-rs"),
+            preempts=interpod.preempts(draw),
         )
-    budgets = []
-    for j in range(draw(st.integers(0, 2))):
-        app = draw(st.sampled_from(APPS))
-        selector = LabelSelector(match_labels=label_items({"app": app}))
-        budgets.append(DisruptionBudget("default", f"pdb-{j}", selector, draw(st.integers(0, 2))))
+        pod_list.append(interpod.with_constraints(draw, pending, ("p", *APPS)))
+    budgets = interpod.budgets(draw, "default", APPS)
     return Instance(
         cluster=Cluster(
             nodes=tuple(node_list),

@@ -14,7 +14,7 @@ from scheduler_ext.domain import (
     Namespace,
     NodeSelectorTerm,
     OwnerRef,
-    PodAntiAffinityTerm,
+    PodAffinityTerm,
     Requirement,
     Taint,
     Toleration,
@@ -316,7 +316,7 @@ def test_rejects_a_host_port_clash() -> None:
 
 
 def test_rejects_an_anti_affinity_clash() -> None:
-    term = PodAntiAffinityTerm(
+    term = PodAffinityTerm(
         selector=LabelSelector(match_labels=labels(app="db")),
         topology_key="kubernetes.io/hostname",
         namespaces=(),

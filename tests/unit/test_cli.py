@@ -66,6 +66,117 @@ def test_bad_snapshot_is_one_line_and_exit_2(tmp_path: Path, content: str, expec
     assert expected in lines[0].lower()
 
 
+NODE_YAML = """kind: Node
+metadata:
+  name: n1
+status:
+  allocatable:
+    {key}: {value}
+    pods: "110"
+  conditions: [{{type: Ready, status: "True"}}]
+"""
+
+
+def pod_with(spec: dict[str, object]) -> str:
+    node = {
+        "kind": "Node",
+        "metadata": {"name": "n1"},
+        "status": {"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"}},
+    }
+    pod = {
+        "kind": "Pod",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": "1"}}}], **spec},
+    }
+    return json.dumps({"kind": "List", "items": [node, pod]})
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        pytest.param(
+            "huge.json",
+            '{"kind": "Node", "metadata": {"name": "n1"}, "status": {"allocatable": {"cpu": '
+            + "9" * 5000
+            + "}}}",
+            "invalid json",
+            id="json-integer-over-4300-digits",
+        ),
+        pytest.param(
+            "huge.yaml",
+            NODE_YAML.format(key="cpu", value="9" * 5000),
+            "invalid yaml",
+            id="yaml-integer",
+        ),
+        pytest.param(
+            "names.yaml", NODE_YAML.format(key="1", value="1"), "resource names", id="yaml-int-name"
+        ),
+        pytest.param(
+            "names.yaml",
+            NODE_YAML.format(key="null", value="1"),
+            "resource names",
+            id="yaml-null-name",
+        ),
+        pytest.param(
+            "negative.yaml",
+            NODE_YAML.format(key="cpu", value='"-4"'),
+            "greater than or equal to 0",
+            id="negative-allocatable",
+        ),
+        pytest.param(
+            "negative.json",
+            pod_with({"overhead": {"memory": "-1Gi"}}),
+            "spec.overhead.memory",
+            id="negative-request",
+        ),
+        pytest.param(
+            "skew.json",
+            pod_with(
+                {
+                    "topologySpreadConstraints": [
+                        {"maxSkew": -1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}
+                    ]
+                }
+            ),
+            "maxskew",
+            id="negative-max-skew",
+        ),
+        pytest.param(
+            "operator.json",
+            pod_with(
+                {
+                    "affinity": {
+                        "podAntiAffinity": {
+                            "requiredDuringSchedulingIgnoredDuringExecution": [
+                                {
+                                    "topologyKey": "zone",
+                                    "labelSelector": {
+                                        "matchExpressions": [{"key": "a", "operator": "Like"}]
+                                    },
+                                }
+                            ]
+                        }
+                    }
+                }
+            ),
+            "not a valid selector operator",
+            id="bad-selector-operator",
+        ),
+    ],
+)
+def test_defect_snapshots_are_one_line_and_exit_2(
+    tmp_path: Path, name: str, content: str, expected: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    done = run("plan", "--snapshot", str(path), "--time-limit", "1")
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert expected in lines[0].lower()
+
+
 def test_missing_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
     done = run("plan", "--snapshot", str(tmp_path / "absent.json"), "--time-limit", "1")
     assert done.returncode == 2
@@ -121,3 +232,28 @@ def test_max_disruptions_zero_yields_no_moves_or_evictions() -> None:
     spec = json.loads(done.stdout)["spec"]
     assert spec["moves"] == []
     assert spec["evictions"] == []
+
+
+def test_namespace_selector_without_namespaces_leaves_the_pod_unplanned(tmp_path: Path) -> None:
+    term = {
+        "topologyKey": "kubernetes.io/hostname",
+        "labelSelector": {"matchLabels": {"app": "db"}},
+        "namespaceSelector": {"matchLabels": {"team": "data"}},
+    }
+    content = json.loads(
+        pod_with(
+            {
+                "affinity": {
+                    "podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}
+                }
+            }
+        )
+    )
+    content["items"][0]["status"]["conditions"] = [{"type": "Ready", "status": "True"}]
+    path = tmp_path / "no-namespaces.json"
+    path.write_text(json.dumps(content))
+    done = run("plan", "--snapshot", str(path), "--time-limit", "1", "-o", "json")
+    assert done.returncode == 0, done.stderr
+    unplanned = json.loads(done.stdout)["spec"]["unplanned"]
+    assert [u["pod"] for u in unplanned] == ["default/web"]
+    assert "namespaceSelector the snapshot cannot evaluate" in unplanned[0]["reason"]

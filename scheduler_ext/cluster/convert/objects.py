@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from scheduler_ext.cluster.convert.constraints import PREEMPTION_POLICIES
 from scheduler_ext.cluster.convert.reading import KindReader, namespace_of
 from scheduler_ext.cluster.convert.requests import rounded
 from scheduler_ext.cluster.convert.selectors import label_selector
@@ -21,7 +22,10 @@ from scheduler_ext.domain import (
     Node,
     PriorityClass,
     Taint,
+    label_items,
 )
+
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 _NODES = KindReader(Kind.NODE)
 _BUDGETS = KindReader(Kind.POD_DISRUPTION_BUDGET)
@@ -100,17 +104,34 @@ def budget_from(obj: Mapping[str, Any]) -> DisruptionBudget:
 
 
 def priority_class_from(obj: Mapping[str, Any]) -> PriorityClass:
+    """A PriorityClass; ``preemptionPolicy`` defaults to PreemptLowerPriority
+    (``pkg/apis/scheduling/v1/defaults.go``, ``SetDefaults_PriorityClass``)."""
     reader, meta = _PRIORITY_CLASSES.open(obj)
     value = obj.get("value")
     if value is None:
         reader.fail("value", "missing")
+    policy = reader.string(obj.get("preemptionPolicy"), "preemptionPolicy") or (
+        "PreemptLowerPriority"
+    )
+    if policy not in PREEMPTION_POLICIES:
+        reader.fail(
+            "preemptionPolicy",
+            f"unsupported value {policy!r}: expected Never or PreemptLowerPriority",
+        )
     return PriorityClass(
         name=meta["name"],
         value=reader.integer(value, "value"),
         global_default=reader.boolean(obj.get("globalDefault"), "globalDefault"),
+        preempts=policy != "Never",
     )
 
 
 def namespace_from(obj: Mapping[str, Any]) -> Namespace:
+    """A Namespace with its labels, ``kubernetes.io/metadata.name`` included: the API server sets
+    it on every namespace (``pkg/registry/core/namespace/strategy.go``, ``Canonicalize``, and
+    namespace defaulting in pkg/apis/core/v1), so a hand-written snapshot that omits it still
+    selects as a real one."""
     reader, meta = _NAMESPACES.open(obj)
-    return Namespace(name=meta["name"], labels=reader.labels(meta.get("labels"), "metadata.labels"))
+    labels = dict(reader.labels(meta.get("labels"), "metadata.labels"))
+    labels[NAMESPACE_NAME_LABEL] = meta["name"]
+    return Namespace(name=meta["name"], labels=label_items(labels))

@@ -13,20 +13,18 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from scheduler_ext.cluster.convert.constraints import affinity_terms, preempts, spread_constraints
 from scheduler_ext.cluster.convert.reading import Cache, KindReader, Reader, namespace_of, show
 from scheduler_ext.cluster.convert.requests import pod_requests
-from scheduler_ext.cluster.convert.selectors import (
-    label_selector,
-    required_node_affinity,
-    tolerations,
-)
+from scheduler_ext.cluster.convert.selectors import required_node_affinity, tolerations
 from scheduler_ext.cluster.kinds import Kind
 from scheduler_ext.domain import (
     BUILTIN_PRIORITY_CLASSES,
     DEFAULT_SCHEDULER,
+    LabelItems,
     OwnerRef,
     Pod,
-    PodAntiAffinityTerm,
+    PodAffinityTerm,
     PriorityClass,
 )
 
@@ -40,60 +38,56 @@ _OWNERS: Cache[tuple[str, str, str], OwnerRef] = Cache(50_000)  # one ReplicaSet
 
 def _priority(
     reader: Reader, spec: Mapping[str, Any], priorities: Mapping[str, PriorityClass]
-) -> tuple[int, str]:
-    """spec.priority, else the class's value, else the global default's (lowest if several)."""
+) -> tuple[int, str, bool | None]:
+    """spec.priority, else the class's value, else the global default's (lowest if several);
+    with the class name and whether the class that decided preempts (None: no class did).
+
+    ``plugin/pkg/admission/priority/admission.go``, ``establishPriority``/``getDefaultPriority``.
+    """
     class_name = reader.string(spec.get("priorityClassName"), "spec.priorityClassName")
     priority = spec.get("priority")
-    if priority is not None:
-        return reader.integer(priority, "spec.priority"), class_name
+    found = default = None
     if class_name:
         found = priorities.get(class_name) or BUILTIN_PRIORITY_CLASSES.get(class_name)
-        if found is not None:
-            return found.value, class_name
+    if found is None:
+        default = min(
+            (pc for pc in priorities.values() if pc.global_default),
+            key=lambda pc: pc.value,
+            default=None,
+        )
+    if priority is not None:
+        found = found or default
+        policy = found.preempts if found is not None else None
+        return reader.integer(priority, "spec.priority"), class_name, policy
+    if found is not None:
+        return found.value, class_name, found.preempts
+    if class_name:
         logger.warning(
             "%s: priority class %r is not in the snapshot; using the default",
             reader.ref,
             class_name,
         )
-    default = min(
-        (pc for pc in priorities.values() if pc.global_default),
-        key=lambda pc: pc.value,
-        default=None,
-    )
     if default is None:
-        return 0, class_name
-    return default.value, class_name or default.name
+        return 0, class_name, None
+    return default.value, class_name or default.name, default.preempts
 
 
-def _anti_affinity(
-    reader: Reader, affinity: Mapping[str, Any]
-) -> tuple[tuple[PodAntiAffinityTerm, ...], bool]:
-    """Required anti-affinity terms, and whether the pod has any (even ones selecting nothing)."""
-    path = "spec.affinity.podAntiAffinity"
-    anti = reader.mapping(affinity.get("podAntiAffinity"), path)
-    path += ".requiredDuringSchedulingIgnoredDuringExecution"
-    raw_terms = reader.items(anti.get("requiredDuringSchedulingIgnoredDuringExecution"), path)
-    terms = []
-    for i, raw in enumerate(raw_terms):
-        where = f"{path}[{i}]"
-        term = reader.mapping(raw, where)
-        selector = label_selector(reader, term.get("labelSelector"), f"{where}.labelSelector")
-        topology_key = reader.string(term.get("topologyKey"), f"{where}.topologyKey")
-        namespaces = reader.strings(term.get("namespaces"), f"{where}.namespaces")
-        namespace_selector = label_selector(
-            reader, term.get("namespaceSelector"), f"{where}.namespaceSelector"
+def _inter_pod(
+    reader: Reader, affinity: Mapping[str, Any], labels: LabelItems
+) -> tuple[tuple[PodAffinityTerm, ...], tuple[PodAffinityTerm, ...], bool, str | None]:
+    """Required pod affinity and anti-affinity terms, whether the pod declares any anti-affinity
+    term (even ones selecting nothing), and why the pod can never be placed (or None)."""
+    if not affinity:
+        return (), (), False, None
+    pod_affinity, _, no_selector = affinity_terms(reader, affinity, "podAffinity", labels)
+    anti_affinity, declared, _ = affinity_terms(reader, affinity, "podAntiAffinity", labels)
+    never = None
+    if no_selector is not None:
+        never = (
+            f"required pod affinity term {no_selector} has no labelSelector, which matches no "
+            "pod (kube-scheduler never places such a pod)"
         )
-        if selector is None:
-            continue  # a term without a label selector selects no pod: it keeps nothing out
-        terms.append(
-            PodAntiAffinityTerm(
-                selector=selector,
-                topology_key=topology_key,
-                namespaces=namespaces,
-                namespace_selector=namespace_selector,
-            )
-        )
-    return tuple(terms), bool(raw_terms)
+    return pod_affinity, anti_affinity, declared > 0, never
 
 
 def _volumes(reader: Reader, spec: Mapping[str, Any]) -> tuple[bool, list[str]]:
@@ -128,11 +122,15 @@ def _unmodelled(
     affinity: Mapping[str, Any],
     has_anti: bool,
     claims: list[str],
+    never: str | None = None,
 ) -> str | None:
-    """The hard constraints the planner does not model, as one line; None if there are none."""
-    if not (affinity or has_anti or claims or _CONSTRAINT_FIELDS.intersection(spec)):
+    """The hard constraints the planner does not model, as one line; None if there are none.
+
+    ``never`` (a constraint no node can satisfy) comes first: the pod must stay where it is.
+    """
+    if not (affinity or has_anti or claims or never or _CONSTRAINT_FIELDS.intersection(spec)):
         return None
-    reasons = []
+    reasons = [never] if never else []
     pod_affinity = reader.mapping(affinity.get("podAffinity"), "spec.affinity.podAffinity")
     if reader.items(
         pod_affinity.get("requiredDuringSchedulingIgnoredDuringExecution"),
@@ -189,14 +187,14 @@ def pod_from(
         return None
     spec = reader.mapping(obj.get("spec"), "spec")
     affinity = reader.mapping(spec.get("affinity"), "spec.affinity")
-    priority, class_name = _priority(reader, spec, priorities or {})
-    requests, host_ports = pod_requests(reader, spec)
-    if affinity:
-        anti_affinity, has_anti = _anti_affinity(reader, affinity)
-        node_affinity = required_node_affinity(reader, affinity)
-    else:
-        anti_affinity, has_anti, node_affinity = (), False, ()
+    priority, class_name, class_policy = _priority(reader, spec, priorities or {})
+    requests, host_ports = pod_requests(reader, spec, status)
+    labels = reader.labels(meta.get("labels"), "metadata.labels")
+    pod_affinity, anti_affinity, has_anti, never = _inter_pod(reader, affinity, labels)
+    node_affinity = required_node_affinity(reader, affinity) if affinity else ()
     local_storage, claims = _volumes(reader, spec) if "volumes" in spec else (False, [])
+    has_spread = "topologySpreadConstraints" in spec
+    spread = spread_constraints(reader, spec, labels) if has_spread else ()
     return Pod(
         namespace=namespace_of(reader, meta),
         name=meta["name"],
@@ -206,7 +204,7 @@ def pod_from(
         requests=requests,
         node_name=reader.string(spec.get("nodeName"), "spec.nodeName") or None,
         phase=phase,
-        labels=reader.labels(meta.get("labels"), "metadata.labels"),
+        labels=labels,
         annotations=reader.labels(meta.get("annotations"), "metadata.annotations"),
         node_selector=reader.labels(spec.get("nodeSelector"), "spec.nodeSelector"),
         required_node_affinity=node_affinity,
@@ -218,9 +216,12 @@ def pod_from(
         scheduler_name=reader.string(spec.get("schedulerName"), "spec.schedulerName")
         or DEFAULT_SCHEDULER,
         anti_affinity=anti_affinity,
+        affinity=pod_affinity,
+        spread=spread,
+        preempts=preempts(reader, spec, class_policy),
         # A running pod's claims are the eviction rules' (rule pvc), a pending one's unmodelled.
         unmodelled=_unmodelled(
-            reader, spec, affinity, has_anti, [] if spec.get("nodeName") else claims
+            reader, spec, affinity, has_anti, [] if spec.get("nodeName") else claims, never
         ),
         volume_claims=tuple(claims),
     )

@@ -49,15 +49,22 @@ class Cache(dict[K, V]):
         return value
 
 
+_SHOWN_BITS = 1000  # about 300 digits: beyond that an error message names the size instead
 _NANOS: Cache[str, int] = Cache(100_000)  # quantity strings repeat; parsing is the costly part
 
 
 def show(value: object) -> str:
-    """A value as it would appear in the JSON, for error messages."""
+    """A value as it would appear in the JSON, for error messages (never raising: an integer too
+    long for ``str`` is described by its size)."""
+    if type(value) is int and value.bit_length() > _SHOWN_BITS:
+        return f"an integer of about {int(value.bit_length() * 0.30103)} digits"
     try:
         return json.dumps(value)
     except (TypeError, ValueError):
-        return repr(value)
+        try:
+            return repr(value)
+        except ValueError:
+            return type(value).__name__
 
 
 def type_name(value: object) -> str:
@@ -151,6 +158,9 @@ class Reader:
         return tuple(sorted(mapping.items()))
 
     def nanos(self, value: object, path: str) -> int:
+        """A quantity as the API server stores it, in nanos: rounded up to a milli-unit
+        (``SetDefaults_ResourceList``) and never negative (``ValidateResourceQuantityValue``
+        refuses a negative one: "must be greater than or equal to 0")."""
         if type(value) is str:
             cached = _NANOS.get(value)
             if cached is not None:
@@ -160,19 +170,24 @@ class Reader:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             self.fail(path, f"invalid quantity {show(value)}")
         try:
-            amount = quantity.nanos(value)
+            amount = quantity.milli_rounded_nanos(quantity.nanos(value))
         except ValueError:
             self.fail(path, f"invalid quantity {show(value)}")
+        if amount < 0:
+            self.fail(path, f"invalid quantity {show(value)}: must be greater than or equal to 0")
         if type(value) is str:
             _NANOS.remember(value, amount)
         return amount
 
     def resources(self, value: object, path: str) -> dict[str, int]:
-        """A ResourceList as exact nano amounts (added before rounding, as Go adds Quantities)."""
-        return {
-            name: self.nanos(amount, f"{path}.{name}")
-            for name, amount in self.mapping(value, path).items()
-        }
+        """A ResourceList as exact nano amounts (added before rounding, as Go adds Quantities);
+        resource names must be strings (YAML allows ``1:`` or ``null:`` keys)."""
+        amounts = {}
+        for name, amount in self.mapping(value, path).items():
+            if type(name) is not str:
+                self.fail(path, f"expected string resource names, got {show(name)}")
+            amounts[name] = self.nanos(amount, f"{path}.{name}")
+        return amounts
 
 
 class KindReader:

@@ -20,18 +20,51 @@ _Key = tuple[Any, ...]
 _TOLERATIONS: Cache[_Key, tuple[Toleration, ...]] = Cache(50_000)
 
 
-def requirements(reader: Reader, value: object, path: str) -> tuple[Requirement, ...]:
+_LABEL_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+_NODE_OPERATORS = (*_LABEL_OPERATORS, "Gt", "Lt")
+_FIELD_OPERATORS = ("In", "NotIn")
+
+
+def _check_values(reader: Reader, req: Requirement, where: str, *, field: bool) -> None:
+    """The value count each operator takes, as the API server validates it: label selectors in
+    ``metav1.LabelSelectorAsSelector``/``labels.NewRequirement`` (apimachinery), node selector
+    terms in ``ValidateNodeSelectorRequirement``/``ValidateNodeFieldSelectorRequirement``
+    (pkg/apis/core/validation/validation.go)."""
+    count = len(req.values)
+    if field and req.key != "metadata.name":
+        reader.fail(f"{where}.key", f"{req.key!r} is not a valid field selector key")
+    if field and count != 1:
+        reader.fail(f"{where}.values", f"operator {req.operator} takes exactly one value")
+    if req.operator in ("In", "NotIn") and count == 0:
+        reader.fail(f"{where}.values", f"must be specified when operator is {req.operator}")
+    if req.operator in ("Exists", "DoesNotExist") and count:
+        reader.fail(f"{where}.values", f"may not be specified when operator is {req.operator}")
+    if req.operator in ("Gt", "Lt") and count != 1:
+        reader.fail(f"{where}.values", f"operator {req.operator} takes exactly one value")
+
+
+def requirements(
+    reader: Reader, value: object, path: str, operators: tuple[str, ...] = _LABEL_OPERATORS
+) -> tuple[Requirement, ...]:
+    """``matchExpressions`` (or ``matchFields``) entries; an operator outside ``operators`` or a
+    wrong number of values is a SnapshotError, as the API server refuses them."""
     result = []
     for i, raw in enumerate(reader.items(value, path)):
         where = f"{path}[{i}]"
         expr = reader.mapping(raw, where)
-        result.append(
-            Requirement(
-                key=reader.string(expr.get("key"), f"{where}.key"),
-                operator=reader.required_string(expr.get("operator"), f"{where}.operator"),
-                values=reader.strings(expr.get("values"), f"{where}.values"),
-            )
+        requirement = Requirement(
+            key=reader.string(expr.get("key"), f"{where}.key"),
+            operator=reader.required_string(expr.get("operator"), f"{where}.operator"),
+            values=reader.strings(expr.get("values"), f"{where}.values"),
         )
+        if requirement.operator not in operators:
+            reader.fail(
+                f"{where}.operator",
+                f"{requirement.operator!r} is not a valid selector operator "
+                f"(expected {', '.join(operators)})",
+            )
+        _check_values(reader, requirement, where, field=operators is _FIELD_OPERATORS)
+        result.append(requirement)
     return tuple(result)
 
 
@@ -67,9 +100,14 @@ def required_node_affinity(
         terms.append(
             NodeSelectorTerm(
                 match_expressions=requirements(
-                    reader, term.get("matchExpressions"), f"{where}.matchExpressions"
+                    reader,
+                    term.get("matchExpressions"),
+                    f"{where}.matchExpressions",
+                    _NODE_OPERATORS,
                 ),
-                match_fields=requirements(reader, term.get("matchFields"), f"{where}.matchFields"),
+                match_fields=requirements(
+                    reader, term.get("matchFields"), f"{where}.matchFields", _FIELD_OPERATORS
+                ),
             )
         )
     # A required node selector with no terms matches no node; an empty term says the same.

@@ -80,7 +80,9 @@ def test_v1_list(tmp_path: Path) -> None:
         ("web", LabelSelector(match_labels=(("app", "web"),)), 1)
     ]
     assert cluster.priority_classes == (PriorityClass("high", 1000),)
-    assert cluster.namespaces == (Namespace("default"),)
+    assert cluster.namespaces == (
+        Namespace("default", (("kubernetes.io/metadata.name", "default"),)),
+    )
 
 
 def test_typed_lists_without_item_kinds(tmp_path: Path) -> None:
@@ -228,3 +230,112 @@ def test_bad_object_names_the_object(tmp_path: Path) -> None:
 def test_list_items_must_be_a_list(tmp_path: Path) -> None:
     path = write(tmp_path, "s.json", {"kind": "List", "items": {"a": 1}})
     assert error_of([path]) == f"{path}: List.items: expected a list"
+
+
+# --- what a snapshot cannot tell, and input Python itself chokes on ------------------------------
+
+HUGE = "9" * 5000
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        pytest.param("huge.json", f'{{"kind": "Node", "metadata": {{"name": {HUGE}}}}}', id="json"),
+        pytest.param("huge.yaml", f"kind: Node\nmetadata:\n  name: {HUGE}\n", id="yaml"),
+    ],
+)
+def test_integers_beyond_the_conversion_limit(tmp_path: Path, name: str, content: str) -> None:
+    path = write(tmp_path, name, content)
+    error = error_of([path])
+    assert error.startswith(f"{path}: invalid ")
+    assert "\n" not in error
+
+
+@pytest.mark.parametrize("key", ["1", "null", "true"])
+def test_non_string_resource_names_from_yaml(tmp_path: Path, key: str) -> None:
+    path = write(
+        tmp_path,
+        "node.yaml",
+        f"kind: Node\nmetadata:\n  name: n1\nstatus:\n  allocatable:\n    {key}: 1\n",
+    )
+    assert error_of([path]).startswith(
+        "nodes/n1: status.allocatable: expected string resource names, got "
+    )
+
+
+def guard(
+    namespace_selector: dict[str, Any], namespaces: list[str] | None = None
+) -> dict[str, Any]:
+    term: dict[str, Any] = {
+        "labelSelector": {"matchLabels": {"app": "web"}},
+        "topologyKey": "kubernetes.io/hostname",
+        "namespaceSelector": namespace_selector,
+    }
+    if namespaces is not None:
+        term["namespaces"] = namespaces
+    obj = pod(
+        "guard",
+        "n1",
+        affinity={"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}},
+    )
+    obj["metadata"]["namespace"] = "prod"
+    return obj
+
+
+def web(name: str, node_name: str | None = None, namespace: str = "dev") -> dict[str, Any]:
+    obj = pod(name, node_name, phase="Running" if node_name else "Pending")
+    obj["metadata"].update(namespace=namespace, labels={"app": "web"})
+    return obj
+
+
+def unmodelled(cluster_pods: Any) -> dict[str, str | None]:
+    return {p.name: p.unmodelled for p in cluster_pods}
+
+
+def test_namespace_selector_without_namespaces_leaves_the_pods_it_concerns_alone() -> None:
+    other = pod("other", "n1")
+    other["metadata"]["namespace"] = "dev"  # not selected by the guard's label selector
+    cluster = cluster_from_objects(
+        [
+            node("n1"),
+            guard({"matchLabels": {"team": "x"}}),
+            web("pending"),
+            web("running", "n1"),
+            other,
+        ]
+    )
+    reasons = unmodelled(cluster.pods)
+    assert reasons["guard"] is not None
+    assert "namespaceSelector" in reasons["guard"]
+    for name in ("pending", "running"):
+        assert "anti-affinity of prod/guard" in str(reasons[name])
+    assert reasons["other"] is None
+
+
+def test_listed_namespaces_make_namespace_selectors_known() -> None:
+    namespaces = [
+        {"kind": "Namespace", "metadata": {"name": name}} for name in ("prod", "dev", "default")
+    ]
+    cluster = cluster_from_objects(
+        [node("n1"), guard({"matchLabels": {"team": "x"}}), web("pending"), *namespaces]
+    )
+    reasons = unmodelled(cluster.pods)
+    assert "namespaceSelector" not in str(reasons["guard"])
+    assert reasons["pending"] is None
+
+
+@pytest.mark.parametrize(
+    ("selector", "namespaces"),
+    [
+        pytest.param({}, None, id="empty-selector-matches-every-namespace"),
+        pytest.param({"matchLabels": {"team": "x"}}, ["dev"], id="namespace-named-in-the-term"),
+    ],
+)
+def test_namespace_selectors_known_without_namespaces(
+    selector: dict[str, Any], namespaces: list[str] | None
+) -> None:
+    cluster = cluster_from_objects([node("n1"), guard(selector, namespaces), web("pending")])
+    reasons = unmodelled(cluster.pods)
+    assert reasons["pending"] is None
+    # The guard's own term still selects unlisted namespaces by labels unless it is {}.
+    assert ("namespaceSelector" in str(reasons["guard"])) is (namespaces is not None)

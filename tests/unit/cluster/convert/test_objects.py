@@ -19,6 +19,7 @@ from scheduler_ext.domain import (
     PriorityClass,
     Taint,
 )
+from scheduler_ext.errors import SnapshotError
 from tests.unit.cluster.convert.raw import GI, node_json
 
 
@@ -90,4 +91,15 @@ def test_priority_class_and_namespace() -> None:
     }
     assert priority_class_from(pc) == PriorityClass("high", 1000, global_default=True)
     ns = {"kind": "Namespace", "metadata": {"name": "prod", "labels": {"team": "x"}}}
-    assert namespace_from(ns) == Namespace("prod", (("team", "x"),))
+    # The API server labels every namespace with its name (namespace strategy, Canonicalize).
+    assert namespace_from(ns) == Namespace(
+        "prod", (("kubernetes.io/metadata.name", "prod"), ("team", "x"))
+    )
+
+
+def test_priority_class_preemption_policy() -> None:
+    pc = {"kind": "PriorityClass", "metadata": {"name": "batch"}, "value": 10}
+    assert priority_class_from(pc).preempts
+    assert not priority_class_from({**pc, "preemptionPolicy": "Never"}).preempts
+    with pytest.raises(SnapshotError, match=r"priorityclasses/batch: preemptionPolicy: unsup"):
+        priority_class_from({**pc, "preemptionPolicy": "Rarely"})

@@ -133,6 +133,29 @@ def create_app(
     )
     app.mount("/scheduler", ExtenderApp(service))  # kube-scheduler's urlPrefix
     app.include_router(health.router)
-    app.include_router(plans.router)
+    if settings.server.admin_port is None:
+        app.include_router(health.metrics_router)
+        app.include_router(plans.router)
+        app.state.admin_app = None
+    else:
+        app.state.admin_app = create_admin_app(service)
     openapi.install(app)
+    return app
+
+
+def create_admin_app(service: Service) -> FastAPI:
+    """The plans API, /metrics and the probes, for ``server.admin_port``: the same service, no
+    lifespan of its own (the main app's runs the informers and the planning loop)."""
+    app = FastAPI(
+        title="scheduler-ext (admin)",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
+    app.state.service = service
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(health.metrics_router)
+    app.include_router(plans.router)
     return app

@@ -52,6 +52,12 @@ class ServerSettings(_Group):
     host: str = "0.0.0.0"
     """Address to listen on."""
     port: int = Field(default=8888, ge=1, le=65535)
+    admin_port: int | None = Field(default=None, ge=1, le=65535)
+    """With it, the plans API and /metrics move off the verbs' port to this one (plain HTTP, no
+    client certificate), so that a NetworkPolicy can admit kube-scheduler to the verbs and the
+    scrapers to the metrics. /healthz and /readyz answer on both."""
+    admin_host: str | None = None
+    """Address of ``admin_port``; the verbs' ``host`` when unset."""
     """Port to listen on; kube-scheduler's urlPrefix is http(s)://HOST:PORT/scheduler."""
     tls_cert_file: Path | None = None
     """PEM certificate; with ``tls_key_file`` the service speaks HTTPS (``enableHTTPS: true``)."""
@@ -77,6 +83,8 @@ class ServerSettings(_Group):
     def _tls_pair(self) -> ServerSettings:
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
             raise ValueError("tls_cert_file and tls_key_file must be given together")
+        if self.admin_port is not None and self.admin_port == self.port:
+            raise ValueError("admin_port must differ from port")
         if self.tls_client_ca_file is not None and self.tls_cert_file is None:
             raise ValueError("tls_client_ca_file needs tls_cert_file and tls_key_file (HTTPS)")
         for path in (self.tls_cert_file, self.tls_key_file, self.tls_client_ca_file):

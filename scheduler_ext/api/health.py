@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from scheduler_ext.api.deps import ServiceDep
 
 router = APIRouter(tags=["health"])
+metrics_router = APIRouter(tags=["metrics"])
 
 
 @router.get("/healthz")
@@ -36,7 +37,7 @@ async def readyz(service: ServiceDep, response: Response) -> dict[str, str]:
     return {"status": f"cluster state stale: no word from the API server on {', '.join(stale)}"}
 
 
-@router.get(
+@metrics_router.get(
     "/metrics",
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},

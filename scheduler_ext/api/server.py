@@ -3,12 +3,14 @@
 One worker because the cluster state lives in memory (a second worker would hold a second,
 unsynchronised copy). The protocol closes connections that do not send their request head in
 time (``api/connections.py``); with TLS the certificates are re-read when they change and a client
-CA makes client certificates mandatory (``api/tls.py``).
+CA makes client certificates mandatory (``api/tls.py``). With ``server.admin_port`` the plans
+API and /metrics are served apart, on a second listener in a thread.
 """
 
 from __future__ import annotations
 
 import ssl
+import threading
 
 import uvicorn
 from fastapi import FastAPI
@@ -45,8 +47,32 @@ def serve(app: FastAPI, server: ServerSettings) -> None:
             client_ca=client_ca,
             interval=server.tls_reload_seconds,
         ).start()
+    admin = _admin_server(app, server)
     try:
         uvicorn.Server(config).run()
     finally:
+        if admin is not None:
+            admin.should_exit = True
         if reloader is not None:
             reloader.stop()
+
+
+def _admin_server(app: FastAPI, server: ServerSettings) -> uvicorn.Server | None:
+    """The admin listener (plans, metrics), started in a thread of its own: uvicorn takes the
+    process's signals only in the main thread, where the verbs' server runs."""
+    admin_app = getattr(app.state, "admin_app", None)
+    if admin_app is None or server.admin_port is None:
+        return None
+    config = uvicorn.Config(
+        admin_app,
+        host=server.admin_host or server.host,
+        port=server.admin_port,
+        lifespan="off",
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+        http=connections.protocol(server.header_timeout_seconds),
+    )
+    admin = uvicorn.Server(config)
+    threading.Thread(target=admin.run, name="admin-listener", daemon=True).start()
+    return admin

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from scheduler_ext.cluster.kinds import KINDS
 from scheduler_ext.cluster.store import ClusterStore
 from testkit.factories import plan_dict
-from tests.unit.api.conftest import make_client, post, recorded
+from tests.unit.api.conftest import filled_store, make_client, post, recorded
 
 
 def test_health_and_readiness(client: TestClient) -> None:
@@ -67,3 +68,21 @@ def test_readiness_falls_back_while_the_state_is_stale() -> None:
         for kind in KINDS:
             store.note_contact(kind)
         assert client.get("/readyz").status_code == 200
+
+
+def test_with_an_admin_port_plans_and_metrics_move_off_the_verbs_port() -> None:
+    from scheduler_ext.config import ServerSettings
+
+    store = filled_store()
+    with make_client(store, server=ServerSettings(admin_port=9999)) as client:
+        assert client.get("/metrics").status_code == 404
+        assert client.get("/api/v1/plans").status_code == 404
+        assert client.get("/readyz").status_code == 200
+        assert post(client, "filter", recorded("filter.node-cache")).status_code == 200
+        app = client.app
+        assert isinstance(app, FastAPI)
+        admin = TestClient(app.state.admin_app)
+        assert admin.get("/metrics").status_code == 200
+        assert admin.get("/api/v1/plans").json()["items"] == []
+        assert admin.get("/readyz").status_code == 200
+        assert admin.post("/scheduler/filter", json={}).status_code == 404  # no verbs there

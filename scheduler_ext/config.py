@@ -49,8 +49,10 @@ class _Group(BaseModel):
 
 
 class ServerSettings(_Group):
-    host: str = "0.0.0.0"
-    """Address to listen on."""
+    host: str = "127.0.0.1"
+    """Address to listen on. Loopback by default: the bind verb acts with the service's own
+    credentials, so reaching it from the network is a choice (``0.0.0.0`` in a pod), best made
+    together with ``tls_client_ca_file`` so that only kube-scheduler can call it."""
     port: int = Field(default=8888, ge=1, le=65535)
     admin_port: int | None = Field(default=None, ge=1, le=65535)
     """With it, the plans API and /metrics move off the verbs' port to this one (plain HTTP, no

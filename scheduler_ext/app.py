@@ -18,6 +18,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -110,22 +111,8 @@ def create_app(
             if kube is not None:
                 kube.close()
 
-    app = FastAPI(
-        title="scheduler-ext",
-        version=__version__,
-        summary="Kubernetes scheduler extender: verbs, plans, health and metrics.",
-        lifespan=lifespan,
-        # The interactive pages load their scripts from a public CDN: off. /openapi.json stays.
-        docs_url=None,
-        redoc_url=None,
-        # The service's metrics are Prometheus' (metrics.py). FastAPI's native OpenTelemetry
-        # would otherwise look up the global providers on every request, kube-scheduler's
-        # once-per-pod calls included (about 3% of a prioritize call's CPU).
-        telemetry={"tracing": False, "metrics": False, "logs": False},
-    )
-    app.state.service = service
+    app = _fastapi(service, "scheduler-ext", lifespan=lifespan)
     app.state.planning_loop = None
-    errors.install(app)
     app.add_middleware(
         limits.BodyLimit,
         limit=settings.server.max_body_bytes,
@@ -143,18 +130,29 @@ def create_app(
     return app
 
 
-def create_admin_app(service: Service) -> FastAPI:
-    """The plans API, /metrics and the probes, for ``server.admin_port``: the same service, no
-    lifespan of its own (the main app's runs the informers and the planning loop)."""
+def _fastapi(service: Service, title: str, **kwargs: Any) -> FastAPI:
     app = FastAPI(
-        title="scheduler-ext (admin)",
+        title=title,
         version=__version__,
+        summary="Kubernetes scheduler extender: verbs, plans, health and metrics.",
+        # The interactive pages load their scripts from a public CDN: off. /openapi.json stays.
         docs_url=None,
         redoc_url=None,
+        # The service's metrics are Prometheus' (metrics.py). FastAPI's native OpenTelemetry
+        # would otherwise look up the global providers on every request, kube-scheduler's
+        # once-per-pod calls included (about 3% of a prioritize call's CPU).
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        **kwargs,
     )
     app.state.service = service
     errors.install(app)
+    return app
+
+
+def create_admin_app(service: Service) -> FastAPI:
+    """The plans API, /metrics and the probes, for ``server.admin_port``: the same service, no
+    lifespan of its own (the main app's runs the informers and the planning loop)."""
+    app = _fastapi(service, "scheduler-ext (admin)")
     app.include_router(health.router)
     app.include_router(health.metrics_router)
     app.include_router(plans.router)

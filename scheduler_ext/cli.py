@@ -122,7 +122,9 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     serve.add_argument("--config", metavar="FILE", help="YAML settings file")
     serve.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig (default: in-cluster)")
-    serve.add_argument("--host", help="listen address (default 127.0.0.1; 0.0.0.0 in a pod, with mutual TLS)")
+    serve.add_argument(
+        "--host", help="listen address (default 127.0.0.1; 0.0.0.0 in a pod, with mutual TLS)"
+    )
     serve.add_argument("--port", type=int, help="listen port (default 8888)")
     serve.add_argument("--mode", choices=("dry-run",), help="dry-run: plans are only recorded")
     serve.add_argument("--tls-cert-file", metavar="PEM", help="serve HTTPS with this certificate")

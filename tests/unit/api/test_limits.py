@@ -1,5 +1,5 @@
-"""Memory under large and numerous bodies stays bounded, and small calls keep being answered: the real
-``scheduler-ext serve`` process, ten concurrent 62 MiB filter bodies (every Node object, as
+"""Memory under large and numerous bodies stays bounded, and small calls go on being answered:
+the real ``scheduler-ext serve`` process, ten concurrent 62 MiB filter bodies (every Node object, as
 ``nodeCacheCapable: false`` sends them) while small calls go on."""
 
 from __future__ import annotations

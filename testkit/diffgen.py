@@ -126,7 +126,7 @@ def _spread(rng: random.Random, app: str, key: str | None = None) -> dict[str, A
         "maxSkew": rng.choice((1, 1, 2)),
         "topologyKey": key or rng.choice((ZONE, ZONE, HOST)),
         "whenUnsatisfiable": "DoNotSchedule",
-        "nodeAffinityPolicy": rng.choice(("Honor", "Ignore")),
+        "nodeAffinityPolicy": rng.choice(("Honor", "Ignore", "Ignore")),
         "nodeTaintsPolicy": rng.choice(("Ignore", "Ignore", "Honor")),
     }
     roll = rng.randrange(8)

@@ -166,7 +166,7 @@ def _constraints(rng: random.Random, spec: dict[str, Any], app: str, namespace: 
         spec["topologySpreadConstraints"] = constraints
 
 
-def _pod(rng: random.Random, name: str, namespace: str) -> Manifest:
+def random_pod(rng: random.Random, name: str, namespace: str) -> Manifest:
     app = rng.choice(APPS)
     tolerations: list[dict[str, str]] = []
     roll = rng.randrange(6)
@@ -200,7 +200,7 @@ def random_instance(
     used = {n["metadata"]["name"]: [0, 0] for n in nodes}  # millicores, pods
     count = rng.randint(2, max_pods)
     for i in range(count):
-        pod = _pod(rng, f"p{i}", namespace)
+        pod = random_pod(rng, f"p{i}", namespace)
         if i < count - 1 and rng.random() < 0.55:
             candidates = [n for n in nodes if _fits(n, pod, used[n["metadata"]["name"]])]
             if candidates:

@@ -233,10 +233,10 @@ class Differential:
         if not agrees(wanted, scheduled_on, message, node):
             said = f"bound to {scheduled_on}" if scheduled_on else f"Pending: {message}"
             checker = str(expected) if what == "probe" else f"plan places it; checker: {expected}"
+            running = ", ".join(f"{p.name}@{where}" for p, where in placed)
+            cluster = f"{instance.describe()}\n  running when decided: {running}"
             found.append(
-                Disagreement(
-                    what, instance.describe(), diffgen.pod_line(manifest), node, checker, said
-                )
+                Disagreement(what, cluster, diffgen.pod_line(manifest), node, checker, said)
             )
         if keep and scheduled_on is not None:
             placed.append((pod, scheduled_on))

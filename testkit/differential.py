@@ -49,6 +49,7 @@ from testkit.verdicts import ALLOWED, NODE, Verdict, agrees, verdict
 from testkit.wait import wait_for
 
 DECISION_TIMEOUT = 20.0
+UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,8 @@ class Differential:
 
     def _run(self, instance: Instance) -> list[Disagreement]:
         ns = instance.namespace
-        objects = diffgen.snapshot_objects(instance.nodes, instance.pods, ns)
+        self.kube.create_nodes(instance.nodes)
+        objects = diffgen.snapshot_objects(self._live_nodes(instance), instance.pods, ns)
         cluster = cluster_from_objects(objects)
         plan = plan_to_dict(
             make_plan(cluster, PlanOptions(time_limit_seconds=self.time_limit), isolate=False)
@@ -165,7 +167,6 @@ class Differential:
             namespaces=(namespace_from(objects[0]),),
         )
         placed: Placed = []
-        self.kube.create_nodes(instance.nodes)
         for name, manifest in by_name.items():
             node = manifest["spec"].get("nodeName")
             if node and name not in moved and name not in evicted:
@@ -177,6 +178,29 @@ class Differential:
             self.tally.planned += 1
         for pinned, node in self._sample(instance, view, placed):
             found.extend(self._decide("probe", instance, view, placed, pinned, node, keep=False))
+        return found
+
+    def _live_nodes(self, instance: Instance) -> list[Manifest]:
+        """The instance's nodes as the API server holds them, once the node lifecycle controller
+        has tainted the cordoned ones ``node.kubernetes.io/unschedulable:NoSchedule``: spread's
+        ``nodeTaintsPolicy: Honor`` reads that taint (seed 1386 of the first long run)."""
+        names = {n["metadata"]["name"] for n in instance.nodes}
+
+        def read() -> list[Any]:
+            return [n for n in self.kube.kwok_nodes() if n.metadata.name in names]
+
+        def settled(nodes: list[Any]) -> bool:
+            return len(nodes) == len(names) and all(
+                not n.spec.unschedulable
+                or any(t.key == UNSCHEDULABLE_TAINT for t in n.spec.taints or [])
+                for n in nodes
+            )
+
+        nodes = wait_for(read, settled, description="nodes with their taints", timeout=30)
+        found: list[Manifest] = []
+        for node in nodes:
+            obj = self.kube.api.sanitize_for_serialization(node)
+            found.append({"apiVersion": "v1", "kind": "Node", **obj})
         return found
 
     def _sample(

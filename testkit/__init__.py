@@ -7,7 +7,8 @@ a bug shared by the planner and its helpers cannot hide here; import-linter hold
 
 - ``checker``: the independent plan checker; ``interpod``: its InterPodAffinity and
   PodTopologySpread rules in an execution order; ``matching``: label, node and taint matching;
-  ``bruteforce``: the exact optimum of tiny clusters.
+  ``bruteforce``: the exact optimum of tiny clusters; ``verdicts``: the checker's verdict on one
+  pod pinned to one node, named as kube-scheduler names its first failing filter.
 
 Building inputs:
 
@@ -25,6 +26,8 @@ Running things:
 - ``shapes``: the shape of a JSON document (keys and types), to compare with recordings.
 - ``service``: ``scheduler-ext serve`` in its own process, and the shipped scheduler configs.
 - ``fake_api``: a fake Kubernetes API server (JSON handler base, served kubeconfig).
+- ``diffgen`` and ``differential``: the differential test against the real kube-scheduler
+  (random clusters as manifests; plan, create in the plan's end state, probe pinned pods).
 
 ``python -m testkit --help`` is the command for humans (see docs/testing.md).
 """

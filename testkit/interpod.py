@@ -149,6 +149,12 @@ class Rules:
 
     def anti_affinity_violation(self, pod: Pod, target: str, placed: Placed) -> str | None:
         """``satisfyPodAntiAffinity`` and ``satisfyExistingPodsAntiAffinity``."""
+        return self.own_anti_affinity_violation(
+            pod, target, placed
+        ) or self.existing_anti_affinity_violation(pod, target, placed)
+
+    def own_anti_affinity_violation(self, pod: Pod, target: str, placed: Placed) -> str | None:
+        """``satisfyPodAntiAffinity``: the incoming pod's own terms."""
         labels = self.labels[target]
         for term in pod.anti_affinity:
             value = labels.get(term.topology_key)
@@ -162,6 +168,11 @@ class Rules:
                         f"anti-affinity of {pod.key} ({term.topology_key}={value}) "
                         f"excludes {other.key}"
                     )
+        return None
+
+    def existing_anti_affinity_violation(self, pod: Pod, target: str, placed: Placed) -> str | None:
+        """``satisfyExistingPodsAntiAffinity``: running pods' terms against the incoming pod."""
+        labels = self.labels[target]
         for other, node in placed:
             for term in other.anti_affinity:
                 value = self.labels.get(node, {}).get(term.topology_key)

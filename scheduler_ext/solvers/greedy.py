@@ -10,6 +10,13 @@ a higher-priority one, so the result is never lexicographically worse than the c
 
 Node state is kept in numpy arrays so that a pod costs a few vector operations over all nodes; the
 preemption search looks only at nodes where the lower-priority pods could free enough room.
+
+Inter-pod rules (anti-affinity, affinity, topology spread, ``preemptionPolicy: Never``) are kept as
+the model's final-state rules after every step (``model/interpod_state.py``): a pod goes only where
+they still hold once it is there, a preemption only takes victims whose leaving keeps them, and a
+Never pod never preempts (``DefaultPreemption.PodEligibleToPreemptOthers``). These rules are at
+least as strict as kube-scheduler's filters in the landing order every plan assumes, so the result
+is a plan too.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import numpy.typing as npt
 
 from scheduler_ext.domain import CPU, MEMORY
 from scheduler_ext.model.assignment import Assignment, current_assignment, node_load
+from scheduler_ext.model.interpod_state import InterPodState
 from scheduler_ext.model.problem import PodClass, Problem
 from scheduler_ext.solvers.base import SolveResult, StageReport, StageStatus
 
@@ -60,6 +68,7 @@ class _State:
             for node, k in placed.items():
                 self.on_node[node][cls.index] += k
         self._masks: dict[int, npt.NDArray[np.bool_]] = {}
+        self.inter = InterPodState(problem, self.counts) if problem.has_interpod else None
 
     def eligible_mask(self, cls: PodClass) -> npt.NDArray[np.bool_]:
         mask = self._masks.get(cls.index)
@@ -82,9 +91,33 @@ class _State:
             self.total_left -= newly
         self.counts[cls.index][node] = after
         self.on_node[node][cls.index] += delta
+        if self.inter is not None:
+            self.inter.change(cls, node, delta)
         used = self.demand[cls.index] * delta
         self.free[node] -= used
         self.level_usage[self.level_of[cls.priority], node] += used
+
+    def inter_pod_fits(self, cls: PodClass, nodes: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+        """Those of ``nodes`` where one more pod of ``cls`` keeps the inter-pod rules."""
+        if self.inter is None or not len(nodes):
+            return nodes
+        return nodes[self.inter.model_mask(cls, nodes)]
+
+    def victims_allowed(
+        self, cls: PodClass, node: int, victims: list[tuple[PodClass, int]]
+    ) -> bool:
+        """Whether the inter-pod rules still hold once ``victims`` leave ``node`` and a pod of
+        ``cls`` takes their place (tried and undone)."""
+        if self.inter is None:
+            return True
+        for victim, k in victims:
+            self.change(victim, node, -k)
+        ok = self.inter.model_holds([v for v, _ in victims]) and bool(
+            self.inter.model_mask(cls, np.array([node], dtype=np.intp))[0]
+        )
+        for victim, k in victims:
+            self.change(victim, node, +k)
+        return ok
 
     def evictable(self, cls: PodClass, node: int, count: int) -> int:
         """How many of ``count`` pods of ``cls`` on ``node`` the budgets allow to take off."""
@@ -130,8 +163,8 @@ def _preempt(
 ) -> tuple[int, list[tuple[PodClass, int]]] | None:
     """kube-scheduler's DefaultPreemption on one node: (node, victims) or None."""
     level = state.level_of[cls.priority]
-    if level == 0:
-        return None
+    if level == 0 or not cls.preempts:
+        return None  # preemptionPolicy Never: kube-scheduler never preempts for it
     freeable = state.level_usage[:level].sum(axis=0)
     candidates = np.flatnonzero(mask & np.all(state.free + freeable >= demand, axis=1))
     if len(candidates) > PREEMPTION_CANDIDATES:
@@ -164,7 +197,7 @@ def _preempt(
             room = [r - d * keep for r, d in zip(room, sizes, strict=True)]
             if n - keep > 0:
                 victims.append((victim, n - keep))
-        if not victims:
+        if not victims or not state.victims_allowed(cls, node, victims):
             continue
         rank = (
             max(v.priority for v, _ in victims),
@@ -204,7 +237,9 @@ def solve_greedy(
         cls = problem.classes[index]
         demand = state.demand[index]
         mask = state.eligible_mask(cls)
-        fits = np.flatnonzero(mask & np.all(state.free >= demand, axis=1))
+        fits = state.inter_pod_fits(
+            cls, np.flatnonzero(mask & np.all(state.free >= demand, axis=1))
+        )
         if len(fits):
             scores = _scores(state, fits, demand, strategy)
             state.change(cls, int(fits[int(np.argmax(scores))]), +1)

@@ -24,10 +24,10 @@ from collections.abc import Callable, Collection
 
 from ortools.sat.python import cp_model
 
-from scheduler_ext.model.assignment import Assignment, evaluate
+from scheduler_ext.model.assignment import Assignment, evaluate, interpod_violations
 from scheduler_ext.model.problem import Problem
 from scheduler_ext.solvers.base import SolveResult, StageReport, StageStatus
-from scheduler_ext.solvers.cpsat import constraints
+from scheduler_ext.solvers.cpsat import constraints, interpod
 from scheduler_ext.solvers.cpsat.variables import ClassVariables, new_variables
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,11 @@ def build_model(
     constraints.add_capacity(model, problem, variables)
     constraints.add_budgets(model, problem, variables)
     constraints.add_max_disruptions(model, problem, variables)
+    if problem.has_interpod:
+        interpod.add_anti_affinity(model, problem, variables)
+        interpod.add_spread(model, problem, variables)
+        interpod.add_affinity(model, problem, variables)
+        interpod.add_never_preemption(model, problem, variables)
     return model, variables
 
 
@@ -104,7 +109,14 @@ class _Run:
         self.model, self.vars = build_model(problem, scope, incumbent, entrants)
         self.symmetry: cp_model.IntVar | None = None
         self.groups: list[list[int]] = []
-        if problem.max_disruptions is None and not constraints.binding_budgets(problem):
+        # Symmetry breaking permutes identical nodes' contents, which is only valid while nothing
+        # but counts matters: no budget or cap binds, and no inter-pod rule looks at domains or
+        # at which pods stay.
+        if (
+            problem.max_disruptions is None
+            and not constraints.binding_budgets(problem)
+            and not problem.has_interpod
+        ):
             self.groups = constraints.identical_node_groups(problem, self.vars)
         if self.groups:
             self.symmetry = self.model.new_bool_var("symmetry_breaking")
@@ -123,8 +135,14 @@ class _Run:
 
     def offer(self, candidate: Assignment) -> None:
         key = evaluate(self.problem, candidate).key
-        if key > self.incumbent_key:
-            self.incumbent, self.incumbent_key = candidate, key
+        if key <= self.incumbent_key:
+            return
+        broken = interpod_violations(self.problem, candidate.counts())
+        if broken:  # the model's rules hold, but no landing order was found: not a plan
+            logger.info("cpsat solution without a landing order: %s", broken[:1])
+            self.proven = False
+            return
+        self.incumbent, self.incumbent_key = candidate, key
 
     def publish(self) -> None:
         if self.on_incumbent is not None:

@@ -1,0 +1,262 @@
+"""The inter-pod rules as CP-SAT constraints, by topology domain: one function per rule.
+
+Each rule is the final-state rule of ``model/interpod_rules.py`` (read there why it is sound with
+the landing order it assumes), written over sums per domain of the class x node variables, with
+the immovable pods as constants. In a neighbourhood model (``scope``), the counts on nodes outside
+the scope are constants taken from the incumbent, so a domain that reaches outside the scope still
+sees all of its pods. A pod *lands* on a node when it ends there without running there now:
+``x - stay`` on a node where its class runs, ``x`` elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from scheduler_ext.model.interpod_state import class_links, free_matchers
+from scheduler_ext.model.problem import Problem
+from scheduler_ext.solvers.cpsat.variables import ClassVariables
+
+Term = tuple[cp_model.IntVar, int]
+
+
+@dataclass
+class Sum:
+    """A linear sum of variables (with coefficients) plus a constant, and its upper bound."""
+
+    terms: list[Term] = field(default_factory=list)
+    constant: int = 0
+    upper: int = 0
+
+    def add(self, var: cp_model.IntVar | int, coefficient: int = 1) -> None:
+        if isinstance(var, int):
+            self.constant += coefficient * var
+            self.upper += coefficient * var
+        else:
+            self.terms.append((var, coefficient))
+            self.upper += max(0, coefficient) * _upper(var)
+
+    @property
+    def varies(self) -> bool:
+        return bool(self.terms)
+
+    def expr(self) -> cp_model.LinearExpr:
+        return (
+            cp_model.LinearExpr.weighted_sum([t[0] for t in self.terms], [t[1] for t in self.terms])
+            + self.constant
+        )
+
+
+def _upper(var: cp_model.IntVar) -> int:
+    return int(list(var.proto.domain)[-1])
+
+
+def _cells(
+    problem: Problem, v: ClassVariables, c: int
+) -> Iterator[tuple[int, cp_model.IntVar | int, cp_model.IntVar | int]]:
+    """(node, pods that end there, running pods that stay there) for every node class ``c`` may
+    hold pods on, as variables in the scope and constants outside it."""
+    running = problem.classes[c].running_on()
+    for node, var in v.x[c].items():
+        yield node, var, v.stay[c].get(node, 0)
+    for node, k in v.outside[c].items():
+        yield node, k, min(k, running.get(node, 0))
+
+
+def _sums(
+    problem: Problem,
+    v: ClassVariables,
+    classes: Iterable[int],
+    topology: int,
+    what: str,
+    nodes: Collection[int] | None = None,
+) -> dict[int, Sum]:
+    """Per domain, the pods of ``classes`` that end there (``what="x"``), stay there ("stay") or
+    land there ("land"), counting only ``nodes`` when given."""
+    domain_of = problem.topologies[topology].domain_of
+    out: dict[int, Sum] = defaultdict(Sum)
+    for c in classes:
+        for node, x, stay in _cells(problem, v, c):
+            d = domain_of[node]
+            if d < 0 or (nodes is not None and node not in nodes):
+                continue
+            if what in ("x", "land"):
+                out[d].add(x)
+            if what in ("stay", "land"):
+                out[d].add(stay, -1 if what == "land" else 1)
+    return out
+
+
+def _constants(sums: dict[int, Sum], pairs: Iterable[tuple[int, int]]) -> None:
+    for d, k in pairs:
+        sums[d].add(k)
+
+
+def add_anti_affinity(model: cp_model.CpModel, problem: Problem, v: ClassVariables) -> None:
+    """Per term and domain not already broken: no carrier with another pod the term selects.
+
+    With C carriers, B pods that carry and match, N matching pods that do not carry and K carriers
+    that do not match, a domain is allowed iff C = 0, or N = 0 and B <= 1 and (B = 0 or K = 0);
+    a group whose carriers are its matchers (one replica per domain) is just B <= 1.
+    """
+    for group in problem.anti_affinity:
+        carriers, matchers = set(group.carriers), set(group.matchers)
+        both = _sums(problem, v, carriers & matchers, group.topology, "x")
+        only_m = _sums(problem, v, matchers - carriers, group.topology, "x")
+        only_c = _sums(problem, v, carriers - matchers, group.topology, "x")
+        for d, c_k, m_k, b_k in group.fixed:
+            both[d].add(b_k)
+            only_m[d].add(m_k - b_k)
+            only_c[d].add(c_k - b_k)
+        closed = set(group.closed)
+        for d in set(both) | set(only_m) | set(only_c):
+            if d in closed:
+                continue
+            b, n, k = both[d], only_m[d], only_c[d]
+            if not (b.varies or n.varies or k.varies):
+                continue  # immovable pods only: unchanged since before the plan
+            if b.upper > 1:
+                model.add(b.expr() <= 1)
+            carrying = Sum(b.terms + k.terms, b.constant + k.constant, b.upper + k.upper)
+            if carrying.upper > 0 and n.upper > 0:
+                any_carrier = model.new_bool_var(f"anti_carrier_{d}")
+                model.add(carrying.expr() <= 0).only_enforce_if(~any_carrier)
+                model.add(n.expr() <= 0).only_enforce_if(any_carrier)
+            if b.upper > 0 and k.upper > 0:
+                any_both = model.new_bool_var(f"anti_both_{d}")
+                model.add(b.expr() <= 0).only_enforce_if(~any_both)
+                model.add(k.expr() <= 0).only_enforce_if(any_both)
+
+
+def add_spread(model: cp_model.CpModel, problem: Problem, v: ClassVariables) -> None:
+    """Per spread constraint, in every domain a carrier lands in: final count minus the smallest
+    count over the constraint's domains (0 with fewer than minDomains) at most maxSkew."""
+    for group in problem.spread:
+        landings = _sums(problem, v, group.carriers, group.topology, "land")
+        receiving = {d: s for d, s in landings.items() if s.upper > 0}
+        if not receiving:
+            continue
+        counts = _sums(problem, v, group.matchers, group.topology, "x", group.counted_set)
+        _constants(counts, group.fixed)
+        smallest: cp_model.IntVar | int = 0
+        if len(group.domains) >= group.min_domains:
+            top = max((counts[d].upper for d in group.domains), default=0)
+            low = model.new_int_var(0, top, "spread_min")
+            for d in group.domains:
+                model.add(low <= counts[d].expr())
+            smallest = low
+        for d, landed in receiving.items():
+            rule = counts[d].expr() - smallest <= group.max_skew
+            if not landed.varies:
+                model.add(rule)
+                continue
+            lands = model.new_bool_var(f"spread_lands_{d}")
+            model.add(landed.expr() <= 0).only_enforce_if(~lands)
+            model.add(rule).only_enforce_if(lands)
+
+
+def add_affinity(model: cp_model.CpModel, problem: Problem, v: ClassVariables) -> None:
+    """Per affinity group and term, a carrier lands only in a domain with a witness (an immovable
+    matching pod, a staying one, or a landing one that carries no affinity); in bootstrap groups,
+    all landing carriers share one domain per term and a self-matching one is among them."""
+    free = free_matchers(problem, class_links(problem))
+    for group in problem.affinity:
+        lands_at: list[dict[int, Sum]] = []
+        for t, witnesses in zip(group.topologies, group.witnesses, strict=True):
+            landings = _sums(problem, v, group.carriers, t, "land")
+            receiving = {d: s for d, s in landings.items() if s.upper > 0}
+            lands_at.append(receiving)
+            if group.bootstrap or not receiving:
+                continue
+            w = _sums(problem, v, [c for c in group.matchers if c not in free], t, "stay")
+            for d, s in _sums(problem, v, [c for c in group.matchers if c in free], t, "x").items():
+                w[d].terms += s.terms
+                w[d].constant += s.constant
+                w[d].upper += s.upper
+            _constants(w, witnesses)
+            for d, landed in receiving.items():
+                if w[d].constant >= 1:
+                    continue
+                _implies_landing(model, landed, w[d].expr() >= 1)
+        if group.bootstrap:
+            _add_bootstrap(model, problem, v, group.carriers, group.self_matching, lands_at)
+
+
+def _implies_landing(
+    model: cp_model.CpModel, landed: Sum, rule: cp_model.BoundedLinearExpression | bool
+) -> cp_model.IntVar | None:
+    """``rule`` whenever ``landed`` is positive; returns the indicator (None when constant)."""
+    if not landed.varies:
+        model.add(rule)
+        return None
+    lands = model.new_bool_var("lands")
+    model.add(landed.expr() <= 0).only_enforce_if(~lands)
+    model.add(rule).only_enforce_if(lands)
+    return lands
+
+
+def _add_bootstrap(
+    model: cp_model.CpModel,
+    problem: Problem,
+    v: ClassVariables,
+    carriers: tuple[int, ...],
+    self_matching: tuple[int, ...],
+    lands_at: list[dict[int, Sum]],
+) -> None:
+    for receiving in lands_at:
+        used: list[cp_model.IntVar | int] = []
+        for landed in receiving.values():
+            if not landed.varies:
+                used.append(1)
+                continue
+            lands = model.new_bool_var("first_domain")
+            model.add(landed.expr() <= 0).only_enforce_if(~lands)
+            used.append(lands)
+        if len(used) > 1:
+            model.add(cp_model.LinearExpr.sum(used) <= 1)
+    if any(c not in self_matching for c in carriers):
+        _bootstrap_first(model, problem, v, carriers, self_matching)
+
+
+def _bootstrap_first(
+    model: cp_model.CpModel,
+    problem: Problem,
+    v: ClassVariables,
+    carriers: tuple[int, ...],
+    self_matching: tuple[int, ...],
+) -> None:
+    """If any carrier lands, a self-matching one does (it is the group's first pod)."""
+    every, selfs = Sum(), Sum()
+    for c in carriers:
+        for _node, x, stay in _cells(problem, v, c):
+            for target in (every, selfs) if c in self_matching else (every,):
+                target.add(x)
+                target.add(stay, -1)
+    if every.upper <= 0:
+        return
+    _implies_landing(model, every, selfs.expr() >= 1)
+
+
+def add_never_preemption(model: cp_model.CpModel, problem: Problem, v: ClassVariables) -> None:
+    """A plan where a ``preemptionPolicy: Never`` pod of priority q lands evicts no pod of lower
+    priority without a new home (conservative; ``DefaultPreemption.PodEligibleToPreemptOthers``)."""
+    never: dict[int, list[int]] = defaultdict(list)
+    for cls in problem.classes:
+        if not cls.preempts:
+            never[cls.priority].append(cls.index)
+    for priority, classes in never.items():
+        landed = Sum()
+        for c in classes:
+            for _node, x, stay in _cells(problem, v, c):
+                landed.add(x)
+                landed.add(stay, -1)
+        evicted = Sum()
+        for cls in problem.classes:
+            if cls.priority < priority and cls.running_count:
+                evicted.add(v.evicted[cls.index])
+        if landed.upper <= 0 or evicted.upper <= 0:
+            continue
+        _implies_landing(model, landed, evicted.expr() <= 0)

@@ -120,17 +120,45 @@ def inter_pod(cluster: Cluster, pods: SortedPods, node_sets: NodeSets) -> InterP
     return InterPod(cluster.nodes, pods.fixed, pods.plannable, node_sets, namespaces)
 
 
+def overcommitted(
+    nodes: Sequence[Node], node_index: Mapping[str, int], pods: SortedPods
+) -> dict[int, str]:
+    """Nodes whose running pods already request more than they allocate, with kube-scheduler's
+    reason: NodeResourcesFit lets nothing new land there until enough pods leave, and the
+    current placement (which keeps them) must stay a solution, so no plan lands pods there."""
+    usage: list[Counter[str]] = [Counter() for _ in nodes]
+    for pod in pods.fixed + pods.movable:
+        usage[node_index[pod.node_name or ""]].update(pod.demand())
+    found = {}
+    for i, node in enumerate(nodes):
+        for name, amount in sorted(usage[i].items()):
+            if amount > node.allocatable.get(name):
+                found[i] = "Too many pods" if name == "pods" else f"Insufficient {name}"
+                break
+    return found
+
+
 def eligible_nodes(
     cluster: Cluster, pods: SortedPods, node_sets: NodeSets, inter: InterPod
 ) -> tuple[list[NodeSetId], list[tuple[str, str]]]:
     """Per plannable pod, the set of nodes it may newly land on; and (pod key, kube-scheduler's
     summary of why) for each pending pod that has none."""
     filters = StaticFilters(cluster.nodes, node_sets)
+    node_index = {node.name: i for i, node in enumerate(cluster.nodes)}
+    full = overcommitted(cluster.nodes, node_index, pods)
+    without_full: dict[NodeSetId, tuple[NodeSetId, tuple[str, ...]]] = {}
     eligible: list[NodeSetId] = []
     pending_reasons: list[tuple[str, str]] = []
     for pod in pods.plannable:
         passing, reasons = filters.nodes_for(pod)
         allowed, closed = inter.prune(pod, passing)
+        if full:
+            if allowed not in without_full:
+                nodes = node_sets[allowed]
+                kept = node_sets.add(tuple(n for n in nodes if n not in full))
+                without_full[allowed] = (kept, tuple(full[n] for n in nodes if n in full))
+            allowed, over = without_full[allowed]
+            closed += over
         if not pod.bound and not node_sets[allowed]:
             pending_reasons.append((pod.key, _summarise(reasons + closed, len(cluster.nodes))))
         eligible.append(allowed)

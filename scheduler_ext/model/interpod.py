@@ -492,9 +492,6 @@ class _Groups:
 
     def affinity(self) -> tuple[AffinityGroup, ...]:
         groups = []
-        carries_affinity = {
-            c for c, s in enumerate(self.signatures) if s.affinity_carried is not None
-        }
         for terms, index in self.inter.registry.affinity.items():
             carriers = self._members("affinity_carried", index)
             if not carriers:
@@ -516,7 +513,6 @@ class _Groups:
                         for i, d in enumerate(domains):
                             if d >= 0:
                                 witnesses[i][d] += 1
-            free = [c for c in matchers if c not in carries_affinity]
             groups.append(
                 AffinityGroup(
                     topologies=tuple(self.topologies.index(t.topology_key) for t in terms),
@@ -524,7 +520,7 @@ class _Groups:
                     self_matching=tuple(c for c in carriers if c in matchers),
                     matchers=matchers,
                     witnesses=tuple(_domain_counts(w) for w in witnesses),
-                    bootstrap=anywhere == 0 and not free,
+                    bootstrap=anywhere == 0,
                     fixed_anywhere=fixed_anywhere,
                 )
             )

@@ -7,10 +7,11 @@ every plan assumes (and ``solvers/cpsat/README.md`` documents):
 1. Every eviction (and the eviction half of every move) first; landings wait until the evicted pods
    are gone (anti-affinity counts terminating pods, spread does not).
 2. Then the pods that land (bindings, and the replacements of moved pods), one at a time, in the
-   order ``landing_order`` returns: pods carrying no affinity terms first, then the first pod of a
-   self-matching affinity group, then the other affinity carriers; within that, by the count their
-   spread domain will reach (lowest first), carriers that do not match their own spread selector
-   after every pod that does. Pods no inter-pod rule involves may land at any time after step 1.
+   order ``landing_order`` returns: the first pod of each self-matching affinity group without a
+   running matching pod, then pods carrying no affinity terms, then the other affinity carriers;
+   within that, by the count their spread domain will reach (lowest first), carriers that do not
+   match their own spread selector after every pod that does. Pods no inter-pod rule involves
+   may land at any time after step 1.
 
 The final-state rules (what every solver keeps, and ``final_violations`` checks):
 
@@ -19,12 +20,15 @@ The final-state rules (what every solver keeps, and ``final_violations`` checks)
 - Spread: for each constraint, in every domain a carrier lands in, the final matching count minus
   the smallest count over the constraint's domains (0 with fewer than minDomains) is at most
   maxSkew. In the order above each carrier then passes ``matchNum + self - min <= maxSkew``: when it
-  lands at count j, every domain holds min(final, j - 1) or more.
+  lands at count j, every domain holds min(final, j - 1) or more. Or (the *late* rule) the same
+  with the counts before the landing pods that match without carrying the constraint: those then
+  land after its carriers.
 - Affinity: a carrier lands only in domains (per term) holding a *witness*: an immovable pod
-  matching every term, a running one that stays, or a landing pod that carries no affinity terms
-  (it lands first). If no matching pod runs anywhere and no such pod exists (``bootstrap``), all
-  landing carriers share one domain per term and a self-matching one lands first, alone
-  (kube-scheduler lets it: no pod in the cluster matches yet).
+  matching every term (not terminating), a running one that stays, or a landing pod that carries
+  no affinity terms (it lands earlier). If no matching pod runs anywhere (``bootstrap``), one
+  domain per term may lack a witness if a self-matching carrier lands there: it is the group's
+  first pod, landing before any other, which kube-scheduler lets pass while no pod in the cluster
+  matches (with several terms, only if no landing witness exists, so the domains are one node's).
 - ``preemptionPolicy: Never`` (``DefaultPreemption.PodEligibleToPreemptOthers``): a plan in which a
   Never pod of priority q lands evicts no pod of lower priority without a new home. This is
   conservative (such evictions may be for a higher pod that may preempt); moves are allowed.
@@ -46,6 +50,7 @@ from scheduler_ext.model.interpod_state import (
     IntArray,
     InterPodState,
     class_links,
+    first_pod_allowed,
     free_matchers,
 )
 from scheduler_ext.model.problem import Problem
@@ -110,55 +115,87 @@ def _anti(problem: Problem, counts: Counts) -> list[str]:
     return found
 
 
+def spread_counts(problem: Problem, counts: Counts, g: int, late: bool) -> IntArray:
+    """Matching pods per domain on counted nodes: final ones, or with ``late`` those while the
+    carriers land if matching pods that do not carry the constraint land after them."""
+    group = problem.spread[g]
+    counted = group.counted_set
+    carriers = set(group.carriers)
+    rows = [{n: k for n, k in row.items() if n in counted} for row in counts]
+    early = [c for c in group.matchers if c in carriers or not late]
+    f = _sums(problem, rows, early, group.topology)
+    if late:
+        stays = [{n: k for n, k in row.items() if n in counted} for row in _stays(problem, counts)]
+        f += _sums(problem, stays, [c for c in group.matchers if c not in carriers], group.topology)
+    for d, k in group.fixed:
+        f[d] += k
+    return f
+
+
+def skew_holds(problem: Problem, g: int, f: IntArray, landed: IntArray) -> bool:
+    group = problem.spread[g]
+    low = 0
+    if len(group.domains) >= group.min_domains and group.domains:
+        low = int(f[list(group.domains)].min())
+    receiving = landed[:-1] > 0
+    return not receiving.any() or int(f[:-1][receiving].max()) - low <= group.max_skew
+
+
 def _spread(problem: Problem, counts: Counts, landings: Counts) -> list[str]:
     found = []
     for g, group in enumerate(problem.spread):
-        counted = group.counted_set
-        rows = [{n: k for n, k in counts[c].items() if n in counted} for c in range(len(counts))]
-        f = _sums(problem, rows, group.matchers, group.topology)
-        for d, k in group.fixed:
-            f[d] += k
         landed = _sums(problem, landings, group.carriers, group.topology)
-        low = 0
-        if len(group.domains) >= group.min_domains and group.domains:
-            low = int(f[list(group.domains)].min())
-        for d in range(len(f) - 1):
-            if landed[d] > 0 and f[d] - low > group.max_skew:
-                value = problem.topologies[group.topology].values[d]
-                found.append(
-                    f"spread group {g}: {value} holds {f[d]}, the smallest count is {low}, "
-                    f"maxSkew {group.max_skew}"
-                )
+        if skew_holds(problem, g, spread_counts(problem, counts, g, late=False), landed):
+            continue
+        if skew_holds(problem, g, spread_counts(problem, counts, g, late=True), landed):
+            continue
+        found.append(f"spread group {g}: a carrier lands more than maxSkew {group.max_skew} above")
     return found
+
+
+def _witnesses(
+    problem: Problem, counts: Counts, stays: Counts, free: frozenset[int], g: int, i: int
+) -> IntArray:
+    """Per domain of term ``i``: immovable witnesses, staying matching pods, and landing matching
+    pods of classes without affinity terms (they land first)."""
+    group = problem.affinity[g]
+    t = group.topologies[i]
+    w = _sums(problem, stays, [c for c in group.matchers if c not in free], t)
+    w += _sums(problem, counts, [c for c in group.matchers if c in free], t)
+    for d, k in group.witnesses[i]:
+        w[d] += k
+    return w
+
+
+def _bare_domains(
+    problem: Problem, counts: Counts, landings: Counts, free: frozenset[int], g: int
+) -> list[tuple[IntArray, IntArray]]:
+    """Per term: (domains where carriers land without a witness, self-matching landings)."""
+    group = problem.affinity[g]
+    stays = _stays(problem, counts)
+    out = []
+    for i, t in enumerate(group.topologies):
+        w = _witnesses(problem, counts, stays, free, g, i)
+        landed = _sums(problem, landings, group.carriers, t)
+        selfs = _sums(problem, landings, group.self_matching, t)
+        out.append((np.flatnonzero((landed[:-1] > 0) & (w[:-1] <= 0)), selfs))
+    return out
 
 
 def _affinity(
     problem: Problem, counts: Counts, landings: Counts, links: list[ClassLinks]
 ) -> list[str]:
     found = []
-    stays = _stays(problem, counts)
     free = free_matchers(problem, links)
     for g, group in enumerate(problem.affinity):
-        landed_any = sum(sum(landings[c].values()) for c in group.carriers)
-        if landed_any == 0:
+        if not any(landings[c] for c in group.carriers):
             continue
-        if group.bootstrap:
-            if not any(landings[c] for c in group.self_matching):
-                found.append(f"affinity group {g}: no matching pod exists and none lands first")
-            for t in group.topologies:
-                landed = _sums(problem, landings, group.carriers, t)
-                if int((landed[:-1] > 0).sum()) > 1:
-                    found.append(f"affinity group {g}: first pods land in several domains")
-            continue
-        for t, witnesses in zip(group.topologies, group.witnesses, strict=True):
-            w = _sums(problem, stays, [c for c in group.matchers if c not in free], t)
-            w += _sums(problem, counts, [c for c in group.matchers if c in free], t)
-            for d, k in witnesses:
-                w[d] += k
-            landed = _sums(problem, landings, group.carriers, t)
-            for bad in np.flatnonzero((landed[:-1] > 0) & (w[:-1] <= 0)):
-                value = problem.topologies[t].values[int(bad)]
-                found.append(f"affinity group {g}: a carrier lands in {value} with no pod it needs")
+        allowed = 1 if first_pod_allowed(problem, g, free) else 0
+        for i, (bare, selfs) in enumerate(_bare_domains(problem, counts, landings, free, g)):
+            values = problem.topologies[group.topologies[i]].values
+            if len(bare) > allowed or any(selfs[d] <= 0 for d in bare):
+                where = ", ".join(values[int(d)] for d in bare)
+                found.append(f"affinity group {g}: carriers land in {where} with no pod they need")
     return found
 
 
@@ -201,37 +238,66 @@ def final_violations(problem: Problem, counts: Counts) -> list[str]:
 # --- the landing order -------------------------------------------------------------------------
 
 
-def _phase(problem: Problem, links: list[ClassLinks], c: int) -> int:
-    groups = links[c].affinity_carried
-    if not groups:
-        return 0
-    first = all(
-        problem.affinity[g].bootstrap and c in problem.affinity[g].self_matching for g in groups
-    )
-    return 1 if first else 2
+def _phase(links: list[ClassLinks], c: int) -> int:
+    """Pods without affinity terms land before the affinity carriers (they may be witnesses)."""
+    return 2 if links[c].affinity_carried else 0
 
 
-def _keys(problem: Problem, state: InterPodState, units: list[Unit]) -> list[tuple[int, ...]]:
-    """A sort key per unit: phase, then the highest count it brings a spread domain to."""
+def _first_pods(problem: Problem, counts: Counts, units: list[Unit]) -> set[int]:
+    """Per group relying on a first pod, one self-matching landing in its bare domains: it lands
+    before everything (kube-scheduler lets it while no matching pod exists)."""
+    links = class_links(problem)
+    free = free_matchers(problem, links)
+    landings = _landings(problem, counts)
+    first: set[int] = set()
+    for g, group in enumerate(problem.affinity):
+        if not first_pod_allowed(problem, g, free):
+            continue
+        bare = [b for b, _ in _bare_domains(problem, counts, landings, free, g)]
+        if not any(len(b) for b in bare):
+            continue
+        domains = [problem.topologies[t].domain_of for t in group.topologies]
+        for u, (c, n) in enumerate(units):
+            inside = all(not len(b) or domains[i][n] == b[0] for i, b in enumerate(bare))
+            if c in group.self_matching and inside:
+                first.add(u)
+                break
+    return first
+
+
+def _keys(
+    problem: Problem, counts: Counts, state: InterPodState, units: list[Unit], first: set[int]
+) -> list[tuple[int, ...]]:
+    """A sort key per unit: phase, then the highest count it brings a spread domain to; per spread
+    constraint, carriers it does not count after the pods it counts, and when only the late rule
+    holds, matching pods that do not carry it after those carriers."""
     level = [0] * len(units)
+    landings = _landings(problem, counts)
     order = sorted(range(len(problem.spread)), key=lambda g: -len(problem.spread[g].domains))
     for g in order:
         group = problem.spread[g]
         matchers = set(group.matchers)
         carriers = set(group.carriers)
+        landed = _sums(problem, landings, group.carriers, group.topology)
+        late = not skew_holds(problem, g, spread_counts(problem, counts, g, late=False), landed)
         topology = problem.topologies[group.topology].domain_of
         by_domain: dict[int, list[int]] = defaultdict(list)
         for u, (c, n) in enumerate(units):
-            if c in matchers and n in group.counted_set:
+            if c in matchers and late and c not in carriers:
+                level[u] = LAST  # it lands once the carriers are done
+            elif c in matchers and n in group.counted_set:
                 by_domain[topology[n]].append(u)
             elif c in carriers:
-                level[u] = LAST  # a carrier it does not count waits until the counts are final
+                level[u] = max(level[u], LAST - 1 if late else LAST)
         for d, members in by_domain.items():
             start = int(state.spread_f[g][d])
             for j, u in enumerate(sorted(members, key=lambda u: (level[u], units[u]))):
                 level[u] = max(level[u], start + j + 1)
     links = state.links
-    return [(_phase(problem, links, c), level[u], c, n) for u, (c, n) in enumerate(units)]
+    return [
+        (level[u] >= LAST - 1, -1 if u in first else _phase(links, c), level[u], c, n)
+        for u, (c, n) in enumerate(units)
+    ]
 
 
 def _search(problem: Problem, state: InterPodState, units: list[Unit]) -> list[Unit] | None:
@@ -248,7 +314,7 @@ def _search(problem: Problem, state: InterPodState, units: list[Unit]) -> list[U
                 int(state.spread_f[g][problem.topologies[problem.spread[g].topology].domain_of[n]])
                 for g in links[c].spread_matched
             ]
-            key = (_phase(problem, links, c), max(counts, default=0), c, n)
+            key = (_phase(links, c), max(counts, default=0), c, n)
             if best is None or key < best[0]:
                 best = (key, (c, n))
         if best is None:
@@ -278,13 +344,12 @@ def landing_order(problem: Problem, counts: Counts) -> list[Unit] | None:
         return []
     stays = _stays(problem, counts)
     state = InterPodState(problem, stays)
-    keys = _keys(problem, state, units)
+    keys = _keys(problem, counts, state, units, _first_pods(problem, counts, units))
     ordered = [units[u] for u in sorted(range(len(units)), key=lambda u: keys[u])]
-    for done, (c, n) in enumerate(ordered):
+    for c, n in ordered:
         if not state.kube_allows(problem.classes[c], n):
             if len(units) > MAX_SEARCHED_LANDINGS:
                 return None
-            rest = _search(problem, state, ordered[done:])
-            return None if rest is None else ordered[:done] + rest
+            return _search(problem, InterPodState(problem, stays), ordered)
         state.change(problem.classes[c], n, +1)
     return ordered

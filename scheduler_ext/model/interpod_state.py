@@ -74,6 +74,17 @@ def free_matchers(problem: Problem, links: Sequence[ClassLinks]) -> frozenset[in
     return frozenset(c for c, link in enumerate(links) if not link.affinity_carried)
 
 
+def first_pod_allowed(problem: Problem, g: int, free: frozenset[int]) -> bool:
+    """May the group's carriers rely on a *first pod* (one landing where no witness is, before
+    any matching pod exists)? Only if no matching pod runs, a carrier matches itself, and the first
+    pod's domains are one per term: one term, or no landing witness that could make others use
+    different domains per term."""
+    group = problem.affinity[g]
+    if not group.bootstrap or not group.self_matching:
+        return False
+    return len(group.topologies) == 1 or not any(c in free for c in group.matchers)
+
+
 def _array(size: int, pairs: Sequence[tuple[int, int]] = ()) -> IntArray:
     out = np.zeros(size + 1, dtype=np.int64)
     for d, k in pairs:
@@ -115,8 +126,12 @@ class InterPodState:
         ]
         self.present = [[w.copy() for w in terms] for terms in self.witness]
         self.affinity_landed = [[_array(sizes[t]) for t in g.topologies] for g in problem.affinity]
-        self.landed_any = [0] * len(problem.affinity)
-        self.landed_self = [0] * len(problem.affinity)
+        self.affinity_landed_self = [
+            [_array(sizes[t]) for t in g.topologies] for g in problem.affinity
+        ]
+        self.first_pod = [
+            first_pod_allowed(problem, g, self.free) for g in range(len(problem.affinity))
+        ]
         self.anywhere = [g.fixed_anywhere for g in problem.affinity]
         self.placed = [0] * len(problem.classes)
         self.landed_never: dict[int, int] = defaultdict(int)
@@ -155,11 +170,11 @@ class InterPodState:
         for g in link.affinity_matched:
             self._affinity_matcher(g, c, node, delta, stays)
         for g in link.affinity_carried:
+            is_self = c in problem.affinity[g].self_matching
             for i, t in enumerate(problem.affinity[g].topologies):
                 self.affinity_landed[g][i][self._domain(t, node)] += lands
-            self.landed_any[g] += lands
-            if c in problem.affinity[g].self_matching:
-                self.landed_self[g] += lands
+                if is_self:
+                    self.affinity_landed_self[g][i][self._domain(t, node)] += lands
 
     def _affinity_matcher(self, g: int, c: int, node: int, delta: int, stays: int) -> None:
         domains = [self._domain(t, node) for t in self.problem.affinity[g].topologies]
@@ -228,6 +243,13 @@ class InterPodState:
         new_top = np.where(here & (dom >= 0), np.maximum(top, f[dom] + inc), top)
         return np.asarray(new_top - new_min <= group.max_skew, dtype=bool)
 
+    def _first_domain(self, g: int, i: int) -> int | None:
+        """The domain of term ``i`` where carriers landed with no witness (the first pod's)."""
+        bare = (self.affinity_landed[g][i] > 0) & (self.witness[g][i] <= 0)
+        bare[-1] = False
+        found = np.flatnonzero(bare)
+        return int(found[0]) if len(found) else None
+
     def _affinity_ok_after_add(
         self, g: int, cls: PodClass, nodes: npt.NDArray[np.intp]
     ) -> BoolArray:
@@ -236,14 +258,14 @@ class InterPodState:
         ok = np.ones(len(nodes), dtype=bool)
         for i, t in enumerate(group.topologies):
             dom = self.domain_of[t][nodes]
-            if group.bootstrap:
-                if self.landed_any[g] == 0:
-                    if cls.index not in group.self_matching:
-                        ok &= False
-                    continue
-                ok &= self.affinity_landed[g][i][dom] > 0
-            else:
-                ok &= self.witness[g][i][dom] > 0
+            here = self.witness[g][i][dom] > 0
+            if self.first_pod[g]:
+                first = self._first_domain(g, i)
+                if first is not None:
+                    here |= dom == first
+                elif cls.index in group.self_matching:
+                    here |= dom >= 0  # it becomes the group's first pod
+            ok &= here
         return ok | ~lands
 
     def model_mask(self, cls: PodClass, nodes: npt.NDArray[np.intp]) -> BoolArray:
@@ -285,13 +307,15 @@ class InterPodState:
         )
 
     def _affinity_holds(self, g: int) -> bool:
-        group = self.problem.affinity[g]
-        if group.bootstrap:
-            return self.landed_any[g] == 0 or self.landed_self[g] > 0
-        for i in range(len(group.topologies)):
-            landed = self.affinity_landed[g][i] > 0
-            landed[-1] = False
-            if (self.witness[g][i][landed] <= 0).any():
+        """Every landing carrier's domain has a witness, but for the first pod's domain (one per
+        term, where a self-matching carrier landed)."""
+        for i in range(len(self.problem.affinity[g].topologies)):
+            bare = (self.affinity_landed[g][i] > 0) & (self.witness[g][i] <= 0)
+            bare[-1] = False
+            count = int(bare.sum())
+            if count > (1 if self.first_pod[g] else 0):
+                return False
+            if count and not (self.affinity_landed_self[g][i][bare] > 0).all():
                 return False
         return True
 

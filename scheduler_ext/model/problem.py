@@ -146,8 +146,8 @@ class AffinityGroup:
     witnesses: tuple[DomainCounts, ...]
     """Per term: immovable, not terminating matching pods per domain."""
     bootstrap: bool
-    """No pod matching every term runs anywhere and no class without affinity terms matches them:
-    the carriers may then land only in one domain per term, a self-matching one first."""
+    """No pod matching every term runs anywhere (terminating ones included): the group's first
+    carrier may land alone, if it matches its own terms (``satisfyPodAffinity``)."""
     fixed_anywhere: int = 0
     """Immovable matching pods (terminating ones too) on nodes with any of the terms' keys: while
     one exists, kube-scheduler lets no first pod of a self-matching group land alone."""

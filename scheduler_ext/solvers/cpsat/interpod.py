@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from scheduler_ext.model.interpod_state import class_links, free_matchers
+from scheduler_ext.model.interpod_state import class_links, first_pod_allowed, free_matchers
 from scheduler_ext.model.problem import Problem
 from scheduler_ext.solvers.cpsat.variables import ClassVariables
 
@@ -90,6 +90,19 @@ def _sums(
     return out
 
 
+def exact_stays(
+    model: cp_model.CpModel, problem: Problem, v: ClassVariables, classes: Iterable[int]
+) -> None:
+    """``stay == min(x, running)`` for ``classes``. The model only bounds stays from above (the
+    disruption stage maximises them), which is enough where a stay only helps (a witness);
+    where fewer stays would loosen a rule (counts before late landings, first pods), they must
+    be exact."""
+    for c in set(classes):
+        running = problem.classes[c].running_on()
+        for node, stay in v.stay[c].items():
+            model.add_min_equality(stay, [v.x[c][node], running[node]])
+
+
 def _constants(sums: dict[int, Sum], pairs: Iterable[tuple[int, int]]) -> None:
     for d, k in pairs:
         sums[d].add(k)
@@ -131,45 +144,81 @@ def add_anti_affinity(model: cp_model.CpModel, problem: Problem, v: ClassVariabl
                 model.add(k.expr() <= 0).only_enforce_if(any_both)
 
 
+def _spread_counts(problem: Problem, v: ClassVariables, g: int, late: bool) -> dict[int, Sum]:
+    """Matching pods per domain on counted nodes; with ``late``, as they are while the carriers
+    land when matching pods that do not carry the constraint land after them (they only stay)."""
+    group = problem.spread[g]
+    carriers = set(group.carriers)
+    early = [c for c in group.matchers if c in carriers or not late]
+    counts = _sums(problem, v, early, group.topology, "x", group.counted_set)
+    if late:
+        others = [c for c in group.matchers if c not in carriers]
+        for d, s in _sums(problem, v, others, group.topology, "stay", group.counted_set).items():
+            counts[d].terms += s.terms
+            counts[d].constant += s.constant
+            counts[d].upper += s.upper
+    _constants(counts, group.fixed)
+    return counts
+
+
+def _skew_rules(
+    model: cp_model.CpModel,
+    problem: Problem,
+    g: int,
+    counts: dict[int, Sum],
+    receiving: dict[int, tuple[Sum, cp_model.IntVar | None]],
+    mode: cp_model.LiteralT | None,
+) -> None:
+    """count - smallest <= maxSkew in every receiving domain (while ``mode``, if given)."""
+    group = problem.spread[g]
+    smallest: cp_model.IntVar | int = 0
+    if len(group.domains) >= group.min_domains:
+        top = max((counts[d].upper for d in group.domains), default=0)
+        low = model.new_int_var(0, top, "spread_min")
+        for d in group.domains:
+            model.add(low <= counts[d].expr())
+        smallest = low
+    for d, (_landed, lands) in receiving.items():
+        literals = [lit for lit in (lands, mode) if lit is not None]
+        model.add(counts[d].expr() - smallest <= group.max_skew).only_enforce_if(literals)
+
+
 def add_spread(model: cp_model.CpModel, problem: Problem, v: ClassVariables) -> None:
-    """Per spread constraint, in every domain a carrier lands in: final count minus the smallest
-    count over the constraint's domains (0 with fewer than minDomains) at most maxSkew."""
-    for group in problem.spread:
+    """Per spread constraint, in every domain a carrier lands in: the count minus the smallest
+    count over the constraint's domains (0 with fewer than minDomains) at most maxSkew. The counts
+    are the final ones, or (when matching pods that do not carry the constraint land) those
+    before such pods land: they may land after the carriers instead (``interpod_rules``)."""
+    for g, group in enumerate(problem.spread):
         landings = _sums(problem, v, group.carriers, group.topology, "land")
-        receiving = {d: s for d, s in landings.items() if s.upper > 0}
+        receiving = {d: (s, _indicator(model, s)) for d, s in landings.items() if s.upper > 0}
         if not receiving:
             continue
-        counts = _sums(problem, v, group.matchers, group.topology, "x", group.counted_set)
-        _constants(counts, group.fixed)
-        smallest: cp_model.IntVar | int = 0
-        if len(group.domains) >= group.min_domains:
-            top = max((counts[d].upper for d in group.domains), default=0)
-            low = model.new_int_var(0, top, "spread_min")
-            for d in group.domains:
-                model.add(low <= counts[d].expr())
-            smallest = low
-        for d, landed in receiving.items():
-            rule = counts[d].expr() - smallest <= group.max_skew
-            if not landed.varies:
-                model.add(rule)
-                continue
-            lands = model.new_bool_var(f"spread_lands_{d}")
-            model.add(landed.expr() <= 0).only_enforce_if(~lands)
-            model.add(rule).only_enforce_if(lands)
+        final = _spread_counts(problem, v, g, late=False)
+        others = [c for c in group.matchers if c not in set(group.carriers)]
+        others_land = any(
+            s.upper > 0 for s in _sums(problem, v, others, group.topology, "land").values()
+        )
+        if not others_land:
+            _skew_rules(model, problem, g, final, receiving, None)
+            continue
+        exact_stays(model, problem, v, others)
+        first = model.new_bool_var("spread_others_first")
+        _skew_rules(model, problem, g, final, receiving, first)
+        _skew_rules(model, problem, g, _spread_counts(problem, v, g, late=True), receiving, ~first)
 
 
 def add_affinity(model: cp_model.CpModel, problem: Problem, v: ClassVariables) -> None:
     """Per affinity group and term, a carrier lands only in a domain with a witness (an immovable
-    matching pod, a staying one, or a landing one that carries no affinity); in bootstrap groups,
-    all landing carriers share one domain per term and a self-matching one is among them."""
+    matching pod, a staying one, or a landing one that carries no affinity), but for at most one
+    domain per term where a self-matching carrier lands: the group's first pod, where no matching
+    pod runs anywhere (``interpod_state.first_pod_allowed``)."""
     free = free_matchers(problem, class_links(problem))
-    for group in problem.affinity:
-        lands_at: list[dict[int, Sum]] = []
+    for g, group in enumerate(problem.affinity):
+        first_pod = first_pod_allowed(problem, g, free)
         for t, witnesses in zip(group.topologies, group.witnesses, strict=True):
             landings = _sums(problem, v, group.carriers, t, "land")
             receiving = {d: s for d, s in landings.items() if s.upper > 0}
-            lands_at.append(receiving)
-            if group.bootstrap or not receiving:
+            if not receiving:
                 continue
             w = _sums(problem, v, [c for c in group.matchers if c not in free], t, "stay")
             for d, s in _sums(problem, v, [c for c in group.matchers if c in free], t, "x").items():
@@ -177,67 +226,45 @@ def add_affinity(model: cp_model.CpModel, problem: Problem, v: ClassVariables) -
                 w[d].constant += s.constant
                 w[d].upper += s.upper
             _constants(w, witnesses)
+            selfs: dict[int, Sum] = {}
+            if first_pod:
+                exact_stays(model, problem, v, group.self_matching)
+                selfs = _sums(problem, v, group.self_matching, t, "land")
+            firsts: list[cp_model.IntVar] = []
             for d, landed in receiving.items():
                 if w[d].constant >= 1:
                     continue
-                _implies_landing(model, landed, w[d].expr() >= 1)
-        if group.bootstrap:
-            _add_bootstrap(model, problem, v, group.carriers, group.self_matching, lands_at)
+                lands = _indicator(model, landed)
+                first = None
+                if d in selfs and selfs[d].upper > 0:
+                    first = model.new_bool_var("first_pod")
+                    model.add(selfs[d].expr() >= 1).only_enforce_if(first)
+                    firsts.append(first)
+                literals: list[cp_model.LiteralT] = [] if lands is None else [lands]
+                if first is not None:
+                    literals.append(~first)
+                model.add(w[d].expr() >= 1).only_enforce_if(literals)
+            if len(firsts) > 1:
+                model.add(cp_model.LinearExpr.sum(firsts) <= 1)
+
+
+def _indicator(model: cp_model.CpModel, landed: Sum) -> cp_model.IntVar | None:
+    """A literal true when ``landed`` is positive (None: it is a positive constant)."""
+    if not landed.varies:
+        return None
+    lands = model.new_bool_var("lands")
+    model.add(landed.expr() <= 0).only_enforce_if(~lands)
+    return lands
 
 
 def _implies_landing(
     model: cp_model.CpModel, landed: Sum, rule: cp_model.BoundedLinearExpression | bool
-) -> cp_model.IntVar | None:
-    """``rule`` whenever ``landed`` is positive; returns the indicator (None when constant)."""
-    if not landed.varies:
-        model.add(rule)
-        return None
-    lands = model.new_bool_var("lands")
-    model.add(landed.expr() <= 0).only_enforce_if(~lands)
-    model.add(rule).only_enforce_if(lands)
-    return lands
-
-
-def _add_bootstrap(
-    model: cp_model.CpModel,
-    problem: Problem,
-    v: ClassVariables,
-    carriers: tuple[int, ...],
-    self_matching: tuple[int, ...],
-    lands_at: list[dict[int, Sum]],
 ) -> None:
-    for receiving in lands_at:
-        used: list[cp_model.IntVar | int] = []
-        for landed in receiving.values():
-            if not landed.varies:
-                used.append(1)
-                continue
-            lands = model.new_bool_var("first_domain")
-            model.add(landed.expr() <= 0).only_enforce_if(~lands)
-            used.append(lands)
-        if len(used) > 1:
-            model.add(cp_model.LinearExpr.sum(used) <= 1)
-    if any(c not in self_matching for c in carriers):
-        _bootstrap_first(model, problem, v, carriers, self_matching)
-
-
-def _bootstrap_first(
-    model: cp_model.CpModel,
-    problem: Problem,
-    v: ClassVariables,
-    carriers: tuple[int, ...],
-    self_matching: tuple[int, ...],
-) -> None:
-    """If any carrier lands, a self-matching one does (it is the group's first pod)."""
-    every, selfs = Sum(), Sum()
-    for c in carriers:
-        for _node, x, stay in _cells(problem, v, c):
-            for target in (every, selfs) if c in self_matching else (every,):
-                target.add(x)
-                target.add(stay, -1)
-    if every.upper <= 0:
-        return
-    _implies_landing(model, every, selfs.expr() >= 1)
+    """``rule`` whenever ``landed`` is positive."""
+    lands = _indicator(model, landed)
+    constraint = model.add(rule)
+    if lands is not None:
+        constraint.only_enforce_if(lands)
 
 
 def add_never_preemption(model: cp_model.CpModel, problem: Problem, v: ClassVariables) -> None:

@@ -62,3 +62,18 @@ def test_existing_anti_affinity_closes_the_zone_whatever_the_pod_order(reverse: 
     assert eligible_names(problem) == {"web-0": ["b0", "b1"], "web-1": []}
     reasons = dict(problem.pending_reasons)
     assert f"3 {ANTI_AFFINITY_REASON}" in reasons["default/web-1"]
+
+
+def test_nothing_lands_on_a_node_its_running_pods_already_overcommit() -> None:
+    # n0 allocates 3 CPUs but its pods request 4.5 (a resize, or allocatable shrunk): evicting the
+    # movable 2-CPU pod still leaves it over, and NodeResourcesFit refuses any newcomer there.
+    nodes = (node("n0", cpu=3000), node("n1", cpu=1000))
+    pods = (
+        pod("fixed-0", 2500, node="n0", owner=None),
+        pod("low-0", 2000, node="n0"),
+        pod("new-0", 500, priority=10),
+        pod("pinned-0", 500, priority=10, node_selector={"kubernetes.io/hostname": "n0"}),
+    )
+    problem = build_problem(Cluster(nodes=nodes, pods=pods))
+    assert eligible_names(problem) == {"new-0": ["n1"], "pinned-0": []}
+    assert "1 Insufficient cpu" in dict(problem.pending_reasons)["default/pinned-0"]

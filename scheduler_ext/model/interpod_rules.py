@@ -295,13 +295,15 @@ def _keys(
                 level[u] = max(level[u], start + j + 1)
     links = state.links
     return [
-        (level[u] >= LAST - 1, -1 if u in first else _phase(links, c), level[u], c, n)
+        (u not in first, level[u] >= LAST - 1, _phase(links, c), level[u], c, n)
         for u, (c, n) in enumerate(units)
     ]
 
 
-def _search(problem: Problem, state: InterPodState, units: list[Unit]) -> list[Unit] | None:
-    """Greedy: repeatedly the lowest-keyed landing the filters pass now."""
+def _search(
+    problem: Problem, state: InterPodState, units: list[Unit], first: set[Unit]
+) -> list[Unit] | None:
+    """Greedy: repeatedly the lowest-keyed landing the filters pass now (first pods first)."""
     remaining = Counter(units)
     links = state.links
     order: list[Unit] = []
@@ -314,7 +316,7 @@ def _search(problem: Problem, state: InterPodState, units: list[Unit]) -> list[U
                 int(state.spread_f[g][problem.topologies[problem.spread[g].topology].domain_of[n]])
                 for g in links[c].spread_matched
             ]
-            key = (_phase(links, c), max(counts, default=0), c, n)
+            key = ((c, n) not in first, _phase(links, c), max(counts, default=0), c, n)
             if best is None or key < best[0]:
                 best = (key, (c, n))
         if best is None:
@@ -344,12 +346,14 @@ def landing_order(problem: Problem, counts: Counts) -> list[Unit] | None:
         return []
     stays = _stays(problem, counts)
     state = InterPodState(problem, stays)
-    keys = _keys(problem, counts, state, units, _first_pods(problem, counts, units))
+    first = _first_pods(problem, counts, units)
+    keys = _keys(problem, counts, state, units, first)
     ordered = [units[u] for u in sorted(range(len(units)), key=lambda u: keys[u])]
     for c, n in ordered:
         if not state.kube_allows(problem.classes[c], n):
             if len(units) > MAX_SEARCHED_LANDINGS:
                 return None
-            return _search(problem, InterPodState(problem, stays), ordered)
+            firsts = {units[u] for u in first}
+            return _search(problem, InterPodState(problem, stays), ordered, firsts)
         state.change(problem.classes[c], n, +1)
     return ordered

@@ -8,7 +8,8 @@ every plan assumes (and ``solvers/cpsat/README.md`` documents):
    are gone (anti-affinity counts terminating pods, spread does not).
 2. Then the pods that land (bindings, and the replacements of moved pods), one at a time, in the
    order ``landing_order`` returns: the first pod of each self-matching affinity group without a
-   running matching pod, then pods carrying no affinity terms, then the other affinity carriers;
+   running matching pod, then pods carrying no affinity terms, then the affinity carriers group
+   by group (``interpod_state.affinity_order``: a group whose carriers witness for another first);
    within that, by the count their spread domain will reach (lowest first), carriers that do not
    match their own spread selector after every pod that does. Pods no inter-pod rule involves
    may land at any time after step 1.
@@ -24,11 +25,12 @@ The final-state rules (what every solver keeps, and ``final_violations`` checks)
   with the counts before the landing pods that match without carrying the constraint: those then
   land after its carriers.
 - Affinity: a carrier lands only in domains (per term) holding a *witness*: an immovable pod
-  matching every term (not terminating), a running one that stays, or a landing pod that carries
-  no affinity terms (it lands earlier). If no matching pod runs anywhere (``bootstrap``), one
-  domain per term may lack a witness if a self-matching carrier lands there: it is the group's
-  first pod, landing before any other, which kube-scheduler lets pass while no pod in the cluster
-  matches (with several terms, only if no landing witness exists, so the domains are one node's).
+  matching every term (not terminating), a running one that stays, or a landing pod that lands
+  earlier (one without affinity terms, or a carrier of a group ranked before). If no matching
+  pod runs anywhere (``bootstrap``), one domain per term may lack a witness if a self-matching
+  carrier lands there: it is the group's first pod, landing before any other, which
+  kube-scheduler lets pass while no pod in the cluster matches (with several terms, only if no
+  landing witness exists, so the domains are one node's).
 - ``preemptionPolicy: Never`` (``DefaultPreemption.PodEligibleToPreemptOthers``): a plan in which a
   Never pod of priority q lands evicts no pod of lower priority without a new home. This is
   conservative (such evictions may be for a higher pod that may preempt); moves are allowed.
@@ -49,9 +51,9 @@ from scheduler_ext.model.interpod_state import (
     ClassLinks,
     IntArray,
     InterPodState,
+    affinity_order,
     class_links,
     first_pod_allowed,
-    free_matchers,
 )
 from scheduler_ext.model.problem import Problem
 
@@ -154,28 +156,28 @@ def _spread(problem: Problem, counts: Counts, landings: Counts) -> list[str]:
 
 
 def _witnesses(
-    problem: Problem, counts: Counts, stays: Counts, free: frozenset[int], g: int, i: int
+    problem: Problem, counts: Counts, stays: Counts, landing: frozenset[int], g: int, i: int
 ) -> IntArray:
     """Per domain of term ``i``: immovable witnesses, staying matching pods, and landing matching
     pods of classes without affinity terms (they land first)."""
     group = problem.affinity[g]
     t = group.topologies[i]
-    w = _sums(problem, stays, [c for c in group.matchers if c not in free], t)
-    w += _sums(problem, counts, [c for c in group.matchers if c in free], t)
+    w = _sums(problem, stays, [c for c in group.matchers if c not in landing], t)
+    w += _sums(problem, counts, [c for c in group.matchers if c in landing], t)
     for d, k in group.witnesses[i]:
         w[d] += k
     return w
 
 
 def _bare_domains(
-    problem: Problem, counts: Counts, landings: Counts, free: frozenset[int], g: int
+    problem: Problem, counts: Counts, landings: Counts, landing: frozenset[int], g: int
 ) -> list[tuple[IntArray, IntArray]]:
     """Per term: (domains where carriers land without a witness, self-matching landings)."""
     group = problem.affinity[g]
     stays = _stays(problem, counts)
     out = []
     for i, t in enumerate(group.topologies):
-        w = _witnesses(problem, counts, stays, free, g, i)
+        w = _witnesses(problem, counts, stays, landing, g, i)
         landed = _sums(problem, landings, group.carriers, t)
         selfs = _sums(problem, landings, group.self_matching, t)
         out.append((np.flatnonzero((landed[:-1] > 0) & (w[:-1] <= 0)), selfs))
@@ -186,12 +188,13 @@ def _affinity(
     problem: Problem, counts: Counts, landings: Counts, links: list[ClassLinks]
 ) -> list[str]:
     found = []
-    free = free_matchers(problem, links)
+    witnesses = affinity_order(problem, links).witnesses
     for g, group in enumerate(problem.affinity):
         if not any(landings[c] for c in group.carriers):
             continue
-        allowed = 1 if first_pod_allowed(problem, g, free) else 0
-        for i, (bare, selfs) in enumerate(_bare_domains(problem, counts, landings, free, g)):
+        allowed = 1 if first_pod_allowed(problem, g, witnesses[g]) else 0
+        bare_domains = _bare_domains(problem, counts, landings, witnesses[g], g)
+        for i, (bare, selfs) in enumerate(bare_domains):
             values = problem.topologies[group.topologies[i]].values
             if len(bare) > allowed or any(selfs[d] <= 0 for d in bare):
                 where = ", ".join(values[int(d)] for d in bare)
@@ -238,22 +241,24 @@ def final_violations(problem: Problem, counts: Counts) -> list[str]:
 # --- the landing order -------------------------------------------------------------------------
 
 
-def _phase(links: list[ClassLinks], c: int) -> int:
-    """Pods without affinity terms land before the affinity carriers (they may be witnesses)."""
-    return 2 if links[c].affinity_carried else 0
+def _phase(state: InterPodState, c: int) -> int:
+    """Pods without affinity terms land before the affinity carriers (they may be witnesses),
+    then the carriers group by group in ``affinity_order``'s ranks."""
+    carried = state.links[c].affinity_carried
+    return 1 + state.order.ranks[carried[0]] if carried else 0
 
 
 def _first_pods(problem: Problem, counts: Counts, units: list[Unit]) -> set[int]:
     """Per group relying on a first pod, one self-matching landing in its bare domains: it lands
     before everything (kube-scheduler lets it while no matching pod exists)."""
     links = class_links(problem)
-    free = free_matchers(problem, links)
+    witnesses = affinity_order(problem, links).witnesses
     landings = _landings(problem, counts)
     first: set[int] = set()
     for g, group in enumerate(problem.affinity):
-        if not first_pod_allowed(problem, g, free):
+        if not first_pod_allowed(problem, g, witnesses[g]):
             continue
-        bare = [b for b, _ in _bare_domains(problem, counts, landings, free, g)]
+        bare = [b for b, _ in _bare_domains(problem, counts, landings, witnesses[g], g)]
         if not any(len(b) for b in bare):
             continue
         domains = [problem.topologies[t].domain_of for t in group.topologies]
@@ -293,9 +298,8 @@ def _keys(
             start = int(state.spread_f[g][d])
             for j, u in enumerate(sorted(members, key=lambda u: (level[u], units[u]))):
                 level[u] = max(level[u], start + j + 1)
-    links = state.links
     return [
-        (u not in first, level[u] >= LAST - 1, _phase(links, c), level[u], c, n)
+        (u not in first, level[u] >= LAST - 1, _phase(state, c), level[u], c, n)
         for u, (c, n) in enumerate(units)
     ]
 
@@ -316,7 +320,7 @@ def _search(
                 int(state.spread_f[g][problem.topologies[problem.spread[g].topology].domain_of[n]])
                 for g in links[c].spread_matched
             ]
-            key = ((c, n) not in first, _phase(links, c), max(counts, default=0), c, n)
+            key = ((c, n) not in first, _phase(state, c), max(counts, default=0), c, n)
             if best is None or key < best[0]:
                 best = (key, (c, n))
         if best is None:

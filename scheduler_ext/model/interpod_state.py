@@ -68,21 +68,53 @@ def class_links(problem: Problem) -> list[ClassLinks]:
     return links
 
 
-def free_matchers(problem: Problem, links: Sequence[ClassLinks]) -> frozenset[int]:
-    """Classes that carry no affinity terms: their landing pods may witness for a carrier, since
-    they can always land before it (``model/interpod_rules.py``, landing order)."""
-    return frozenset(c for c, link in enumerate(links) if not link.affinity_carried)
+@dataclass(frozen=True)
+class AffinityOrder:
+    """Which landing pods may witness for which affinity group, and in what order groups land.
+
+    A landing pod can witness for a carrier only if it lands first: pods without affinity terms
+    always can (they land before every carrier), and carriers of another group can if that group
+    lands earlier. Groups are ranked so that a group whose carriers match another's comes first
+    (a topological order; a cycle is cut where it closes, those pods then witness for nobody)."""
+
+    ranks: tuple[int, ...]
+    witnesses: tuple[frozenset[int], ...]
+    """Per group, the classes whose *landing* pods count as its witnesses."""
 
 
-def first_pod_allowed(problem: Problem, g: int, free: frozenset[int]) -> bool:
+def affinity_order(problem: Problem, links: Sequence[ClassLinks]) -> AffinityOrder:
+    carried = {c: link.affinity_carried[0] for c, link in enumerate(links) if link.affinity_carried}
+    before: list[set[int]] = [set() for _ in problem.affinity]  # groups whose carriers witness g
+    for g, group in enumerate(problem.affinity):
+        before[g] = {carried[c] for c in group.matchers if c in carried and carried[c] != g}
+    ranks = [-1] * len(problem.affinity)
+    for rank in range(len(problem.affinity)):
+        ready = [
+            g for g in range(len(ranks)) if ranks[g] < 0 and all(ranks[b] >= 0 for b in before[g])
+        ]
+        if not ready:  # a cycle: cut it at the lowest-numbered group left
+            ready = [min(g for g in range(len(ranks)) if ranks[g] < 0)]
+        ranks[ready[0]] = rank
+    witnesses = tuple(
+        frozenset(
+            c
+            for c in group.matchers
+            if c not in carried or (carried[c] != g and ranks[carried[c]] < ranks[g])
+        )
+        for g, group in enumerate(problem.affinity)
+    )
+    return AffinityOrder(tuple(ranks), witnesses)
+
+
+def first_pod_allowed(problem: Problem, g: int, witnesses: frozenset[int]) -> bool:
     """May the group's carriers rely on a *first pod* (one landing where no witness is, before
     any matching pod exists)? Only if no matching pod runs, a carrier matches itself, and the first
-    pod's domains are one per term: one term, or no landing witness that could make others use
-    different domains per term."""
+    pod's domains are one per term: one term, or no landing witness (``witnesses``, the group's)
+    that could make others use different domains per term."""
     group = problem.affinity[g]
     if not group.bootstrap or not group.self_matching:
         return False
-    return len(group.topologies) == 1 or not any(c in free for c in group.matchers)
+    return len(group.topologies) == 1 or not witnesses
 
 
 def _array(size: int, pairs: Sequence[tuple[int, int]] = ()) -> IntArray:
@@ -98,7 +130,7 @@ class InterPodState:
     def __init__(self, problem: Problem, counts: Sequence[Mapping[int, int]]) -> None:
         self.problem = problem
         self.links = class_links(problem)
-        self.free = free_matchers(problem, self.links)
+        self.order = affinity_order(problem, self.links)
         self.running = [cls.running_on() for cls in problem.classes]
         self.x: list[dict[int, int]] = [dict(c) for c in counts]
         self.domain_of = [np.array(t.domain_of, dtype=np.intp) for t in problem.topologies]
@@ -130,7 +162,8 @@ class InterPodState:
             [_array(sizes[t]) for t in g.topologies] for g in problem.affinity
         ]
         self.first_pod = [
-            first_pod_allowed(problem, g, self.free) for g in range(len(problem.affinity))
+            first_pod_allowed(problem, g, self.order.witnesses[g])
+            for g in range(len(problem.affinity))
         ]
         self.anywhere = [g.fixed_anywhere for g in problem.affinity]
         self.placed = [0] * len(problem.classes)
@@ -180,7 +213,7 @@ class InterPodState:
         domains = [self._domain(t, node) for t in self.problem.affinity[g].topologies]
         for i, d in enumerate(domains):
             self.present[g][i][d] += delta
-            self.witness[g][i][d] += delta if c in self.free else stays
+            self.witness[g][i][d] += delta if c in self.order.witnesses[g] else stays
         if any(self.domain_of[t][node] >= 0 for t in self.problem.affinity[g].topologies):
             self.anywhere[g] += delta
 

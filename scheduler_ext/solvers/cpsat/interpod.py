@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from scheduler_ext.model.interpod_state import class_links, first_pod_allowed, free_matchers
+from scheduler_ext.model.interpod_state import affinity_order, class_links, first_pod_allowed
 from scheduler_ext.model.problem import Problem
 from scheduler_ext.solvers.cpsat.variables import ClassVariables
 
@@ -209,19 +209,22 @@ def add_spread(model: cp_model.CpModel, problem: Problem, v: ClassVariables) -> 
 
 def add_affinity(model: cp_model.CpModel, problem: Problem, v: ClassVariables) -> None:
     """Per affinity group and term, a carrier lands only in a domain with a witness (an immovable
-    matching pod, a staying one, or a landing one that carries no affinity), but for at most one
-    domain per term where a self-matching carrier lands: the group's first pod, where no matching
-    pod runs anywhere (``interpod_state.first_pod_allowed``)."""
-    free = free_matchers(problem, class_links(problem))
+    matching pod, a staying one, or a landing one that lands earlier: ``affinity_order``), but
+    for at most one domain per term where a self-matching carrier lands: the group's first pod,
+    where no matching pod runs anywhere (``interpod_state.first_pod_allowed``)."""
+    landing_witnesses = affinity_order(problem, class_links(problem)).witnesses
     for g, group in enumerate(problem.affinity):
-        first_pod = first_pod_allowed(problem, g, free)
+        landing = landing_witnesses[g]
+        first_pod = first_pod_allowed(problem, g, landing)
         for t, witnesses in zip(group.topologies, group.witnesses, strict=True):
             landings = _sums(problem, v, group.carriers, t, "land")
             receiving = {d: s for d, s in landings.items() if s.upper > 0}
             if not receiving:
                 continue
-            w = _sums(problem, v, [c for c in group.matchers if c not in free], t, "stay")
-            for d, s in _sums(problem, v, [c for c in group.matchers if c in free], t, "x").items():
+            w = _sums(problem, v, [c for c in group.matchers if c not in landing], t, "stay")
+            for d, s in _sums(
+                problem, v, [c for c in group.matchers if c in landing], t, "x"
+            ).items():
                 w[d].terms += s.terms
                 w[d].constant += s.constant
                 w[d].upper += s.upper

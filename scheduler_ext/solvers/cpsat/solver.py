@@ -133,16 +133,18 @@ class _Run:
             stages=tuple(self.stages),
         )
 
-    def offer(self, candidate: Assignment) -> None:
+    def offer(self, candidate: Assignment) -> bool:
+        """Take ``candidate`` if it is better; False if it was refused as no plan."""
         key = evaluate(self.problem, candidate).key
         if key <= self.incumbent_key:
-            return
+            return True
         broken = interpod_violations(self.problem, candidate.counts())
         if broken:  # the model's rules hold, but no landing order was found: not a plan
             logger.info("cpsat solution without a landing order: %s", broken[:1])
             self.proven = False
-            return
+            return False
         self.incumbent, self.incumbent_key = candidate, key
+        return True
 
     def publish(self) -> None:
         if self.on_incumbent is not None:
@@ -171,7 +173,8 @@ class _Run:
         value = None
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             value = round(solver.objective_value)
-            self.offer(self.vars.extract(solver))
+            if not self.offer(self.vars.extract(solver)) and status == StageStatus.OPTIMAL:
+                status = StageStatus.FEASIBLE  # its optimum is no plan: fix only the incumbent's
         self.stages.append(
             StageReport(
                 name=name,

@@ -1,9 +1,9 @@
 """Does the prioritize rule leave fewer pods Pending than kube-scheduler alone? (the paper's grid)
 
-Every instance of the paper's workload (``benchmarks.workloads.paper_workload``: nodes x pods per
-node x priorities x utilisation, several seeds) is scheduled twice by the kube-scheduler stand-in
-of ``benchmarks.kube_baseline`` (default scoring, DefaultPreemption, retries): once as is, and
-once with the extender's prioritize score added the way kube-scheduler adds it
+Every instance of the paper's workload (``benchmarks.workloads_paper.paper_workload``: nodes x
+pods per node x priorities x utilisation, several seeds) is scheduled twice by the kube-scheduler
+stand-in of ``benchmarks.kube_baseline`` (default scoring, DefaultPreemption, retries): once as
+is, and once with the extender's prioritize score added the way kube-scheduler adds it
 (``score x weight x 10``, ``scheduler_ext.extender.scoring.best_fit_score`` on the same room the
 service's store keeps). Reported: pods left Pending in all, and per instance whether the final
 placement is lexicographically better, equal or worse by priority (highest first).
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from benchmarks import kube_baseline
-from benchmarks.workloads import PaperSpec, paper_workload
+from benchmarks.workloads_paper import PaperSpec, paper_workload
 from scheduler_ext.domain import PODS, Cluster, Pod
 from scheduler_ext.extender import scoring
 

@@ -183,29 +183,11 @@ class _Scheduler:
 
     def _victims_on(self, pod: Pod, state: _NodeState) -> tuple[int, list[Pod]] | None:
         lower = [p for p in state.pods if p.priority < pod.priority]
-        if not lower:
-            return None
-        for name, amount in pod.requests.amounts:  # cheap bound before touching the node
-            freed = sum(p.requests.get(name) for p in lower)
-            if state.used[name] - freed + amount > state.alloc.get(name, 0):
-                return None
-        for victim in lower:
-            state.remove(victim)
-        if not state.fits(pod):
-            for victim in lower:
-                state.add(victim)
+        if not lower or not self._fits_without(pod, state, lower):
             return None
         # MoreImportantPod: higher priority first, then the earlier arrival (list order).
         lower.sort(key=lambda p: -p.priority)
-        taken: Counter[int] = Counter()
-        violating: list[Pod] = []
-        non_violating: list[Pod] = []
-        for victim in lower:
-            hit = False
-            for i in self.covering(victim):
-                taken[i] += 1
-                hit = hit or self.budgets[i].disruptions_allowed - taken[i] < 0
-            (violating if hit else non_violating).append(victim)
+        violating, non_violating = self._split_by_budget(lower)
         victims: list[Pod] = []
         violations = 0
         for group, counts in ((violating, True), (non_violating, False)):
@@ -219,6 +201,35 @@ class _Scheduler:
         for victim in victims:  # restore the node; the caller evicts for real
             state.add(victim)
         return violations, victims
+
+    @staticmethod
+    def _fits_without(pod: Pod, state: _NodeState, lower: list[Pod]) -> bool:
+        """Whether ``pod`` fits once every pod of ``lower`` is gone; the node is left without
+        them when it does (the caller adds back the ones it keeps), unchanged when not."""
+        for name, amount in pod.requests.amounts:  # cheap bound before touching the node
+            freed = sum(p.requests.get(name) for p in lower)
+            if state.used[name] - freed + amount > state.alloc.get(name, 0):
+                return False
+        for victim in lower:
+            state.remove(victim)
+        if not state.fits(pod):
+            for victim in lower:
+                state.add(victim)
+            return False
+        return True
+
+    def _split_by_budget(self, lower: list[Pod]) -> tuple[list[Pod], list[Pod]]:
+        """(pods whose eviction would exceed a budget, the others), in order."""
+        taken: Counter[int] = Counter()
+        violating: list[Pod] = []
+        non_violating: list[Pod] = []
+        for victim in lower:
+            hit = False
+            for i in self.covering(victim):
+                taken[i] += 1
+                hit = hit or self.budgets[i].disruptions_allowed - taken[i] < 0
+            (violating if hit else non_violating).append(victim)
+        return violating, non_violating
 
     def preempt(self, pod: Pod) -> bool:
         best: tuple[int, int, int, int, str] | None = None

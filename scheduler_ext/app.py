@@ -49,7 +49,11 @@ def create_app(
     own_store = store is None
     service = Service(
         settings=settings,
-        store=store or ClusterStore(assume_ttl=settings.cluster.assume_ttl_seconds),
+        store=store
+        or ClusterStore(
+            assume_ttl=settings.cluster.assume_ttl_seconds,
+            staleness=settings.cluster.staleness_seconds,
+        ),
         metrics=metrics,
         client=client,
         plans=PlanHistory(settings.planning.history),
@@ -65,7 +69,10 @@ def create_app(
                 from scheduler_ext.cluster.client import KubeClient
 
                 kubeconfig = settings.cluster.kubeconfig
-                kube = KubeClient.connect(str(kubeconfig) if kubeconfig else None)
+                kube = KubeClient.connect(
+                    str(kubeconfig) if kubeconfig else None,
+                    watch_read_timeout=settings.cluster.staleness_seconds / 2,
+                )
                 source = kube
                 if service.client is None:
                     service.client = kube
@@ -108,6 +115,9 @@ def create_app(
         version=__version__,
         summary="Kubernetes scheduler extender: verbs, plans, health and metrics.",
         lifespan=lifespan,
+        # The interactive pages load their scripts from a public CDN: off. /openapi.json stays.
+        docs_url=None,
+        redoc_url=None,
         # The service's metrics are Prometheus' (metrics.py). FastAPI's native OpenTelemetry
         # would otherwise look up the global providers on every request, kube-scheduler's
         # once-per-pod calls included (about 3% of a prioritize call's CPU).

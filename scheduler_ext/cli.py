@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from scheduler_ext.planning.options import SOLVER_CHOICES, PlanOptions
+from scheduler_ext.planning.options import SOLVER_CHOICES, PlanOptions, parse_owner_kinds
 
 if TYPE_CHECKING:
     from scheduler_ext.solvers.isolation import SolverWorker
@@ -48,12 +48,22 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _owner_kinds(text: str) -> frozenset[str]:
+    try:
+        return parse_owner_kinds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _option(name: str) -> dict[str, Any]:
     """``default`` and ``help`` of a ``plan`` flag, from its field of ``PlanOptions``."""
     field = PlanOptions.model_fields[name]
     summary = (field.description or "").split("\n\n")[0].rstrip(".")
     if field.default is None or isinstance(field.default, bool):
         return {"default": field.default, "help": summary}
+    if isinstance(field.default, frozenset):  # shown as the flag takes it
+        shown = ",".join(sorted(field.default))
+        return {"default": field.default, "help": f"{summary} (default: {shown})"}
     return {"default": field.default, "help": f"{summary} (default: %(default)s)"}
 
 
@@ -91,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--allow-local-storage", action="store_true", **_option("allow_local_storage")
     )
+    plan.add_argument(
+        "--movable-owner-kinds",
+        type=_owner_kinds,
+        metavar="KIND,...",
+        **_option("movable_owner_kinds"),
+    )
+    plan.add_argument("--allow-pvc", action="store_true", **_option("allow_pvc"))
     plan.add_argument("--workers", type=_non_negative_int, metavar="N", **_option("workers"))
     _add_serve(commands)
     return parser
@@ -110,6 +127,11 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--mode", choices=("dry-run",), help="dry-run: plans are only recorded")
     serve.add_argument("--tls-cert-file", metavar="PEM", help="serve HTTPS with this certificate")
     serve.add_argument("--tls-key-file", metavar="PEM", help="private key of --tls-cert-file")
+    serve.add_argument(
+        "--tls-client-ca-file",
+        metavar="PEM",
+        help="require client certificates signed by this CA (mutual TLS)",
+    )
 
 
 def _run_serve(args: argparse.Namespace) -> int:
@@ -122,6 +144,7 @@ def _run_serve(args: argparse.Namespace) -> int:
             "port": args.port,
             "tls_cert_file": args.tls_cert_file,
             "tls_key_file": args.tls_key_file,
+            "tls_client_ca_file": args.tls_client_ca_file,
         },
         "cluster": {"kubeconfig": args.kubeconfig},
     }
@@ -134,30 +157,21 @@ def _run_serve(args: argparse.Namespace) -> int:
     if not args.verbose:
         logging.getLogger().setLevel(settings.log_level)
 
-    import uvicorn
-
+    from scheduler_ext.api.server import serve
     from scheduler_ext.app import create_app
     from scheduler_ext.cluster.client import KubeClient
     from scheduler_ext.errors import ClusterReadError
 
     kubeconfig = settings.cluster.kubeconfig
     try:
-        client = KubeClient.connect(str(kubeconfig) if kubeconfig else None)
+        client = KubeClient.connect(
+            str(kubeconfig) if kubeconfig else None,
+            watch_read_timeout=settings.cluster.staleness_seconds / 2,
+        )
     except ClusterReadError as exc:
         print(f"scheduler-ext: error: {exc}", file=sys.stderr)  # noqa: T201
         return EXIT_USAGE
-    server = settings.server
-    uvicorn.run(
-        create_app(settings, client=client),
-        host=server.host,
-        port=server.port,
-        workers=1,
-        ssl_certfile=str(server.tls_cert_file) if server.tls_cert_file else None,
-        ssl_keyfile=str(server.tls_key_file) if server.tls_key_file else None,
-        log_config=None,
-        access_log=False,
-        proxy_headers=False,  # kube-scheduler calls directly; nothing reads the client address
-    )
+    serve(create_app(settings, client=client), settings.server)
     return 0
 
 
@@ -197,6 +211,8 @@ def _plan_with(args: argparse.Namespace, started: float, worker: SolverWorker | 
         solver=args.solver,
         max_disruptions=args.max_disruptions,
         allow_local_storage=args.allow_local_storage,
+        movable_owner_kinds=args.movable_owner_kinds,
+        allow_pvc=args.allow_pvc,
         workers=args.workers,
     )
     plan = make_plan(cluster, options, started=started, worker=worker)
@@ -208,10 +224,9 @@ def _plan_with(args: argparse.Namespace, started: float, worker: SolverWorker | 
 def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING - 10 * min(args.verbose, 2),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from scheduler_ext.logs import configure
+
+    configure(logging.WARNING - 10 * min(args.verbose, 2))
     if args.command == "plan":
         return _run_plan(args, started)
     if args.command == "serve":

@@ -16,19 +16,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
 )
+from pydantic_settings import SettingsError as SourceError
 
 from scheduler_ext.errors import validation_lines
-from scheduler_ext.planning.options import PlanOptions
+from scheduler_ext.planning.options import OwnerKinds, PlanOptions
 
 ENV_PREFIX = "SCHEDULER_EXT_"
 ENV_DELIMITER = "__"
@@ -55,6 +57,15 @@ class ServerSettings(_Group):
     """PEM certificate; with ``tls_key_file`` the service speaks HTTPS (``enableHTTPS: true``)."""
     tls_key_file: Path | None = None
     """PEM private key of ``tls_cert_file``."""
+    tls_client_ca_file: Path | None = None
+    """PEM CA bundle; with it every client must present a certificate it signed (mutual TLS:
+    kube-scheduler's ``tlsConfig.certFile``/``keyFile``), else the handshake is refused."""
+    tls_reload_seconds: float = Field(default=30.0, gt=0)
+    """How often the certificate, key and client CA files are checked for changes (a renewed
+    certificate is used for new connections without a restart)."""
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    """A connection whose request headers are not in by then is closed (idle or slow clients
+    cannot hold connections: kube-scheduler sends a whole request at once)."""
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     """Larger request bodies get 413. A full NodeList of 5,000 nodes is about 40 MiB."""
 
@@ -62,7 +73,9 @@ class ServerSettings(_Group):
     def _tls_pair(self) -> ServerSettings:
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
             raise ValueError("tls_cert_file and tls_key_file must be given together")
-        for path in (self.tls_cert_file, self.tls_key_file):
+        if self.tls_client_ca_file is not None and self.tls_cert_file is None:
+            raise ValueError("tls_client_ca_file needs tls_cert_file and tls_key_file (HTTPS)")
+        for path in (self.tls_cert_file, self.tls_key_file, self.tls_client_ca_file):
             if path is not None and not path.is_file():
                 raise ValueError(f"no such file: {path}")
         return self
@@ -79,11 +92,20 @@ class ClusterSettings(_Group):
     """Longest wait between two attempts."""
     assume_ttl_seconds: float = Field(default=30.0, gt=0)
     """How long a pod bound by the bind verb counts on its node before the watch confirms it."""
+    staleness_seconds: float = Field(default=90.0, ge=2)
+    """The state counts as stale when some watch has not heard from the API server for this long
+    (a healthy watch hears a bookmark about once a minute; a silent one is reopened after half
+    of it): /readyz answers 503 and no plan is made until every watch is heard again."""
+    bind_wait_seconds: float = Field(default=2.0, ge=0, le=4.0)
+    """How long the bind verb waits for the watch to show a pod it was asked to bind
+    (kube-scheduler's own watch can be a moment ahead); below kube-scheduler's 5 s httpTimeout."""
 
 
 class PlanningSettings(PlanOptions):
     """The planning loop's settings: the planning options of every round, plus the loop's own."""
 
+    movable_owner_kinds: Annotated[OwnerKinds, NoDecode] = PlanOptions().movable_owner_kinds
+    """As the planning option; in the environment a comma-separated list, not JSON."""
     enabled: bool = True
     """Run the planning loop (plans are only recorded: the service runs in dry-run mode)."""
     debounce_seconds: float = Field(default=1.0, ge=0)
@@ -190,3 +212,14 @@ def load_settings(
         return settings_cls(**_without_none(overrides or {}))
     except ValidationError as exc:
         raise SettingsError(describe(exc)) from None
+    except SourceError as exc:  # a group given whole in the environment, as invalid JSON
+        raise SettingsError([_source_line(exc)]) from None
+
+
+def _source_line(error: SourceError) -> str:
+    """pydantic-settings' 'error parsing value for field "planning" ...' as a settings line."""
+    text = " ".join(str(error).split())
+    for group in Settings.model_fields:
+        if f'field "{group}"' in text:
+            return f"{group} ({ENV_PREFIX}{group.upper()}): expected a JSON object of settings"
+    return text

@@ -190,6 +190,11 @@ class Pod:
     spread: tuple[SpreadConstraint, ...] = ()  # DoNotSchedule topology spread constraints
     preempts: bool = True  # preemptionPolicy is not Never: kube-scheduler may preempt for it
     unmodelled: str | None = None  # why a hard constraint keeps the planner from placing it
+    volume_claims: tuple[str, ...] = ()
+    """Its volumes backed by claims (PersistentVolumeClaim, generic ephemeral), described as
+    ``PersistentVolumeClaim volume "data"``. A snapshot has no PersistentVolumes, so where such a
+    volume attaches is unknown: a pending pod with one is ``unmodelled``; a running pod with one is
+    governed by the eviction rules instead (``model/movability.py``, rule ``pvc``)."""
 
     @property
     def key(self) -> str:
@@ -208,10 +213,15 @@ class Pod:
 
 @dataclass(frozen=True)
 class DisruptionBudget:
+    """A PodDisruptionBudget as the Eviction API reads it: the pods it covers and its status."""
+
     namespace: str
     name: str
     selector: LabelSelector | None  # None (no selector) matches no pod, as in policy/v1
-    disruptions_allowed: int
+    disruptions_allowed: int  # status.disruptionsAllowed
+    generation: int = 0  # metadata.generation
+    observed_generation: int = 0  # status.observedGeneration: behind generation, status is stale
+    disrupted_pods: int = 0  # entries in status.disruptedPods: evictions not yet confirmed
 
 
 @dataclass(frozen=True)

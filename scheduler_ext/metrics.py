@@ -89,6 +89,11 @@ class Metrics:
             ["kind"],
             registry=r,
         )
+        self.fresh = Gauge(
+            f"{PREFIX}_state_fresh",
+            "1 while every watch has heard from the API server within the staleness, else 0.",
+            registry=r,
+        )
         self.synced = Gauge(
             f"{PREFIX}_state_synced",
             "1 once every watched kind has been listed, else 0.",

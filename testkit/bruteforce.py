@@ -40,7 +40,12 @@ def free_pods(cluster: Cluster, *, allow_local_storage: bool = False) -> list[Po
         if pod.node_name is None:
             if checker.unbindable_reason(pod) is None:
                 out.append(pod)
-        elif checker.immovable_reason(pod, allow_local_storage=allow_local_storage) is None:
+        elif (
+            checker.immovable_reason(
+                pod, allow_local_storage=allow_local_storage, budgets=cluster.budgets
+            )
+            is None
+        ):
             out.append(pod)
     return out
 
@@ -181,7 +186,8 @@ class _Search:
             return False
         budgets = self.cluster.budgets
         return not any(
-            self.budget_used[b] + 1 > budgets[b].disruptions_allowed for b in self.covering[index]
+            self.budget_used[b] + 1 > checker.budget_allowance(budgets[b])
+            for b in self.covering[index]
         )
 
     def _fits(self, pod: Pod, target: str, lands: bool) -> bool:

@@ -17,8 +17,10 @@ Rules (see the planner contract):
   host-port clash and no required pod anti-affinity clash with the pods finally there.
 - Every node that receives a pod fits its final pods: requests per resource and pod count.
 - Moved or evicted pods must be disruptable (not mirror, DaemonSet, bare, terminating,
-  kube-system, system-critical, local-storage unless allowed, or opted out by annotation).
-- Disruption budgets and ``max_disruptions`` cap moves plus evictions.
+  kube-system, system-critical, of a controller kind not allowed to move, of another scheduler,
+  local-storage or claims unless allowed, under two budgets, or opted out by annotation).
+- Disruption budgets (none while their status is stale) and ``max_disruptions`` cap moves plus
+  evictions.
 - Objective: placed pods per priority (highest first), then fewer disturbed pods, then fewer
   evictions. The plan's ``placedByPriority`` and ``improves`` must match the recomputation, and the
   plan must never be lexicographically worse than doing nothing.
@@ -45,14 +47,11 @@ from scheduler_ext.domain import (
     Taint,
     Toleration,
 )
+from testkit import disruption
 
-SYSTEM_CRITICAL_PRIORITY = 2_000_000_000
-SYSTEM_CRITICAL_CLASSES = frozenset({"system-cluster-critical", "system-node-critical"})
-MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
-SAFE_TO_EVICT = "cluster-autoscaler.kubernetes.io/safe-to-evict"
-DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt"
-PREFER_NO_EVICTION = "descheduler.alpha.kubernetes.io/prefer-no-eviction"
 DEFAULT_SCHEDULER = "default-scheduler"
+MOVABLE_OWNER_KINDS = disruption.MOVABLE_OWNER_KINDS
+budget_allowance = disruption.budget_allowance
 SOLVERS = frozenset({"cpsat", "neighbourhood", "greedy", "none"})
 UNSCHEDULABLE_TAINT = Taint("node.kubernetes.io/unschedulable", "", "NoSchedule")
 NOT_READY_TAINT = Taint("node.kubernetes.io/not-ready", "", "NoSchedule")
@@ -89,34 +88,27 @@ class CheckResult:
 # --- single-pod rules -------------------------------------------------------------------------
 
 
-def immovable_reason(pod: Pod, *, allow_local_storage: bool = False) -> str | None:
-    """Why a bound pod must not be moved or evicted, or None when it may be."""
-    annotations = dict(pod.annotations)
-    if pod.unmodelled:
-        return f"unmodelled ({pod.unmodelled})"
-    if MIRROR_ANNOTATION in annotations:
-        return "mirror pod"
-    if pod.owner is None:
-        return "bare pod (no controller)"
-    if pod.owner.kind == "DaemonSet":
-        return "DaemonSet pod"
-    if pod.terminating:
-        return "terminating"
-    if pod.namespace == "kube-system":
-        return "kube-system pod"
-    if pod.priority >= SYSTEM_CRITICAL_PRIORITY or pod.priority_class_name in (
-        SYSTEM_CRITICAL_CLASSES
-    ):
-        return "system-critical pod"
-    if pod.local_storage and not allow_local_storage:
-        return "uses local storage"
-    if annotations.get(SAFE_TO_EVICT) == "false":
-        return f"{SAFE_TO_EVICT}=false"
-    if annotations.get(DO_NOT_DISRUPT) == "true":
-        return f"{DO_NOT_DISRUPT}=true"
-    if PREFER_NO_EVICTION in annotations:
-        return PREFER_NO_EVICTION
-    return None
+def immovable_reason(
+    pod: Pod,
+    *,
+    allow_local_storage: bool = False,
+    allow_pvc: bool = False,
+    movable_owner_kinds: frozenset[str] = MOVABLE_OWNER_KINDS,
+    budgets: Sequence[DisruptionBudget] = (),
+) -> str | None:
+    """Why a bound pod must not be moved or evicted, or None (``testkit/disruption.py``).
+
+    ``budgets`` are the cluster's disruption budgets; without them the rule that refuses a pod
+    under two budgets cannot apply.
+    """
+    covering = [f"{b.namespace}/{b.name}" for b in budgets if budget_covers(b, pod)]
+    return disruption.immovable_reason(
+        pod,
+        allow_local_storage=allow_local_storage,
+        allow_pvc=allow_pvc,
+        movable_owner_kinds=movable_owner_kinds,
+        covering=covering,
+    )
 
 
 def unbindable_reason(pod: Pod) -> str | None:
@@ -306,6 +298,8 @@ def validate_placement(
     *,
     max_disruptions: int | None = None,
     allow_local_storage: bool = False,
+    allow_pvc: bool = False,
+    movable_owner_kinds: frozenset[str] = MOVABLE_OWNER_KINDS,
 ) -> CheckResult:
     """Check a final placement against the cluster's current one; raise AssertionError if broken."""
     nodes = {node.name: node for node in cluster.nodes}
@@ -321,7 +315,13 @@ def validate_placement(
             reason = unbindable_reason(pod)
             assert reason is None, f"{pod.key} bound although {reason}"
         else:
-            reason = immovable_reason(pod, allow_local_storage=allow_local_storage)
+            reason = immovable_reason(
+                pod,
+                allow_local_storage=allow_local_storage,
+                allow_pvc=allow_pvc,
+                movable_owner_kinds=movable_owner_kinds,
+                budgets=cluster.budgets,
+            )
             assert reason is None, f"{pod.key} moved or evicted although {reason}"
             disturbed.append(pod)
             evicted += target is None
@@ -344,8 +344,9 @@ def validate_placement(
 
     for budget in cluster.budgets:
         hit = [p.key for p in disturbed if budget_covers(budget, p)]
-        assert len(hit) <= budget.disruptions_allowed, (
-            f"PDB {budget.namespace}/{budget.name} allows {budget.disruptions_allowed} "
+        allowed = budget_allowance(budget)
+        assert len(hit) <= allowed, (
+            f"PDB {budget.namespace}/{budget.name} allows {allowed} "
             f"disruptions, plan disrupts {len(hit)}: {hit}"
         )
     if max_disruptions is not None:
@@ -468,11 +469,18 @@ def check_plan(
     *,
     max_disruptions: int | None = None,
     allow_local_storage: bool = False,
+    allow_pvc: bool = False,
+    movable_owner_kinds: frozenset[str] = MOVABLE_OWNER_KINDS,
 ) -> CheckResult:
     """Verify a plan dictionary against ``cluster``; raise AssertionError on the first violation."""
     final = plan_placement(cluster, plan)
     result = validate_placement(
-        cluster, final, max_disruptions=max_disruptions, allow_local_storage=allow_local_storage
+        cluster,
+        final,
+        max_disruptions=max_disruptions,
+        allow_local_storage=allow_local_storage,
+        allow_pvc=allow_pvc,
+        movable_owner_kinds=movable_owner_kinds,
     )
     check_status(result, plan["status"])
     return result

@@ -315,6 +315,12 @@ class KwokCluster:
             raise ClusterError(f"kubectl {' '.join(args)} exited {proc.returncode}: {proc.stderr}")
         return proc.stdout
 
+    def pids(self) -> dict[str, int]:
+        """The cluster's component processes (kube-apiserver, etcd, ...), from kwokctl's pid
+        files."""
+        pid_dir = self.workdir / "clusters" / self.name / "pids"
+        return {p.stem: int(p.read_text().strip()) for p in sorted(pid_dir.glob("*.pid"))}
+
     @property
     def log_dir(self) -> Path:
         return self.workdir / "clusters" / self.name / "logs"

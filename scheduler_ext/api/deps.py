@@ -7,7 +7,7 @@ around a store they filled themselves and a fake bind client, without monkeypatc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,7 +15,6 @@ from fastapi import Depends, Request
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.config import Settings
 from scheduler_ext.extender.binding import BindClient
-from scheduler_ext.extender.bodies import PodCache
 from scheduler_ext.metrics import Metrics
 from scheduler_ext.planning.history import PlanHistory
 
@@ -28,7 +27,14 @@ class Service:
     client: BindClient | None
     """None when the service has no API access (tests of the read-only verbs)."""
     plans: PlanHistory
-    pods: PodCache = field(default_factory=PodCache)
+
+    @property
+    def scheduler_names(self) -> tuple[str, ...]:
+        return self.settings.planning.scheduler_names
+
+    @property
+    def bind_wait_seconds(self) -> float:
+        return self.settings.cluster.bind_wait_seconds
 
 
 async def get_service(request: Request) -> Service:

@@ -1,9 +1,10 @@
 """Liveness, readiness and metrics.
 
 ``/healthz`` answers as long as the process serves HTTP. ``/readyz`` answers 200 only once every
-watched kind has been listed (the state is synced): a Service in front of the extender then sends
-kube-scheduler's calls only to a replica that can answer them. ``/metrics`` is the Prometheus text
-format of the app's own registry.
+watched kind has been listed (the state is synced) and while every watch has heard from the API
+server within ``cluster.staleness_seconds`` (the state is fresh): a Service in front of the
+extender then sends kube-scheduler's calls only to a replica that can answer them. ``/metrics``
+is the Prometheus text format of the app's own registry.
 """
 
 from __future__ import annotations
@@ -21,15 +22,26 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz", responses={503: {"description": "The watched state is not ready to answer from."}}
+)
 async def readyz(service: ServiceDep, response: Response) -> dict[str, str]:
-    if service.store.synced:
+    store = service.store
+    stale = store.stale_kinds()
+    if store.synced and not stale:
         return {"status": "ok"}
     response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    return {"status": "cluster state not synced yet"}
+    if not store.synced:
+        return {"status": "cluster state not synced yet"}
+    return {"status": f"cluster state stale: no word from the API server on {', '.join(stale)}"}
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
+)
 async def metrics(service: ServiceDep) -> Response:
     service.metrics.synced.set(1 if service.store.synced else 0)
+    service.metrics.fresh.set(1 if service.store.fresh else 0)
     return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -81,6 +81,7 @@ def add_extender_verbs(schema: dict[str, Any]) -> None:
                 "requestBody": {"required": True, **_json_body(refs[(args, "validation")], "")},
                 "responses": {
                     "200": _json_body(refs[(result, "validation")], "The verb's answer."),
+                    "413": {"description": "A body over server.max_body_bytes.", **_DETAIL},
                     "422": {"description": "A body the verb cannot take (one line).", **_DETAIL},
                     **(
                         {"503": {"description": "State not synced yet.", **_DETAIL}}

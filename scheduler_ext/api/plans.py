@@ -10,11 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel
 
 from scheduler_ext.api.deps import ServiceDep
 from scheduler_ext.planning.render import API_VERSION
 
 router = APIRouter(prefix="/api/v1", tags=["plans"])
+
+
+class Detail(BaseModel):
+    detail: str
 
 
 @router.get("/plans")
@@ -27,7 +32,10 @@ async def list_plans(service: ServiceDep) -> dict[str, Any]:
     }
 
 
-@router.get("/plans/{name}")
+@router.get(
+    "/plans/{name}",
+    responses={404: {"description": "No plan of that name is kept.", "model": Detail}},
+)
 async def get_plan(name: str, service: ServiceDep) -> dict[str, Any]:
     plan = service.plans.get(name)
     if plan is None:

@@ -28,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from scheduler_ext.cluster.informer import OPENED
 from scheduler_ext.cluster.kinds import KINDS, Kind
 from scheduler_ext.cluster.snapshot import cluster_from_objects
 from scheduler_ext.domain import Cluster
@@ -170,12 +171,26 @@ def read_cluster(kubeconfig: str | None) -> Cluster:
 # --- the service's client ---------------------------------------------------------------------
 
 WatchEvent = tuple[str, Mapping[str, Any]]
-"""(ADDED | MODIFIED | DELETED | BOOKMARK, the object as raw JSON)."""
+"""(ADDED | MODIFIED | DELETED | BOOKMARK, the object as raw JSON), or (OPENED, {}) first, once
+the server has answered the watch request."""
 
 BIND_TIMEOUT_SECONDS = 5
 CONNECT_TIMEOUT_SECONDS = 10
 POOL_SIZE = 64
 """Connections kept: one per watch, plus concurrent binds (up to the 40 threads of the pool)."""
+
+
+def _read_timeout(exc: BaseException) -> bool:
+    """urllib3's ReadTimeoutError, also as the cause of what wraps it while streaming (matched
+    by name: urllib3 comes with the Kubernetes client, not as a dependency of ours)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if type(seen).__name__ == "ReadTimeoutError":
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _gone(exc: BaseException) -> bool:
@@ -185,16 +200,23 @@ def _gone(exc: BaseException) -> bool:
 class KubeClient:
     """Lists, watches and binds for the service, on one ApiClient (kubeconfig or in-cluster)."""
 
-    def __init__(self, api: Any) -> None:
+    def __init__(self, api: Any, *, watch_read_timeout: float | None = None) -> None:
         from kubernetes import client
 
         self.api = api
         self._core: Any = client.CoreV1Api(api)  # raw dict bodies and responses, not models
         self._lists = _list_calls(api)
+        self.watch_read_timeout = watch_read_timeout
+        """Longest silence on an open watch before it is given up as dead (None: the server's
+        watch timeout plus 30 s). A healthy watch hears a bookmark about once a minute."""
 
     @classmethod
-    def connect(cls, kubeconfig: str | None) -> KubeClient:
-        return cls(_api_client(kubeconfig, pool_size=POOL_SIZE))
+    def connect(
+        cls, kubeconfig: str | None, *, watch_read_timeout: float | None = None
+    ) -> KubeClient:
+        return cls(
+            _api_client(kubeconfig, pool_size=POOL_SIZE), watch_read_timeout=watch_read_timeout
+        )
 
     def close(self) -> None:
         close = getattr(self.api, "close", None)
@@ -227,12 +249,13 @@ class KubeClient:
                 allow_watch_bookmarks=True,
                 timeout_seconds=timeout,
                 _preload_content=False,
-                _request_timeout=(CONNECT_TIMEOUT_SECONDS, timeout + 30),
+                _request_timeout=(CONNECT_TIMEOUT_SECONDS, self.watch_read_timeout or timeout + 30),
             )
         except Exception as exc:
             if _gone(exc):
                 raise WatchExpired(f"watching {kind}: {_describe(exc)}") from exc
             raise ClusterReadError(f"watching {kind}: {_describe(exc)}") from exc
+        yield OPENED, {}
         try:
             for line in response:
                 if not line.strip():
@@ -251,6 +274,13 @@ class KubeClient:
         except (ClusterReadError, WatchExpired):
             raise
         except Exception as exc:
+            if _read_timeout(exc):
+                # Silence past ``watch_read_timeout`` on an open watch: it may be dead; end it
+                # like a server-side timeout, and the informer reopens it from where it was.
+                logger.debug(
+                    "watching %s: no word for %ss; reopening", kind, self.watch_read_timeout
+                )
+                return
             raise ClusterReadError(f"watching {kind}: {_describe(exc)}") from exc
         finally:
             response.close()

@@ -42,6 +42,9 @@ logger = logging.getLogger(__name__)
 
 
 QUICK_CLOSE_SECONDS = 1.0
+OPENED = "OPENED"
+"""A watch source may yield ``(OPENED, {})`` once the server has answered the watch request:
+contact, before any event (a quiet kind may see no event for minutes)."""
 
 
 @runtime_checkable
@@ -94,6 +97,7 @@ class Informer:
 
     def _list(self) -> None:
         items, version = self._source.list_objects(self.kind)
+        self._store.note_contact(self.kind)
         self._store.replace(self.kind, items)
         # The listed objects live long and form no cycles: keep the cyclic collector from
         # rescanning them (a full collection over 50,000 pods takes ~100 ms, which would land on
@@ -106,6 +110,9 @@ class Informer:
         """One watch request; returns how many events it delivered."""
         count = 0
         for event, obj in self._source.watch(self.kind, self.version, self._timeout):
+            self._store.note_contact(self.kind)
+            if event == OPENED:
+                continue
             if event != "BOOKMARK":
                 self._store.apply(self.kind, event, obj)
                 self._on_event(self.kind)

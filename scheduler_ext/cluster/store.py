@@ -11,6 +11,11 @@ The store ties three things together under one lock:
   kube-scheduler binds in a goroutine of its own, so the next pod's filter can arrive before the
   watch has shown the last one bound, and the same room must not be offered twice.
 
+Freshness: with a ``staleness``, the store remembers when each kind's informer last heard from the
+API server; ``fresh`` says whether all did within it. A stalled API server or a silently dead watch
+makes the state stale, and a stale state is answered from (the verbs are ignorable) but never
+acted on (readiness, the planning loop).
+
 It also keeps, on every pod event, the pending pods by priority and the ones kube-scheduler marked
 Unschedulable (the planning loop's trigger, read after every change: counts, not a scan), and a
 *generation* that moves only when something the planner reads changes (not on node heartbeats or
@@ -47,7 +52,11 @@ class _Assumed:
 
 class ClusterStore:
     def __init__(
-        self, *, assume_ttl: float = 30.0, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        assume_ttl: float = 30.0,
+        staleness: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -56,6 +65,9 @@ class ClusterStore:
         self._objects = WatchedObjects()
         self._nodes = NodeAccounting()
         self._synced: set[Kind] = set()
+        self._staleness = staleness
+        self._contact: dict[Kind, float] = {}
+        """Per kind, when its informer last heard from the API server (list, watch, bookmark)."""
         self._generation = 0
         self._snapshot: tuple[int, Cluster] | None = None
         self._assumed: dict[str, _Assumed] = {}
@@ -72,6 +84,24 @@ class ClusterStore:
     def synced(self) -> bool:
         with self._lock:
             return self._synced.issuperset(KINDS)
+
+    def note_contact(self, kind: str) -> None:
+        """The API server just answered ``kind``'s informer (a list, a watch opening, an event)."""
+        with self._lock:
+            self._contact[Kind(kind)] = self._clock()
+
+    def stale_kinds(self) -> list[Kind]:
+        """Kinds not heard from within the staleness (none when it is not tracked)."""
+        if self._staleness is None:
+            return []
+        with self._lock:
+            now = self._clock()
+            return [k for k in KINDS if now - self._contact.get(k, -1e18) > self._staleness]
+
+    @property
+    def fresh(self) -> bool:
+        """Every watch heard from the API server within the staleness: safe to act on."""
+        return not self.stale_kinds()
 
     @property
     def generation(self) -> int:
@@ -232,6 +262,28 @@ class ClusterStore:
         with self._lock:
             entry = self._objects.value(Kind.POD, key)
             return entry.pod if isinstance(entry, PodEntry) else None
+
+    def demand(self, key: str, uid: str) -> dict[str, int] | None:
+        """The watched pod's demand on a node, if the state knows the pod ``key`` with ``uid``."""
+        with self._lock:
+            entry = self._objects.value(Kind.POD, key)
+            if isinstance(entry, PodEntry) and entry.pod.uid == uid:
+                return entry.demand
+            return None
+
+    def wait_for_pod(self, key: str, timeout: float) -> Pod | None:
+        """The pod ``key``, waiting up to ``timeout`` for the watch to show it (kube-scheduler
+        learns of a pod from its own watch, which can be a moment ahead of ours)."""
+        with self._changed:
+            self._changed.wait_for(
+                lambda: isinstance(self._objects.value(Kind.POD, key), PodEntry), timeout
+            )
+            entry = self._objects.value(Kind.POD, key)
+            return entry.pod if isinstance(entry, PodEntry) else None
+
+    def has_node(self, name: str) -> bool:
+        with self._lock:
+            return self._objects.value(Kind.NODE, name) is not None
 
     # --- for the planner -------------------------------------------------------------------------
 

@@ -1,20 +1,31 @@
-"""The bind verb's work: POST the pod's Binding, then count the pod on its node at once.
+"""The bind verb's work: check the request, POST the pod's Binding, then count the pod at once.
+
+The bind verb acts with the service's own credentials, so it binds only what kube-scheduler could
+legitimately ask, whoever sent the request: a pod the watched state knows as Pending (not bound,
+not terminating), of a scheduler this service serves, with the UID of that pod (never empty: the
+UID is the Binding's precondition, which keeps a recreated pod of the same name from being bound
+in its place), onto a node the watched state knows (a Binding to a node that does not exist is
+accepted by the API server, and PodGC force-deletes the pod a minute later). Names are checked
+against the API server's rules before anything is sent. Anything else is refused with one line.
 
 kube-scheduler assumes a pod on its node before binding and lets the binding run in its own
 goroutine, so the next filter call can arrive before the watch has shown the pod bound. Without
 counting it ("assuming", as kube-scheduler does), the service would offer the same room twice.
-The pod's requests come from the store if the watch already knows the pod, else from the filter
-call that came before the bind (``PodCache``).
+kube-scheduler learns of a pod from its own watch, which can be a moment ahead of ours: the bind
+waits up to ``wait`` seconds (``cluster.bind_wait_seconds``) for the watched state to show the pod
+before refusing.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Protocol
 
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.errors import BindError
-from scheduler_ext.extender.bodies import PodCache
+from scheduler_ext.names import is_dns_label, is_dns_subdomain, shown
 
 logger = logging.getLogger(__name__)
 
@@ -24,26 +35,84 @@ class BindClient(Protocol):
         """Create the pod's Binding; BindError with one line on any failure."""
 
 
+@dataclass(frozen=True)
+class BindRequest:
+    namespace: str
+    name: str
+    uid: str
+    node: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class BindOutcome:
+    error: str = ""
+    """"" on success, else the line for ``ExtenderBindingResult.Error``."""
+    refused: bool = False
+    """The request was not one kube-scheduler could legitimately make: nothing was sent."""
+
+
+def _malformed(request: BindRequest) -> str | None:
+    if not is_dns_label(request.namespace):
+        return f"PodNamespace {shown(request.namespace)!r} is not a valid namespace name"
+    if not is_dns_subdomain(request.name):
+        return f"PodName {shown(request.name)!r} is not a valid pod name"
+    if not is_dns_subdomain(request.node):
+        return f"Node {shown(request.node)!r} is not a valid node name"
+    if not request.uid:
+        return "PodUID is required"
+    return None
+
+
+def refusal(
+    request: BindRequest, store: ClusterStore, schedulers: Collection[str], wait: float
+) -> str | None:
+    """Why ``request`` is not a bind kube-scheduler could legitimately ask for; None if it is."""
+    malformed = _malformed(request)
+    if malformed is not None:
+        return malformed
+    pod = store.wait_for_pod(request.key, wait)
+    if pod is None:
+        return f"pod {request.key} is not known to the watched cluster state"
+    if pod.uid != request.uid:
+        return f"pod {request.key} has another UID than {shown(request.uid)!r}"
+    if pod.node_name is not None:
+        return f"pod {request.key} is already bound to {pod.node_name}"
+    if pod.terminating:
+        return f"pod {request.key} is terminating"
+    if pod.scheduler_name not in schedulers:
+        return (
+            f"pod {request.key} is scheduled by {shown(pod.scheduler_name)!r}, "
+            "not by a scheduler this service serves"
+        )
+    if not store.has_node(request.node):
+        return f"node {request.node} is not known to the watched cluster state"
+    return None
+
+
 def bind_pod(
     client: BindClient,
     store: ClusterStore,
-    pods: PodCache,
+    request: BindRequest,
     *,
-    namespace: str,
-    name: str,
-    uid: str,
-    node: str,
-) -> str:
-    """Bind; returns "" on success, else the error line for ``ExtenderBindingResult.Error``."""
+    schedulers: Collection[str],
+    wait: float,
+) -> BindOutcome:
+    """Check, bind, and count the pod on its node."""
+    refused = refusal(request, store, schedulers, wait)
+    if refused is not None:
+        logger.warning("refused to bind %s: %s", shown(request.key), refused)
+        return BindOutcome(f"scheduler-ext: {refused}", refused=True)
     try:
-        client.bind(namespace, name, uid, node)
+        client.bind(request.namespace, request.name, request.uid, request.node)
     except BindError as exc:
-        logger.warning("binding %s/%s to %s failed: %s", namespace, name, node, exc)
-        return str(exc)
-    pod = store.pod(f"{namespace}/{name}") or (pods.by_uid(uid) if uid else None)
-    if pod is not None and (not uid or pod.uid in ("", uid)):
-        store.assume(pod, node)
-    else:
-        logger.debug("%s/%s: requests unknown until the watch shows it", namespace, name)
-    logger.info("bound %s/%s to %s", namespace, name, node)
-    return ""
+        logger.warning("binding %s to %s failed: %s", request.key, request.node, shown(exc, 1000))
+        return BindOutcome(str(exc))
+    pod = store.pod(request.key)
+    if pod is not None and pod.uid == request.uid:
+        store.assume(pod, request.node)
+    logger.info("bound %s to %s", request.key, request.node)
+    return BindOutcome()

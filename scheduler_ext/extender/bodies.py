@@ -1,9 +1,4 @@
-"""Request bodies: parsed fast for kube-scheduler's usual calls, and the pods they carry, cached.
-
-kube-scheduler sends the same pod to filter and then prioritize, and a bind carries only the pod's
-name and UID: converting the pod once per resourceVersion (``PodCache``) saves the converter's
-work on the second call, and lets the bind verb find the pod's requests when the watch has not
-shown the pod yet, so the assumed binding still counts on its node.
+"""Request bodies: parsed fast for kube-scheduler's usual calls, one clear line for any other.
 
 Bodies are parsed with orjson. kube-scheduler's usual filter/prioritize body (``nodeCacheCapable:
 true``: a Pod object and a list of names, ``Nodes`` null) is checked by hand, so nothing of 5,000
@@ -13,19 +8,15 @@ bad field. A body a verb cannot take raises ``BadBody`` with one line.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from scheduler_ext.cluster import convert
-from scheduler_ext.domain import Pod
 from scheduler_ext.errors import describe_validation
 from scheduler_ext.extender import schemas
 
-Raw = Mapping[str, Any]
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -99,35 +90,3 @@ def extender_args(body: bytes) -> ExtenderArgs:
     items = args.nodes.items or []
     names = [metadata(item, "name", f"Nodes.items[{i}]") for i, item in enumerate(items)]
     return ExtenderArgs(args.pod, names, items)
-
-
-class PodCache:
-    """Pods from kube-scheduler's request bodies, converted once and remembered by UID."""
-
-    def __init__(self, size: int = 4096) -> None:
-        self._size = size
-        self._lock = threading.Lock()
-        self._by_uid: dict[str, tuple[str, Pod | None]] = {}
-
-    def pod_of(self, obj: Raw) -> Pod | None:
-        """The domain Pod (None if finished); SnapshotError names the bad field."""
-        meta = obj.get("metadata")
-        uid = meta.get("uid") if isinstance(meta, Mapping) else None
-        version = meta.get("resourceVersion") if isinstance(meta, Mapping) else None
-        if isinstance(uid, str) and uid and isinstance(version, str):
-            with self._lock:
-                cached = self._by_uid.get(uid)
-            if cached is not None and cached[0] == version:
-                return cached[1]
-        pod = convert.pod_from(obj)
-        if pod is not None and pod.uid and isinstance(version, str):
-            with self._lock:
-                if len(self._by_uid) >= self._size:
-                    self._by_uid.pop(next(iter(self._by_uid)))
-                self._by_uid[pod.uid] = (version, pod)
-        return pod
-
-    def by_uid(self, uid: str) -> Pod | None:
-        with self._lock:
-            cached = self._by_uid.get(uid)
-        return cached[1] if cached is not None else None

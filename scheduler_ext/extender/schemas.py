@@ -15,9 +15,9 @@ that every answer parses as kube-scheduler would parse it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, WithJsonSchema, model_validator
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
@@ -65,11 +65,52 @@ class NodeList(BaseModel):
     items: list[dict[str, Any]] | None = None
 
 
+_NAMED = {
+    "type": "object",
+    "properties": {
+        "metadata": {
+            "type": "object",
+            "properties": {"name": {"type": "string", "minLength": 1}},
+            "required": ["name"],
+        }
+    },
+    "required": ["metadata"],
+}
+PodObject = Annotated[dict[str, Any], WithJsonSchema({**_NAMED, "description": "A v1.Pod."})]
+"""A raw v1.Pod (the converter reads it); documented as what the verbs require of it."""
+VictimPod = Annotated[
+    dict[str, Any],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "properties": {
+                "metadata": {
+                    "type": "object",
+                    "properties": {"uid": {"type": "string", "minLength": 1}},
+                    "required": ["uid"],
+                }
+            },
+            "required": ["metadata"],
+            "description": "A v1.Pod; preempt reads only its UID.",
+        }
+    ),
+]
+
+
 class ExtenderArgs(GoModel):
     """Body of filter and prioritize: ``Nodes`` with ``nodeCacheCapable: false``, ``NodeNames``
     with ``nodeCacheCapable: true``."""
 
-    pod: dict[str, Any] = Field(alias="Pod")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["NodeNames"], "properties": {"NodeNames": {"type": "array"}}},
+                {"required": ["Nodes"], "properties": {"Nodes": {"type": "object"}}},
+            ]
+        }
+    )
+
+    pod: PodObject = Field(alias="Pod")
     nodes: NodeList | None = Field(default=None, alias="Nodes")
     node_names: list[str] | None = Field(default=None, alias="NodeNames")
 
@@ -109,16 +150,20 @@ class MetaPod(GoModel):
 
 class MetaVictims(GoModel):
     pods: list[MetaPod] | None = Field(default=None, alias="Pods")
-    num_pdb_violations: int = Field(default=0, alias="NumPDBViolations", ge=INT64_MIN, le=INT64_MAX)
+    num_pdb_violations: StrictInt = Field(
+        default=0, alias="NumPDBViolations", ge=INT64_MIN, le=INT64_MAX
+    )
 
 
 class Victims(GoModel):
-    pods: list[dict[str, Any]] | None = Field(default=None, alias="Pods")
-    num_pdb_violations: int = Field(default=0, alias="NumPDBViolations", ge=INT64_MIN, le=INT64_MAX)
+    pods: list[VictimPod] | None = Field(default=None, alias="Pods")
+    num_pdb_violations: StrictInt = Field(
+        default=0, alias="NumPDBViolations", ge=INT64_MIN, le=INT64_MAX
+    )
 
 
 class ExtenderPreemptionArgs(GoModel):
-    pod: dict[str, Any] = Field(alias="Pod")
+    pod: PodObject = Field(alias="Pod")
     node_name_to_victims: dict[str, Victims | None] | None = Field(
         default=None, alias="NodeNameToVictims"
     )

@@ -28,21 +28,25 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import compress
 from typing import Any, Protocol
 
 import orjson
 from starlette.concurrency import run_in_threadpool
 
+from scheduler_ext.cluster import convert
+from scheduler_ext.cluster.kinds import DEFAULT_NAMESPACE
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.errors import SnapshotError
 from scheduler_ext.extender import filtering, scoring
-from scheduler_ext.extender.binding import BindClient, bind_pod
-from scheduler_ext.extender.bodies import BadBody, PodCache, extender_args, metadata, parse
+from scheduler_ext.extender.binding import BindClient, BindOutcome, BindRequest, bind_pod
+from scheduler_ext.extender.bodies import BadBody, extender_args, metadata, parse
 from scheduler_ext.extender.schemas import ExtenderBindingArgs, ExtenderPreemptionArgs
 from scheduler_ext.metrics import Metrics
+from scheduler_ext.names import shown
 
 logger = logging.getLogger(__name__)
 
@@ -50,14 +54,20 @@ NOT_SYNCED = "scheduler-ext: cluster state not synced yet"
 
 
 class VerbDeps(Protocol):
-    """What the verbs read: the watched state, the body cache, metrics and the bind client."""
+    """What the verbs read: the watched state, metrics, the bind client and who is served."""
 
     @property
     def store(self) -> ClusterStore: ...
     @property
-    def pods(self) -> PodCache: ...
-    @property
     def metrics(self) -> Metrics: ...
+    @property
+    def scheduler_names(self) -> Collection[str]:
+        """The ``schedulerName`` of the pods the bind verb may bind."""
+
+    @property
+    def bind_wait_seconds(self) -> float:
+        """How long a bind waits for the watch to show its pod."""
+
     @property
     def client(self) -> BindClient | None:
         """None when the service has no API access (tests of the read-only verbs)."""
@@ -119,8 +129,19 @@ def _filter_answer(
 
 
 def _demand(deps: VerbDeps, raw_pod: dict[str, Any]) -> dict[str, int] | None:
+    """The pod's demand on a node: the watched state's when it knows the pod (same namespace,
+    name and UID), else the body's own, used for this answer only. A body never decides the
+    answer for another: nothing from a body is remembered."""
+    meta = raw_pod.get("metadata")
+    if isinstance(meta, dict):
+        name, uid = meta.get("name"), meta.get("uid")
+        if isinstance(name, str) and isinstance(uid, str) and uid:
+            key = f"{meta.get('namespace') or DEFAULT_NAMESPACE}/{name}"
+            known = deps.store.demand(key, uid)
+            if known is not None:
+                return known
     try:
-        pod = deps.pods.pod_of(raw_pod)
+        pod = convert.pod_from(raw_pod)
     except SnapshotError as exc:
         raise BadBody(f"Pod: {exc}") from None
     return pod.demand() if pod is not None else None
@@ -156,7 +177,7 @@ async def answer_filter(deps: VerbDeps, body: bytes) -> Reply:
         except Exception as exc:  # the protocol's way to report a failure is the Error field
             logger.exception("filter failed")
             metrics.verb_error("filter", "internal")
-            return _filter_answer(error=f"scheduler-ext: internal error: {exc}")
+            return _filter_answer(error=f"scheduler-ext: internal error: {shown(exc)}")
         if nodes is None:
             return _filter_answer(names=passed, failed=failed)
         kept = set(passed)
@@ -192,28 +213,26 @@ async def answer_bind(deps: VerbDeps, body: bytes) -> Reply:
     metrics = deps.metrics
     with metrics.time_verb("bind"):
         args = parse(ExtenderBindingArgs, body)
+        request = BindRequest(args.pod_namespace, args.pod_name, args.pod_uid, args.node)
         client = deps.client
         if client is None:
-            error = "scheduler-ext: this service has no API access to bind with"
+            outcome = BindOutcome("scheduler-ext: this service has no API access to bind with")
         else:
             try:
-                error = await run_in_threadpool(
-                    bind_pod,
+                outcome = await run_in_threadpool(
+                    partial(bind_pod, schedulers=deps.scheduler_names, wait=deps.bind_wait_seconds),
                     client,
                     deps.store,
-                    deps.pods,
-                    namespace=args.pod_namespace,
-                    name=args.pod_name,
-                    uid=args.pod_uid,
-                    node=args.node,
+                    request,
                 )
             except Exception as exc:
                 logger.exception("bind failed")
-                error = f"scheduler-ext: internal error: {exc}"
-        metrics.binds.labels("ok" if not error else "error").inc()
-        if error:
-            metrics.verb_error("bind", "bind_failed")
-        return _ok({"Error": error})
+                outcome = BindOutcome(f"scheduler-ext: internal error: {shown(exc)}")
+        result = "refused" if outcome.refused else "error" if outcome.error else "ok"
+        metrics.binds.labels(result).inc()
+        if outcome.error:
+            metrics.verb_error("bind", "bind_refused" if outcome.refused else "bind_failed")
+        return _ok({"Error": outcome.error})
 
 
 def _meta_victims(pods: Sequence[dict[str, Any]], node: str) -> list[dict[str, str]]:

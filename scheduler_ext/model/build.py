@@ -24,7 +24,13 @@ from dataclasses import dataclass, field
 
 from scheduler_ext.domain import DEFAULT_SCHEDULER, Cluster, LabelItems, Node, Pod
 from scheduler_ext.model import movability
-from scheduler_ext.model.indexes import BudgetIndex, NodeSetId, NodeSets, StaticFilters
+from scheduler_ext.model.indexes import (
+    BudgetIndex,
+    NodeSetId,
+    NodeSets,
+    StaticFilters,
+    budget_limits,
+)
 from scheduler_ext.model.interpod import REASON_EXISTING_ANTI, InterPod, Signature
 from scheduler_ext.model.problem import ClassMembers, NodeSlot, PodClass, Problem
 
@@ -39,6 +45,7 @@ class SortedPods:
     movable: list[Pod] = field(default_factory=list)
     pending: list[Pod] = field(default_factory=list)
     unplanned: list[tuple[Pod, str]] = field(default_factory=list)
+    kept: Counter[str] = field(default_factory=Counter)  # immovable pods per eviction rule id
 
     @property
     def plannable(self) -> list[Pod]:
@@ -47,15 +54,20 @@ class SortedPods:
 
 
 def sort_pods(
-    pods: Iterable[Pod], node_index: Mapping[str, int], allow_local_storage: bool
+    pods: Iterable[Pod],
+    node_index: Mapping[str, int],
+    policy: movability.EvictionPolicy,
+    budgets: BudgetIndex,
 ) -> SortedPods:
     out = SortedPods()
     for pod in pods:
         if pod.bound:
             if pod.node_name not in node_index:
                 continue  # bound to a node outside the snapshot: it holds nothing we plan with
-            reason = movability.immovable_reason(pod, allow_local_storage=allow_local_storage)
+            reason = movability.immovable_reason(pod, policy, budgets.names(pod))
             (out.fixed if reason else out.movable).append(pod)
+            if reason:
+                out.kept[reason.split(":", 1)[0]] += 1
         elif pod.terminating:
             continue
         elif pod.scheduler_name != DEFAULT_SCHEDULER:
@@ -219,11 +231,15 @@ def pod_classes(
 
 
 def build(
-    cluster: Cluster, *, allow_local_storage: bool = False, max_disruptions: int | None = None
+    cluster: Cluster,
+    *,
+    policy: movability.EvictionPolicy = movability.DEFAULT_POLICY,
+    max_disruptions: int | None = None,
 ) -> Problem:
     """The packing problem of ``cluster`` (``model.problem.build_problem`` calls this)."""
     node_index = {node.name: i for i, node in enumerate(cluster.nodes)}
-    pods = sort_pods(cluster.pods, node_index, allow_local_storage)
+    budgets = BudgetIndex(cluster.budgets)
+    pods = sort_pods(cluster.pods, node_index, policy, budgets)
     plannable = pods.plannable
     demands = [demand(pod) for pod in plannable]
     # Resource dimensions: whatever a plannable pod asks for; the rest only shrinks capacity.
@@ -232,9 +248,8 @@ def build(
     inter = inter_pod(cluster, pods, node_sets)
     eligible, pending_reasons = eligible_nodes(cluster, pods, node_sets, inter)
     vectors = [tuple(needs.get(name, 0) for name in resources) for needs in demands]
-    covers = BudgetIndex(cluster.budgets).covering
     classes, members, signatures = pod_classes(
-        plannable, vectors, eligible, covers, node_sets, node_index, inter.signature
+        plannable, vectors, eligible, budgets.covering, node_sets, node_index, inter.signature
     )
     topologies, anti, spread, affinity = inter.groups(classes, signatures)
     slots = node_slots(cluster.nodes, node_index, pods, resources)
@@ -250,13 +265,14 @@ def build(
         resources=resources,
         nodes=slots,
         classes=classes,
-        budget_limits=tuple(max(0, b.disruptions_allowed) for b in cluster.budgets),
+        budget_limits=budget_limits(cluster.budgets),
         budget_names=tuple(f"{b.namespace}/{b.name}" for b in cluster.budgets),
         max_disruptions=max_disruptions,
         fixed_by_priority=tuple(sorted(fixed_counts.items(), reverse=True)),
         unplanned=tuple(pods.unplanned),
         pending_reasons=tuple(pending_reasons),
         members=tuple(members),
+        kept=tuple(sorted(pods.kept.items())),
         topologies=topologies,
         anti_affinity=anti,
         spread=spread,

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from scheduler_ext.domain import DisruptionBudget, LabelItems, Node, Pod
-from scheduler_ext.model import eligibility
+from scheduler_ext.model import eligibility, movability
 
 NodeSetId = int
 """The number of an interned set of node indices (``NodeSets``)."""
@@ -102,6 +102,7 @@ class BudgetIndex:
             else:
                 self._others[budget.namespace].append(b)
         self._cache: dict[tuple[str, LabelItems], tuple[int, ...]] = {}
+        self._names: dict[tuple[int, ...], tuple[str, ...]] = {}
 
     def covering(self, pod: Pod) -> tuple[int, ...]:
         key = (pod.namespace, pod.labels)
@@ -115,3 +116,18 @@ class BudgetIndex:
             )
             self._cache[key] = found
         return found
+
+    def names(self, pod: Pod) -> tuple[str, ...]:
+        """``namespace/name`` of each budget covering ``pod`` (the eviction rules count them)."""
+        covering = self.covering(pod)
+        found = self._names.get(covering)
+        if found is None:
+            budgets = self._budgets
+            found = tuple(f"{budgets[b].namespace}/{budgets[b].name}" for b in covering)
+            self._names[covering] = found
+        return found
+
+
+def budget_limits(budgets: Sequence[DisruptionBudget]) -> tuple[int, ...]:
+    """Per budget, how many of its pods a plan may disrupt (``movability.budget_allowance``)."""
+    return tuple(movability.budget_allowance(budget) for budget in budgets)

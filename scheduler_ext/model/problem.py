@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from scheduler_ext.domain import Cluster, Pod
+from scheduler_ext.model.movability import DEFAULT_POLICY, EvictionPolicy
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,8 @@ class Problem:
     """(pod key, why no node passes its filters) for modelled pending pods with no eligible node."""
     members: tuple[ClassMembers, ...] = ()
     """Per class, its pods; empty in the copy handed to a solver process."""
+    kept: tuple[tuple[str, int], ...] = ()
+    """(eviction rule id, how many running pods it keeps in place), for the plan's diagnostics."""
     topologies: tuple[Topology, ...] = ()
     anti_affinity: tuple[AntiAffinityGroup, ...] = ()
     spread: tuple[SpreadGroup, ...] = ()
@@ -213,10 +216,14 @@ class Problem:
 
 
 def build_problem(
-    cluster: Cluster, *, allow_local_storage: bool = False, max_disruptions: int | None = None
+    cluster: Cluster,
+    *,
+    policy: EvictionPolicy = DEFAULT_POLICY,
+    max_disruptions: int | None = None,
 ) -> Problem:
-    """The packing problem of ``cluster``; the steps are in ``model/build.py``."""
+    """The packing problem of ``cluster``; the steps are in ``model/build.py``, the eviction
+    rules ``policy`` switches in ``model/movability.py``."""
     # Imported here: the build makes the types above, so importing it at the top would be a cycle.
     from scheduler_ext.model.build import build
 
-    return build(cluster, allow_local_storage=allow_local_storage, max_disruptions=max_disruptions)
+    return build(cluster, policy=policy, max_disruptions=max_disruptions)

@@ -100,11 +100,17 @@ class PlanningLoop:
                 return
             seen = self._store.generation
             self._metrics.set_pending(self._store.pending_by_priority())
-            if not self._store.synced or seen == planned or not self._store.unschedulable():
+            store = self._store
+            if not store.synced or seen == planned or not store.unschedulable():
                 continue
             if self._stop.wait(self._debounce_seconds):
                 return
-            if not self._store.unschedulable():
+            if not store.unschedulable():
+                continue
+            if not store.fresh:  # never plan on a state the API server may have moved past
+                logger.warning(
+                    "not planning: the watched state is stale (%s)", ", ".join(store.stale_kinds())
+                )
                 continue
             planned = self._store.generation
             try:

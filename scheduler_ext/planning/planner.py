@@ -112,9 +112,7 @@ def make_plan(
     budget = options.time_limit_seconds
     deadline = started + max(budget - reserve, budget / 2)
     problem = build_problem(
-        cluster,
-        allow_local_storage=options.allow_local_storage,
-        max_disruptions=options.max_disruptions,
+        cluster, policy=options.eviction_policy(), max_disruptions=options.max_disruptions
     )
     best = _Best(problem)
     before = evaluate(problem, best.assignment)
@@ -178,6 +176,7 @@ def _to_plan(
                     **({"detail": s.detail} if s.detail else {}),
                 }
                 for s in best.stages
-            ]
+            ],
+            **({"immovable": dict(problem.kept)} if problem.kept else {}),
         },
     )

@@ -1,1 +1,2 @@
-"""Tests of the benchmark code: the workload generators and the kube-scheduler stand-in."""
+"""Tests of the benchmark code: the workload generators, the kubectl writer and the
+kube-scheduler stand-in; one module per benchmark module."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from benchmarks.kube_baseline import kube_schedule
-from benchmarks.workloads import PaperSpec, paper_workload
+from benchmarks.workloads_paper import PaperSpec, paper_workload
 from scheduler_ext.domain import Cluster, DisruptionBudget, LabelSelector, Taint
 from testkit import checker
 from testkit.factories import GI, labels, node, pod

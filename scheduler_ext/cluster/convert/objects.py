@@ -71,7 +71,11 @@ def budget_from(obj: Mapping[str, Any]) -> DisruptionBudget:
     """A policy/v1 PodDisruptionBudget; a missing status allows no disruption.
 
     policy/v1beta1 (removed in 1.25) read an empty selector as "no pod"; policy/v1 as "every pod in
-    the namespace". Both are honoured by apiVersion.
+    the namespace". Both are honoured by apiVersion. Kept besides ``disruptionsAllowed``: what the
+    Eviction API checks before it lets a disruption through (``checkAndDecrement`` in
+    pkg/registry/core/pod/storage/eviction.go): ``status.observedGeneration`` against
+    ``metadata.generation`` (behind: 429) and the number of ``status.disruptedPods`` (the
+    evictions the disruption controller has not confirmed yet; over 2,000: 403).
     """
     reader, meta = _BUDGETS.open(obj)
     spec = reader.mapping(obj.get("spec"), "spec")
@@ -79,6 +83,7 @@ def budget_from(obj: Mapping[str, Any]) -> DisruptionBudget:
     selector = label_selector(reader, spec.get("selector"), "spec.selector")
     if obj.get("apiVersion") == "policy/v1beta1" and selector == LabelSelector():
         selector = None
+    disrupted = reader.mapping(status.get("disruptedPods"), "status.disruptedPods")
     return DisruptionBudget(
         namespace=namespace_of(reader, meta),
         name=meta["name"],
@@ -86,6 +91,11 @@ def budget_from(obj: Mapping[str, Any]) -> DisruptionBudget:
         disruptions_allowed=reader.integer(
             status.get("disruptionsAllowed"), "status.disruptionsAllowed"
         ),
+        generation=reader.integer(meta.get("generation"), "metadata.generation"),
+        observed_generation=reader.integer(
+            status.get("observedGeneration"), "status.observedGeneration"
+        ),
+        disrupted_pods=len(disrupted),
     )
 
 

@@ -216,5 +216,9 @@ def pod_from(
         scheduler_name=reader.string(spec.get("schedulerName"), "spec.schedulerName")
         or DEFAULT_SCHEDULER,
         anti_affinity=anti_affinity,
-        unmodelled=_unmodelled(reader, spec, affinity, has_anti, claims),
+        # A running pod's claims are the eviction rules' (rule pvc), a pending one's unmodelled.
+        unmodelled=_unmodelled(
+            reader, spec, affinity, has_anti, [] if spec.get("nodeName") else claims
+        ),
+        volume_claims=tuple(claims),
     )

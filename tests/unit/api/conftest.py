@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry
 from scheduler_ext.app import create_app
 from scheduler_ext.cluster.kinds import KINDS
 from scheduler_ext.cluster.store import ClusterStore
-from scheduler_ext.config import PlanningSettings, Settings
+from scheduler_ext.config import ClusterSettings, PlanningSettings, Settings
 from scheduler_ext.errors import BindError
 from testkit.builders import api_pod
 
@@ -59,7 +59,15 @@ class FakeBinder:
             raise BindError(f"binding {namespace}/{name} to {node}: 409 Conflict: already bound")
 
 
+def recorded_pod() -> dict[str, Any]:
+    """The pending pod of the recorded filter, prioritize and bind bodies (``low-0``)."""
+    pod: dict[str, Any] = recorded("filter.node-cache")["Pod"]
+    return pod
+
+
 def filled_store(pods: list[dict[str, Any]] | None = None) -> ClusterStore:
+    """The recorded nodes and ``low-1`` running on n0 (unless ``pods``). The pending ``low-0`` of
+    the recorded bodies is not in it: its answers come from the bodies (``with_pending``)."""
     store = ClusterStore()
     store.replace("Node", recorded_nodes())
     store.replace("Pod", pods if pods is not None else [running_pod("low-1", N0)])
@@ -69,9 +77,16 @@ def filled_store(pods: list[dict[str, Any]] | None = None) -> ClusterStore:
     return store
 
 
+def with_pending(store: ClusterStore) -> ClusterStore:
+    """``store`` with the recorded bodies' pending ``low-0`` watched: what a bind needs."""
+    store.apply("Pod", "ADDED", recorded_pod())
+    return store
+
+
 def make_client(
     store: ClusterStore, binder: FakeBinder | None = None, **settings: Any
 ) -> TestClient:
+    settings.setdefault("cluster", ClusterSettings(bind_wait_seconds=0))
     config = Settings(planning=PlanningSettings(enabled=False), **settings)
     app = create_app(config, store=store, client=binder, registry=CollectorRegistry())
     return TestClient(app, raise_server_exceptions=True)

@@ -25,6 +25,7 @@ from tests.unit.api.conftest import (
     recorded,
     recorded_nodes,
     running_pod,
+    with_pending,
 )
 
 FILTER_KEYS = {"Nodes", "NodeNames", "FailedNodes", "FailedAndUnresolvableNodes", "Error"}
@@ -103,6 +104,7 @@ def test_prioritize_prefers_the_node_the_pod_fills(mode: str) -> None:
 def test_bind_creates_the_binding_and_counts_the_pod_at_once(
     client: TestClient, binder: FakeBinder, store: ClusterStore
 ) -> None:
+    with_pending(store)
     assert post(client, "filter", recorded("filter.node-cache")).json()["NodeNames"] == [N1]
     bind = recorded("bind.node-cache")
     response = post(client, "bind", bind)
@@ -123,6 +125,7 @@ def test_bind_creates_the_binding_and_counts_the_pod_at_once(
 def test_bind_reports_api_errors_in_the_error_field(
     client: TestClient, binder: FakeBinder, store: ClusterStore
 ) -> None:
+    with_pending(store)
     binder.refuse.add("low-0")
     response = post(client, "bind", recorded("bind.node-cache"))
     assert response.status_code == 200
@@ -357,15 +360,15 @@ def test_the_extender_app_alone_dispatches_on_the_last_path_segment(store: Clust
     from starlette.testclient import TestClient as BareClient
 
     from scheduler_ext.api.extender import ExtenderApp
-    from scheduler_ext.extender.bodies import PodCache
     from scheduler_ext.metrics import Metrics
 
     class Deps:
         def __init__(self) -> None:
             self.store = store
-            self.pods = PodCache()
             self.metrics = Metrics(CollectorRegistry())
             self.client = None
+            self.scheduler_names = ("default-scheduler",)
+            self.bind_wait_seconds = 0.0
 
     bare = BareClient(ExtenderApp(Deps()))  # no lifespan: the bare app serves HTTP only
     answer = bare.post("/filter", content=json.dumps(copy_of("filter.node-cache")))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from scheduler_ext.cluster.kinds import KINDS
 from scheduler_ext.cluster.store import ClusterStore
 from testkit.factories import plan_dict
 from tests.unit.api.conftest import make_client, post, recorded
@@ -48,3 +49,21 @@ def test_plans_api_lists_newest_first_and_gets_by_name(client: TestClient) -> No
     missing = client.get("/api/v1/plans/nope")
     assert missing.status_code == 404
     assert missing.json() == {"detail": "plan 'nope' not found"}
+
+
+def test_readiness_falls_back_while_the_state_is_stale() -> None:
+    now = [0.0]
+    store = ClusterStore(staleness=5.0, clock=lambda: now[0])
+    for kind in KINDS:
+        store.replace(kind, [])
+        store.note_contact(kind)
+    with make_client(store) as client:
+        assert client.get("/readyz").status_code == 200
+        now[0] = 6.0
+        stale = client.get("/readyz")
+        assert stale.status_code == 503
+        assert "stale" in stale.json()["status"]
+        assert "scheduler_ext_state_fresh 0.0" in client.get("/metrics").text
+        for kind in KINDS:
+            store.note_contact(kind)
+        assert client.get("/readyz").status_code == 200

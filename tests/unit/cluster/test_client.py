@@ -13,26 +13,14 @@ import pytest
 
 from scheduler_ext.cluster.client import read_cluster
 from scheduler_ext.errors import ClusterReadError
+from testkit.builders import api_node, api_pod
 from testkit.fake_api import JsonHandler, serving
 
-NODE = {
-    "metadata": {"name": "n1"},
-    "status": {
-        "allocatable": {"cpu": "2", "memory": "4Gi", "pods": "110"},
-        "conditions": [{"type": "Ready", "status": "True"}],
-    },
-}
+NODE = api_node("n1", allocatable={"cpu": "2", "memory": "4Gi", "pods": "110"})
 
 
 def pod(name: str, node: str | None) -> dict[str, Any]:
-    return {
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {
-            **({"nodeName": node} if node else {}),
-            "containers": [{"name": "c", "resources": {"requests": {"cpu": "250m"}}}],
-        },
-        "status": {"phase": "Running" if node else "Pending"},
-    }
+    return api_pod(name, node_name=node, requests={"cpu": "250m"})
 
 
 class FakeApi(JsonHandler):

@@ -14,11 +14,12 @@ import pytest
 
 from scheduler_ext.cluster.client import KubeClient
 from scheduler_ext.errors import BindError, ClusterReadError, WatchExpired
+from testkit.builders import api_node
 from testkit.fake_api import JsonHandler, serving
 
 
 def node(name: str, version: str) -> dict[str, Any]:
-    return {"metadata": {"name": name, "resourceVersion": version}}
+    return api_node(name, ready=None, resource_version=version)
 
 
 STREAM = [
@@ -116,7 +117,7 @@ def client(tmp_path: Path) -> Iterator[KubeClient]:
 
 def test_watch_yields_every_event_type_in_order(client: KubeClient) -> None:
     got = list(client.watch("Node", "10", timeout=30))
-    assert got == [(e["type"], e["object"]) for e in STREAM]
+    assert got == [("OPENED", {}), *((e["type"], e["object"]) for e in STREAM)]
     [query] = FakeApi.watch_queries
     assert query["resourceVersion"] == ["10"]
     assert query["allowWatchBookmarks"] == ["true"]
@@ -125,7 +126,8 @@ def test_watch_yields_every_event_type_in_order(client: KubeClient) -> None:
 
 def test_watch_skips_blank_lines(client: KubeClient) -> None:
     FakeApi.lines = events(b"\n", STREAM[0], b"  \n", STREAM[1])
-    assert [kind for kind, _ in client.watch("Node", "10", timeout=30)] == ["ADDED", "MODIFIED"]
+    kinds = [kind for kind, _ in client.watch("Node", "10", timeout=30)]
+    assert kinds == ["OPENED", "ADDED", "MODIFIED"]
 
 
 def test_gone_error_event_raises_watch_expired_after_the_events_before_it(
@@ -133,6 +135,7 @@ def test_gone_error_event_raises_watch_expired_after_the_events_before_it(
 ) -> None:
     FakeApi.lines = events(STREAM[0], GONE, STREAM[1])
     stream = client.watch("Node", "10", timeout=30)
+    assert next(stream) == ("OPENED", {})
     assert next(stream) == ("ADDED", STREAM[0]["object"])
     with pytest.raises(WatchExpired, match=r"^watching Node: too old resource version: 10 \(20\)$"):
         next(stream)

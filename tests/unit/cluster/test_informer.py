@@ -10,14 +10,14 @@ from typing import Any
 from scheduler_ext.cluster.informer import Backoff, Informer
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.errors import ClusterReadError, WatchExpired
+from testkit.builders import api_node
 from testkit.wait import wait_for
 
 
 def node(name: str, version: str) -> dict[str, Any]:
-    return {
-        "metadata": {"name": name, "resourceVersion": version},
-        "status": {"allocatable": {"cpu": "1", "pods": "10"}},
-    }
+    return api_node(
+        name, ready=None, resource_version=version, allocatable={"cpu": "1", "pods": "10"}
+    )
 
 
 class Script:
@@ -125,3 +125,26 @@ def test_backoff_grows_with_jitter_up_to_the_maximum() -> None:
     assert all(0.1 <= delay <= 10 for delay in delays)
     assert max(delays[-3:]) > 2  # it grew
     assert backoff.delay(1, rng) <= 0.2
+
+
+def test_lists_openings_bookmarks_and_events_are_contact() -> None:
+    class Recorder(ClusterStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.contacts = 0
+
+        def note_contact(self, kind: str) -> None:
+            self.contacts += 1
+
+    script = Script(
+        [[("OPENED", {}), ("BOOKMARK", {"metadata": {"resourceVersion": "15"}})], [("OPENED", {})]]
+    )
+    store = Recorder()
+    stop = threading.Event()
+    informer = Informer("Node", script, store, stop, backoff=Backoff(initial=0.001, maximum=0.002))
+    informer.start()
+    assert script.done.wait(5)
+    stop.set()
+    informer.thread.join(5)
+    assert store.contacts >= 4  # the list, two openings, the bookmark
+    assert [room is None for room in store.room(["n1"])] == [False]  # OPENED changed nothing

@@ -10,14 +10,11 @@ import pytest
 from scheduler_ext.cluster.kinds import Kind
 from scheduler_ext.cluster.objects import PodEntry, WatchedObjects
 from scheduler_ext.errors import SnapshotError
+from testkit.builders import api_pod
 
 
 def raw_pod(name: str, **spec: Any) -> dict[str, Any]:
-    return {
-        "metadata": {"name": name, "namespace": "ns", "uid": f"uid-{name}"},
-        "spec": {"containers": [{"name": "c"}], **spec},
-        "status": {"phase": "Pending"},
-    }
+    return api_pod(name, namespace="ns", uid=f"uid-{name}", spec=spec)
 
 
 def priority_of(objects: WatchedObjects, key: str) -> int:

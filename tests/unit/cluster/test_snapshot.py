@@ -12,34 +12,19 @@ import yaml
 from scheduler_ext.cluster.snapshot import cluster_from_objects, load_snapshot
 from scheduler_ext.domain import LabelSelector, Namespace, PriorityClass
 from scheduler_ext.errors import SnapshotError
+from testkit.builders import api_node, api_pod, object_list
 
 
 def node(name: str, cpu: str = "4") -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {"name": name},
-        "status": {
-            "allocatable": {"cpu": cpu, "memory": "8Gi", "pods": "110"},
-            "conditions": [{"type": "Ready", "status": "True"}],
-        },
-    }
+    return api_node(name, allocatable={"cpu": cpu, "memory": "8Gi", "pods": "110"}, typed=True)
 
 
 def pod(
     name: str, node_name: str | None = None, phase: str = "Running", **spec: Any
 ) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {
-            **({"nodeName": node_name} if node_name else {}),
-            "containers": [{"name": "c", "resources": {"requests": {"cpu": "100m"}}}],
-            **spec,
-        },
-        "status": {"phase": phase},
-    }
+    return api_pod(
+        name, node_name=node_name, requests={"cpu": "100m"}, phase=phase, spec=spec, typed=True
+    )
 
 
 PDB = {
@@ -60,7 +45,7 @@ SERVICE = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}}
 
 
 def v1_list(*items: dict[str, Any]) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "List", "metadata": {}, "items": list(items)}
+    return object_list(items)
 
 
 def write(tmp_path: Path, name: str, content: str | dict[str, Any] | list[Any]) -> Path:

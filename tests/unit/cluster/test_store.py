@@ -226,3 +226,23 @@ def test_kept_counts_equal_a_full_scan(seed: int) -> None:
         else:
             store.replace("Pod", [_raw(n, rng) for n in rng.sample(names, 4)])
         assert (store.pending_by_priority(), store.unschedulable()) == _scan(store)
+
+
+def test_the_state_goes_stale_when_a_watch_is_not_heard_from() -> None:
+    clock = Clock()
+    store = ClusterStore(staleness=10.0, clock=clock)
+    for kind in KINDS:
+        store.replace(kind, [])
+    assert store.stale_kinds() == list(KINDS)  # listed, but no informer reported contact
+    for kind in KINDS:
+        store.note_contact(kind)
+    assert store.fresh
+    clock.now = 8.0
+    store.note_contact("Pod")
+    clock.now = 12.0
+    assert store.stale_kinds() == [k for k in KINDS if k != "Pod"]
+    assert not store.fresh
+    for kind in KINDS:
+        store.note_contact(kind)
+    assert store.fresh
+    assert ClusterStore().fresh  # freshness not tracked: always fresh

@@ -1,5 +1,4 @@
-"""Request bodies: the hand-checked fast path and the model path agree, bad bodies get one line,
-and pods from bodies are converted once per resourceVersion and kept within a bound."""
+"""Request bodies: the hand-checked fast path and the model path agree, bad bodies get one line."""
 
 from __future__ import annotations
 
@@ -8,7 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
-from scheduler_ext.extender.bodies import BadBody, PodCache, extender_args
+from scheduler_ext.extender.bodies import BadBody, extender_args
 from testkit.builders import api_pod
 
 
@@ -16,21 +15,6 @@ def pod(name: str, node_name: str | None) -> dict[str, Any]:
     return api_pod(
         name, namespace="ns", uid=f"uid-{name}", node_name=node_name, requests={"cpu": "500m"}
     )
-
-
-def test_pod_cache_converts_once_per_resource_version() -> None:
-    cache = PodCache(size=2)
-    raw = pod("a", None)
-    raw["metadata"]["resourceVersion"] = "1"
-    first = cache.pod_of(raw)
-    assert first is not None
-    assert cache.pod_of(raw) is first
-    assert cache.by_uid("uid-a") is first
-    for name in ("b", "c"):
-        other = pod(name, None)
-        other["metadata"]["resourceVersion"] = "1"
-        cache.pod_of(other)
-    assert cache.by_uid("uid-a") is None  # bounded
 
 
 def test_usual_body_and_model_path_read_the_same_names() -> None:

@@ -13,7 +13,6 @@ from prometheus_client import CollectorRegistry
 from scheduler_ext.cluster.kinds import KINDS
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.extender import filtering, scoring, verbs
-from scheduler_ext.extender.bodies import PodCache
 from scheduler_ext.metrics import Metrics
 from testkit.builders import api_node, api_pod
 
@@ -44,9 +43,10 @@ class Binder:
 class Deps:
     def __init__(self, store: ClusterStore) -> None:
         self.store = store
-        self.pods = PodCache()
         self.metrics = Metrics(CollectorRegistry())
         self.client: Binder | None = Binder()
+        self.scheduler_names = ("default-scheduler",)
+        self.bind_wait_seconds = 0.0
 
 
 def synced_store() -> ClusterStore:
@@ -83,8 +83,7 @@ def test_filter_and_prioritize_answer_the_rules_on_the_store() -> None:
 
 def test_a_bind_counts_the_pod_on_its_node_before_the_watch_shows_it() -> None:
     deps = Deps(synced_store())
-    raw = pod("p", "1")
-    call(verbs.answer_filter, deps, {"Pod": raw, "NodeNames": ["b"]})  # remembers the pod
+    deps.store.apply("Pod", "ADDED", pod("p", "1"))  # Pending in the watched state
     status, answer = call(
         verbs.answer_bind,
         deps,
@@ -96,6 +95,22 @@ def test_a_bind_counts_the_pod_on_its_node_before_the_watch_shows_it() -> None:
     assert deps.store.assumed() == {"ns/p": "b"}
     _, answer = call(verbs.answer_filter, deps, {"Pod": pod("q", "1"), "NodeNames": ["b"]})
     assert answer["FailedNodes"] == {"b": "scheduler-ext: Insufficient cpu"}
+
+
+def test_a_forged_body_does_not_change_the_genuine_pods_answer() -> None:
+    deps = Deps(synced_store())
+    genuine = pod("p", "500m")
+    deps.store.apply("Pod", "ADDED", genuine)
+    forged = pod("p", "1000")  # same namespace, name and UID, absurd requests
+    _, answer = call(verbs.answer_filter, deps, {"Pod": forged, "NodeNames": ["a", "b"]})
+    assert answer["FailedNodes"] == {}  # the watched pod's 500m fits both
+    _, answer = call(verbs.answer_filter, deps, {"Pod": genuine, "NodeNames": ["a", "b"]})
+    assert answer["FailedNodes"] == {}
+    stranger = pod("s", "1000")  # unknown to the state: its own body counts, for it alone
+    _, answer = call(verbs.answer_filter, deps, {"Pod": stranger, "NodeNames": ["a"]})
+    assert answer["FailedNodes"] == {"a": "scheduler-ext: Insufficient cpu"}
+    _, answer = call(verbs.answer_filter, deps, {"Pod": genuine, "NodeNames": ["a", "b"]})
+    assert answer["FailedNodes"] == {}
 
 
 def test_an_unsynced_state_is_never_answered_from() -> None:

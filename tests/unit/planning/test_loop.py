@@ -14,6 +14,7 @@ from scheduler_ext.config import PlanningSettings
 from scheduler_ext.metrics import Metrics
 from scheduler_ext.planning.history import PlanHistory
 from scheduler_ext.planning.loop import PlanningLoop
+from testkit.builders import api_node, api_pod, owner_reference
 from testkit.checker import check_plan
 from testkit.wait import wait_for
 
@@ -24,32 +25,20 @@ UNSCHEDULABLE = {
 
 
 def node(name: str) -> dict[str, Any]:
-    return {
-        "metadata": {"name": name},
-        "status": {
-            "allocatable": {"cpu": "2", "memory": "4Gi", "pods": "10"},
-            "conditions": [{"type": "Ready", "status": "True"}],
-        },
-    }
+    return api_node(name, allocatable={"cpu": "2", "memory": "4Gi", "pods": "10"})
 
 
 def pod(name: str, cpu: str, priority: int, node_name: str | None) -> dict[str, Any]:
-    return {
-        "metadata": {
-            "name": name,
-            "namespace": "apps",
-            "uid": f"uid-{name}",
-            "ownerReferences": [
-                {"kind": "ReplicaSet", "name": f"rs-{name}", "uid": "rs", "controller": True}
-            ],
-        },
-        "spec": {
-            **({"nodeName": node_name} if node_name else {}),
-            "priority": priority,
-            "containers": [{"name": "c", "resources": {"requests": {"cpu": cpu}}}],
-        },
-        "status": {"phase": "Running"} if node_name else UNSCHEDULABLE,
-    }
+    return api_pod(
+        name,
+        namespace="apps",
+        uid=f"uid-{name}",
+        node_name=node_name,
+        requests={"cpu": cpu},
+        priority=priority,
+        owner=owner_reference("ReplicaSet", f"rs-{name}", uid="rs"),
+        unschedulable=node_name is None,
+    )
 
 
 def fragmented() -> ClusterStore:

@@ -6,6 +6,7 @@ from typing import Any
 
 from scheduler_ext.cluster.convert import pod_from
 from scheduler_ext.domain import Pod, PriorityClass
+from testkit.builders import api_node, api_pod
 
 MI = 1024 * 1024
 GI = 1024 * MI
@@ -25,14 +26,14 @@ def container(
 
 
 def pod_json(spec: dict[str, Any] | None = None, **meta: Any) -> dict[str, Any]:
-    metadata = {"name": "web-1", "namespace": "default", "uid": "u1", **meta}
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": metadata,
-        "spec": {"containers": [container({"cpu": "100m"})], **(spec or {})},
-        "status": {"phase": "Running"},
-    }
+    return api_pod(
+        "web-1",
+        uid="u1",
+        metadata=meta,
+        spec={"containers": [container({"cpu": "100m"})], **(spec or {})},
+        phase="Running",
+        typed=True,
+    )
 
 
 def converted(obj: dict[str, Any], priorities: dict[str, PriorityClass] | None = None) -> Pod:
@@ -42,30 +43,31 @@ def converted(obj: dict[str, Any], priorities: dict[str, PriorityClass] | None =
 
 
 def node_json(**status: Any) -> dict[str, Any]:
-    return {
-        "kind": "Node",
-        "metadata": {"name": "n1", "labels": {"zone": "a"}},
-        "spec": {
-            "unschedulable": True,
-            "taints": [
-                {"key": "dedicated", "value": "db", "effect": "NoSchedule"},
-                {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"},
-            ],
+    node = api_node(
+        "n1",
+        labels={"zone": "a"},
+        taints=[
+            {"key": "dedicated", "value": "db", "effect": "NoSchedule"},
+            {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"},  # type: ignore[typeddict-item]
+        ],
+        unschedulable=True,
+        allocatable={
+            "cpu": "3920m",
+            "memory": "15Gi",
+            "pods": "110",
+            "hugepages-1Gi": "2Gi",
+            "nvidia.com/gpu": "4",
+            "ephemeral-storage": "100G",
         },
-        "status": {
-            "allocatable": {
-                "cpu": "3920m",
-                "memory": "15Gi",
-                "pods": "110",
-                "hugepages-1Gi": "2Gi",
-                "nvidia.com/gpu": "4",
-                "ephemeral-storage": "100G",
-            },
-            "capacity": {"cpu": "4", "memory": "16Gi", "pods": "110"},
+        capacity={"cpu": "4", "memory": "16Gi", "pods": "110"},
+        ready=None,
+        status={
             "conditions": [
                 {"type": "MemoryPressure", "status": "False"},
                 {"type": "Ready", "status": "True"},
             ],
             **status,
         },
-    }
+    )
+    node["kind"] = "Node"  # no apiVersion: the converter must not need it
+    return node

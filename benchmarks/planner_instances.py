@@ -1,0 +1,101 @@
+"""Which instances the planner benchmark runs: the sizes, and each size's baseline end states.
+
+An instance is a generated workload after the kube-scheduler stand-in has placed it
+(``benchmarks.kube_baseline``, DefaultPreemption on): the planner starts where kube-scheduler
+stopped, as it does in a live cluster. Sizes: ``paper`` = nodes {4,8,16,32} x pods/node {4,8},
+each with K {1,2,4} x util {0.90, 0.95, 1.00, 1.05}; ``larger`` = 64/128/256 nodes x 8 pods/node
+at K = 4; ``huge`` = fragmented clusters of 1,000 and 5,000 nodes x ~30 pods/node (the latter
+with a 10 s budget). For util < 1 only seeds where a deterministic scheduler without preemption
+leaves pods Pending are kept, as in the paper: an instance kube-scheduler solves alone measures
+nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from benchmarks.kube_baseline import kube_schedule
+from benchmarks.workloads_fragmented import fragmented_cluster
+from benchmarks.workloads_paper import PaperSpec, paper_workload
+from scheduler_ext.domain import Cluster
+
+UTILS = (0.90, 0.95, 1.00, 1.05)
+SEED_SEARCH_FACTOR = 40
+"""For util < 1, look at up to this many seeds per wanted instance for one the scheduler fails."""
+
+
+@dataclass(frozen=True)
+class Size:
+    name: str
+    nodes: int
+    pods_per_node: int
+    kind: str  # "paper" | "fragmented"
+    priorities: tuple[int, ...] = (1, 2, 4)
+    utils: tuple[float, ...] = UTILS
+    time_limit: float | None = None
+    """Overrides --time-limit (the 5,000-node cluster gets 10 s)."""
+
+
+PAPER = [Size(f"{n}x{p}", n, p, "paper") for n in (4, 8, 16, 32) for p in (4, 8)]
+LARGER = [Size(f"{n}x8", n, 8, "paper", priorities=(4,)) for n in (64, 128, 256)]
+HUGE = [
+    Size("1000x30", 1000, 30, "fragmented"),
+    Size("5000x30", 5000, 30, "fragmented", time_limit=10.0),
+]
+ALL = {s.name: s for s in [*PAPER, *LARGER, *HUGE]}
+GROUPS = {"paper": PAPER, "larger": LARGER, "huge": HUGE, "all": [*PAPER, *LARGER, *HUGE]}
+
+
+@dataclass
+class Instance:
+    ident: str
+    size: Size
+    priorities: int  # K, 0 for fragmented clusters
+    util: float
+    baseline: Cluster
+    failing: bool
+
+
+def _paper_instances(size: Size, seeds: int, quick: bool) -> Iterator[Instance]:
+    priorities = (4,) if quick else size.priorities
+    utils = (0.95, 1.05) if quick else size.utils
+    for k in priorities:
+        for util in utils:
+            found = 0
+            for seed in range(seeds * SEED_SEARCH_FACTOR if util < 1.0 else seeds):
+                if found == seeds:
+                    break
+                cluster = paper_workload(PaperSpec(size.nodes, size.pods_per_node, k, util, seed))
+                if util < 1.0 and not kube_schedule(cluster, preemption=False).pending():
+                    continue  # the paper keeps only seeds where the scheduler leaves pods Pending
+                found += 1
+                end = kube_schedule(cluster)
+                yield Instance(
+                    ident=f"{size.name}-k{k}-u{util:.2f}-s{seed}",
+                    size=size,
+                    priorities=k,
+                    util=util,
+                    baseline=end.cluster,
+                    failing=bool(end.pending()),
+                )
+
+
+def _fragmented_instances(size: Size, seeds: int) -> Iterator[Instance]:
+    for seed in range(seeds):
+        cluster = fragmented_cluster(size.nodes, size.pods_per_node, seed=seed)
+        end = kube_schedule(cluster)
+        yield Instance(
+            ident=f"{size.name}-s{seed}",
+            size=size,
+            priorities=0,
+            util=0.0,
+            baseline=end.cluster,
+            failing=bool(end.pending()),
+        )
+
+
+def instances_for(size: Size, seeds: int, quick: bool) -> list[Instance]:
+    if size.kind == "paper":
+        return list(_paper_instances(size, seeds, quick))
+    return list(_fragmented_instances(size, max(1, min(seeds, 2))))

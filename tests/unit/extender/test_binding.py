@@ -1,0 +1,105 @@
+"""The bind verb binds only what kube-scheduler could legitimately ask: every other request is
+refused with one line, and nothing is sent to the API server for it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from scheduler_ext.cluster.kinds import KINDS
+from scheduler_ext.cluster.store import ClusterStore
+from scheduler_ext.extender.binding import BindRequest, bind_pod
+from scheduler_ext.names import SHOWN_MAX
+from testkit.builders import api_node, api_pod
+
+SERVED = ("default-scheduler",)
+
+
+class Binder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str, str]] = []
+
+    def bind(self, namespace: str, name: str, uid: str, node: str) -> None:
+        self.calls.append((namespace, name, uid, node))
+
+
+def store_with(*pods: dict[str, Any]) -> ClusterStore:
+    store = ClusterStore()
+    for kind in KINDS:
+        store.replace(kind, [])
+    store.replace("Node", [api_node("n1", allocatable={"cpu": "4", "pods": "10"})])
+    store.replace("Pod", list(pods))
+    return store
+
+
+def pending(name: str = "p", **spec: Any) -> dict[str, Any]:
+    return api_pod(name, namespace="ns", uid=f"uid-{name}", requests={"cpu": "1"}, spec=spec)
+
+
+def test_a_legitimate_bind_is_sent_and_counted() -> None:
+    store, binder = store_with(pending()), Binder()
+    request = BindRequest("ns", "p", "uid-p", "n1")
+    outcome = bind_pod(binder, store, request, schedulers=SERVED, wait=0)
+    assert (outcome.error, outcome.refused) == ("", False)
+    assert binder.calls == [("ns", "p", "uid-p", "n1")]
+    assert store.assumed() == {"ns/p": "n1"}
+
+
+@pytest.mark.parametrize(
+    ("request_", "pods", "reason"),
+    [
+        (BindRequest("ns", "p", "", "n1"), [pending()], "PodUID is required"),
+        (BindRequest("ns", "p", "other", "n1"), [pending()], "has another UID"),
+        (BindRequest("ns", "p", "uid-p", "n9"), [pending()], "node n9 is not known"),
+        (BindRequest("ns", "q", "uid-q", "n1"), [pending()], "pod ns/q is not known"),
+        (
+            BindRequest("ns", "p", "uid-p", "n1"),
+            [pending(schedulerName="other-scheduler")],
+            "scheduled by 'other-scheduler', not by a scheduler this service serves",
+        ),
+        (
+            BindRequest("ns", "p", "uid-p", "n1"),
+            [api_pod("p", namespace="ns", uid="uid-p", node_name="n1")],
+            "already bound to n1",
+        ),
+        (
+            BindRequest("ns", "p", "uid-p", "n1"),
+            [api_pod("p", namespace="ns", uid="uid-p", metadata={"deletionTimestamp": "t"})],
+            "terminating",
+        ),
+        (BindRequest("NS", "p", "uid-p", "n1"), [pending()], "not a valid namespace name"),
+        (BindRequest("ns", "p\nforged", "u", "n1"), [pending()], "not a valid pod name"),
+        (BindRequest("ns", "p", "uid-p", "n1 "), [pending()], "not a valid node name"),
+    ],
+)
+def test_other_binds_are_refused_and_nothing_is_sent(
+    request_: BindRequest, pods: list[dict[str, Any]], reason: str
+) -> None:
+    store, binder = store_with(*pods), Binder()
+    outcome = bind_pod(binder, store, request_, schedulers=SERVED, wait=0)
+    assert outcome.refused
+    assert reason in outcome.error
+    assert "\n" not in outcome.error
+    assert binder.calls == []
+    assert store.assumed() == {}
+
+
+def test_a_huge_name_is_refused_in_a_short_line() -> None:
+    store, binder = store_with(pending()), Binder()
+    huge = "x" * 50_000_000
+    outcome = bind_pod(binder, store, BindRequest("ns", huge, "u", "n1"), schedulers=SERVED, wait=0)
+    assert outcome.refused
+    assert len(outcome.error) < SHOWN_MAX + 200
+    assert binder.calls == []
+
+
+def test_a_bind_waits_for_the_watch_to_show_the_pod() -> None:
+    import threading
+
+    store, binder = store_with(), Binder()
+    threading.Timer(0.2, store.apply, ("Pod", "ADDED", pending())).start()
+    request = BindRequest("ns", "p", "uid-p", "n1")
+    outcome = bind_pod(binder, store, request, schedulers=SERVED, wait=5)
+    assert outcome.error == ""
+    assert binder.calls == [("ns", "p", "uid-p", "n1")]

@@ -158,45 +158,57 @@ PREEMPTION_CANDIDATES = 24
 """Nodes examined per preemption, those needing the least room freed first."""
 
 
-def _preempt(
+Victims = list[tuple[PodClass, int]]
+
+
+def _preemption_candidates(
     state: _State, cls: PodClass, demand: IntArray, mask: npt.NDArray[np.bool_]
-) -> tuple[int, list[tuple[PodClass, int]]] | None:
-    """kube-scheduler's DefaultPreemption on one node: (node, victims) or None."""
-    level = state.level_of[cls.priority]
-    if level == 0 or not cls.preempts:
-        return None  # preemptionPolicy Never: kube-scheduler never preempts for it
-    freeable = state.level_usage[:level].sum(axis=0)
+) -> list[int]:
+    """Nodes where evicting lower-priority pods could make room, least room missing first."""
+    freeable = state.level_usage[: state.level_of[cls.priority]].sum(axis=0)
     candidates = np.flatnonzero(mask & np.all(state.free + freeable >= demand, axis=1))
     if len(candidates) > PREEMPTION_CANDIDATES:
         capacity = np.maximum(state.capacity[candidates], 1)
         deficit = (np.maximum(0, demand - state.free[candidates]) / capacity).sum(axis=1)
         candidates = candidates[np.argsort(deficit, kind="stable")[:PREEMPTION_CANDIDATES]]
+    return [int(n) for n in candidates]
+
+
+def _victims_on(state: _State, cls: PodClass, node: int, need: list[int]) -> Victims:
+    """The fewest and least important lower-priority pods on ``node`` whose eviction makes room
+    (``SelectVictimsOnNode``: all that may go, then the most important reprieved first)."""
+    room: list[int] = state.free[node].tolist()
+    takeable: list[tuple[PodClass, int]] = []
+    for c, k in state.on_node[node].items():
+        victim = state.problem.classes[c]
+        n = state.evictable(victim, node, k) if k > 0 and victim.priority < cls.priority else 0
+        if n > 0:
+            takeable.append((victim, n))
+            room = [r + a * n for r, a in zip(room, victim.demand, strict=True)]
+    if any(r < a for r, a in zip(room, need, strict=True)):
+        return []
+    victims: Victims = []
+    for victim, n in sorted(takeable, key=lambda item: -item[0].priority):
+        keep = min(
+            [n] + [(r - a) // d for r, a, d in zip(room, need, victim.demand, strict=True) if d > 0]
+        )
+        keep = max(0, keep)
+        room = [r - d * keep for r, d in zip(room, victim.demand, strict=True)]
+        if n - keep > 0:
+            victims.append((victim, n - keep))
+    return victims
+
+
+def _preempt(
+    state: _State, cls: PodClass, demand: IntArray, mask: npt.NDArray[np.bool_]
+) -> tuple[int, Victims] | None:
+    """kube-scheduler's DefaultPreemption on one node: (node, victims) or None."""
+    if state.level_of[cls.priority] == 0 or not cls.preempts:
+        return None  # preemptionPolicy Never: kube-scheduler never preempts for it
     need = demand.tolist()
-    best: tuple[tuple[int, int, int], int, list[tuple[PodClass, int]]] | None = None
-    classes = state.problem.classes
-    for node in candidates.tolist():
-        room: list[int] = state.free[node].tolist()
-        takeable: list[tuple[PodClass, int, list[int]]] = []
-        for c, k in state.on_node[node].items():
-            victim = classes[c]
-            if k > 0 and victim.priority < cls.priority:
-                n = state.evictable(victim, node, k)
-                if n > 0:
-                    takeable.append((victim, n, list(victim.demand)))
-                    room = [r + a * n for r, a in zip(room, victim.demand, strict=True)]
-        if any(r < a for r, a in zip(room, need, strict=True)):
-            continue
-        victims: list[tuple[PodClass, int]] = []
-        # Reprieve the most important victims first, as many as still leave room for the pod.
-        for victim, n, sizes in sorted(takeable, key=lambda item: -item[0].priority):
-            keep = n
-            for r, a, d in zip(room, need, sizes, strict=True):
-                if d > 0:
-                    keep = min(keep, (r - a) // d)
-            keep = max(0, keep)
-            room = [r - d * keep for r, d in zip(room, sizes, strict=True)]
-            if n - keep > 0:
-                victims.append((victim, n - keep))
+    best: tuple[tuple[int, int, int], int, Victims] | None = None
+    for node in _preemption_candidates(state, cls, demand, mask):
+        victims = _victims_on(state, cls, node, need)
         if not victims or not state.victims_allowed(cls, node, victims):
             continue
         rank = (
@@ -206,9 +218,7 @@ def _preempt(
         )
         if best is None or rank < best[0]:
             best = (rank, node, victims)
-    if best is None:
-        return None
-    return best[1], best[2]
+    return None if best is None else (best[1], best[2])
 
 
 def solve_greedy(

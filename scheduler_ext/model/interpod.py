@@ -318,7 +318,8 @@ class InterPod:
         if self._static is None:
             return (), (), (), ()
         builder = _Groups(self, classes, signatures)
-        return self.topologies.all(), builder.anti(), builder.spread(), builder.affinity()
+        anti, spread, affinity = builder.anti(), builder.spread(), builder.affinity()
+        return self.topologies.all(), anti, spread, affinity  # after the groups added their keys
 
     @property
     def fixed(self) -> Sequence[Pod]:

@@ -170,3 +170,17 @@ def test_a_never_pod_may_still_land_by_moving_a_pod() -> None:
     cluster = Cluster(nodes=(node("n0", cpu=1000), node("n1", cpu=1000)), pods=(low, high))
     final = assert_optimal(cluster)
     assert final == {"default/low-0": "n1", "default/high-0": "n0"}
+
+
+def test_every_groups_topology_is_in_the_problem() -> None:
+    # No node passes web-0's static filters, so eligibility never looks at its topology keys:
+    # they are first seen while the groups are built, and must still be in Problem.topologies.
+    pods = (
+        pod("web-0", labels={"app": "web"}, node_selector={"disk": "ssd"}, spread=spread("web")),
+        pod("web-1", node="n0", labels={"app": "web"}, anti_affinity=anti("web")),
+    )
+    nodes = (zone_node("n0", "a"), zone_node("n1", "b"))
+    problem = build_problem(Cluster(nodes=nodes, pods=pods))
+    keys = [t.key for t in problem.topologies]
+    assert [keys[g.topology] for g in problem.spread] == [ZONE]
+    assert [keys[g.topology] for g in problem.anti_affinity] == [HOST]

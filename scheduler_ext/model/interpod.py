@@ -25,8 +25,8 @@ What is decided here, from the sources (kubernetes v1.36):
   and never while terminating (``countPodsMatchSelector``), and an empty selector counts nothing.
 
 Where a rule is kept statically (a node closed to a class), it is applied here, to eligibility;
-the rest becomes groups for the solvers (``model/problem.py``) and their rules
-(``model/interpod_rules.py``).
+the rest becomes groups for the solvers (``model/interpod_groups.py``, the shapes in
+``model/problem.py``) and their rules (``model/interpod_rules.py``).
 """
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ from scheduler_ext.model.indexes import NodeSetId, NodeSets
 from scheduler_ext.model.problem import (
     AffinityGroup,
     AntiAffinityGroup,
-    DomainCounts,
     PodClass,
     SpreadGroup,
     Topology,
@@ -182,10 +181,6 @@ class Topologies:
         return tuple(sorted(self._by_key.values(), key=lambda t: self._index[t.key]))
 
 
-def _domain_counts(counts: Mapping[int, int]) -> DomainCounts:
-    return tuple(sorted((d, k) for d, k in counts.items() if k > 0 and d >= 0))
-
-
 def _breaks(carriers: int, matchers: int, both: int) -> bool:
     """Whether a domain holding these pods has a carrier and a *different* pod the term selects."""
     if carriers == 0 or matchers == 0:
@@ -222,7 +217,7 @@ class InterPod:
         self._match_cache: dict[tuple[str, LabelItems, bool], tuple[tuple[int, ...], ...]] = {}
         self.active = bool(self.registry.anti or self.registry.affinity or self.registry.spread)
         self._prune_cache: dict[tuple[object, ...], tuple[NodeSetId, tuple[str, ...]]] = {}
-        self._static = _StaticDomains(self) if self.active else None
+        self.static = StaticDomains(self) if self.active else None
 
     # --- registration ---------------------------------------------------------------------
 
@@ -295,13 +290,13 @@ class InterPod:
 
     def prune(self, pod: Pod, candidates: NodeSetId) -> tuple[NodeSetId, tuple[str, ...]]:
         """The candidates the static part of the rules leaves ``pod``, and a reason per other."""
-        if self._static is None:
+        if self.static is None:
             return candidates, ()
         sig = self.signature(pod)
         key = (sig, candidates)
         found = self._prune_cache.get(key)
         if found is None:
-            found = self._prune_cache[key] = self._static.prune(sig, self._node_sets[candidates])
+            found = self._prune_cache[key] = self.static.prune(sig, self._node_sets[candidates])
         return found
 
     # --- groups ---------------------------------------------------------------------------
@@ -315,9 +310,12 @@ class InterPod:
         tuple[AffinityGroup, ...],
     ]:
         """The groups over ``classes`` (``signatures[c]`` is class c's)."""
-        if self._static is None:
+        if self.static is None:
             return (), (), (), ()
-        builder = _Groups(self, classes, signatures)
+        # Imported here: the builder reads this module's types, so a top import would be a cycle.
+        from scheduler_ext.model.interpod_groups import GroupBuilder
+
+        builder = GroupBuilder(self, self.static, classes, signatures)
         anti, spread, affinity = builder.anti(), builder.spread(), builder.affinity()
         return self.topologies.all(), anti, spread, affinity  # after the groups added their keys
 
@@ -346,7 +344,7 @@ def _counts(pod: Pod, constraint: SpreadConstraint, keys: Iterable[str], node: N
     return not (constraint.honor_node_taints and eligibility.untolerated_taint(pod, node))
 
 
-class _StaticDomains:
+class StaticDomains:
     """Per term and domain, what the immovable pods (and all running pods, for broken domains)
     already decide: which domains are closed to which carriers and matchers."""
 
@@ -422,107 +420,3 @@ class _StaticDomains:
             if term in sig.anti_matched and row[0] > 0:
                 return REASON_EXISTING_ANTI
         return None
-
-
-class _Groups:
-    """Builds the problem's groups once the classes are known."""
-
-    def __init__(
-        self, inter: InterPod, classes: Sequence[PodClass], signatures: Sequence[Signature]
-    ) -> None:
-        self.inter = inter
-        self.classes = classes
-        self.signatures = signatures
-        self.topologies = inter.topologies
-
-    def _members(self, field: str, index: int) -> tuple[int, ...]:
-        out = []
-        for c, sig in enumerate(self.signatures):
-            value = getattr(sig, field)
-            if value == index or (isinstance(value, tuple) and index in value):
-                out.append(c)
-        return tuple(out)
-
-    def anti(self) -> tuple[AntiAffinityGroup, ...]:
-        static = self.inter._static
-        assert static is not None
-        groups = []
-        for term, index in self.inter.registry.anti.items():
-            carriers = self._members("anti_carried", index)
-            if not carriers:
-                continue  # only immovable pods carry it: eligibility already keeps it
-            fixed = static.fixed.get(index, {})
-            groups.append(
-                AntiAffinityGroup(
-                    topology=self.topologies.index(term.topology_key),
-                    carriers=carriers,
-                    matchers=self._members("anti_matched", index),
-                    fixed=tuple(sorted((d, *row) for d, row in fixed.items() if any(row))),  # type: ignore[misc]
-                    closed=tuple(sorted(static.closed.get(index, ()))),
-                )
-            )
-        return tuple(groups)
-
-    def spread(self) -> tuple[SpreadGroup, ...]:
-        groups = []
-        for spread, index in self.inter.registry.spread.items():
-            carriers = self._members("spread_carried", index)
-            if not carriers or spread.counts_nothing:
-                continue
-            topology = self.topologies.of(spread.topology_key)
-            counted = self.inter.node_sets()[spread.counted]
-            counted_set = frozenset(counted)
-            fixed: dict[int, int] = defaultdict(int)
-            for pod in self.inter.fixed:
-                node = self.inter.node_of(pod)
-                if node in counted_set and spread.matches(pod):
-                    fixed[topology.domain_of[node]] += 1
-            groups.append(
-                SpreadGroup(
-                    topology=self.topologies.index(spread.topology_key),
-                    max_skew=spread.max_skew,
-                    min_domains=spread.min_domains,
-                    counted=counted,
-                    domains=tuple(sorted({topology.domain_of[n] for n in counted})),
-                    carriers=carriers,
-                    matchers=self._members("spread_matched", index),
-                    fixed=_domain_counts(fixed),
-                )
-            )
-        return tuple(groups)
-
-    def affinity(self) -> tuple[AffinityGroup, ...]:
-        groups = []
-        for terms, index in self.inter.registry.affinity.items():
-            carriers = self._members("affinity_carried", index)
-            if not carriers:
-                continue
-            matchers = self._members("affinity_matched", index)
-            topologies = [self.topologies.of(t.topology_key) for t in terms]
-            witnesses: list[dict[int, int]] = [defaultdict(int) for _ in terms]
-            anywhere = fixed_anywhere = 0
-            movable = (p for p in self.inter.plannable if p.bound)
-            for witness, pods in ((True, self.inter.fixed), (False, movable)):
-                for pod in pods:
-                    if index not in self.inter.matched(pod)[1]:
-                        continue
-                    node = self.inter.node_of(pod)
-                    domains = [t.domain_of[node] for t in topologies]
-                    anywhere += any(d >= 0 for d in domains)
-                    fixed_anywhere += witness and any(d >= 0 for d in domains)
-                    if witness and not pod.terminating:  # a terminating pod is about to go
-                        for i, d in enumerate(domains):
-                            if d >= 0:
-                                witnesses[i][d] += 1
-            groups.append(
-                AffinityGroup(
-                    topologies=tuple(self.topologies.index(t.topology_key) for t in terms),
-                    carriers=carriers,
-                    self_matching=tuple(c for c in carriers if c in matchers),
-                    matchers=matchers,
-                    witnesses=tuple(_domain_counts(w) for w in witnesses),
-                    bootstrap=anywhere == 0,
-                    fixed_anywhere=fixed_anywhere,
-                )
-            )
-        return tuple(groups)

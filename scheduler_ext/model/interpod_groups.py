@@ -104,7 +104,7 @@ class GroupBuilder:
             matchers = self._members("affinity_matched", index)
             topologies = [self.topologies.of(t.topology_key) for t in terms]
             witnesses: list[dict[int, int]] = [defaultdict(int) for _ in terms]
-            anywhere = fixed_anywhere = 0
+            fixed_anywhere = 0
             movable = (p for p in self.inter.plannable if p.bound)
             for witness, pods in ((True, self.inter.fixed), (False, movable)):
                 for pod in pods:
@@ -112,7 +112,6 @@ class GroupBuilder:
                         continue
                     node = self.inter.node_of(pod)
                     domains = [t.domain_of[node] for t in topologies]
-                    anywhere += any(d >= 0 for d in domains)
                     fixed_anywhere += witness and any(d >= 0 for d in domains)
                     if witness and not pod.terminating:  # a terminating pod is about to go
                         for i, d in enumerate(domains):
@@ -125,7 +124,7 @@ class GroupBuilder:
                     self_matching=tuple(c for c in carriers if c in matchers),
                     matchers=matchers,
                     witnesses=tuple(_domain_counts(w) for w in witnesses),
-                    bootstrap=anywhere == 0,
+                    bootstrap=fixed_anywhere == 0,
                     fixed_anywhere=fixed_anywhere,
                 )
             )

@@ -26,11 +26,11 @@ The final-state rules (what every solver keeps, and ``final_violations`` checks)
   land after its carriers.
 - Affinity: a carrier lands only in domains (per term) holding a *witness*: an immovable pod
   matching every term (not terminating), a running one that stays, or a landing pod that lands
-  earlier (one without affinity terms, or a carrier of a group ranked before). If no matching
-  pod runs anywhere (``bootstrap``), one domain per term may lack a witness if a self-matching
-  carrier lands there: it is the group's first pod, landing before any other, which
-  kube-scheduler lets pass while no pod in the cluster matches (with several terms, only if no
-  landing witness exists, so the domains are one node's).
+  earlier (one without affinity terms, or a carrier of a group ranked before). If no immovable
+  pod matches (``bootstrap``) and no running matching pod stays, one domain per term may lack a
+  witness if a self-matching carrier lands there: it is the group's first pod, landing before
+  any other, which kube-scheduler lets pass while no pod in the cluster matches (with several
+  terms, only if no landing witness exists, so the domains are one node's).
 - ``preemptionPolicy: Never`` (``DefaultPreemption.PodEligibleToPreemptOthers``): a plan in which a
   Never pod of priority q lands evicts no pod of lower priority without a new home. This is
   conservative (such evictions may be for a higher pod that may preempt); moves are allowed.
@@ -169,6 +169,18 @@ def _witnesses(
     return w
 
 
+def matchers_stay(problem: Problem, counts: Counts, g: int) -> bool:
+    """Does a running matching pod of group ``g`` stay on a node with one of its keys?"""
+    group = problem.affinity[g]
+    keyed = [problem.topologies[t].domain_of for t in group.topologies]
+    stays = _stays(problem, counts)
+    return any(
+        k > 0 and any(domain_of[n] >= 0 for domain_of in keyed)
+        for c in group.matchers
+        for n, k in stays[c].items()
+    )
+
+
 def _bare_domains(
     problem: Problem, counts: Counts, landings: Counts, landing: frozenset[int], g: int
 ) -> list[tuple[IntArray, IntArray]]:
@@ -192,7 +204,10 @@ def _affinity(
     for g, group in enumerate(problem.affinity):
         if not any(landings[c] for c in group.carriers):
             continue
-        allowed = 1 if first_pod_allowed(problem, g, witnesses[g]) else 0
+        first = first_pod_allowed(problem, g, witnesses[g]) and not matchers_stay(
+            problem, counts, g
+        )
+        allowed = 1 if first else 0
         bare_domains = _bare_domains(problem, counts, landings, witnesses[g], g)
         for i, (bare, selfs) in enumerate(bare_domains):
             values = problem.topologies[group.topologies[i]].values
@@ -256,7 +271,7 @@ def _first_pods(problem: Problem, counts: Counts, units: list[Unit]) -> set[int]
     landings = _landings(problem, counts)
     first: set[int] = set()
     for g, group in enumerate(problem.affinity):
-        if not first_pod_allowed(problem, g, witnesses[g]):
+        if not first_pod_allowed(problem, g, witnesses[g]) or matchers_stay(problem, counts, g):
             continue
         bare = [b for b, _ in _bare_domains(problem, counts, landings, witnesses[g], g)]
         if not any(len(b) for b in bare):

@@ -108,9 +108,10 @@ def affinity_order(problem: Problem, links: Sequence[ClassLinks]) -> AffinityOrd
 
 def first_pod_allowed(problem: Problem, g: int, witnesses: frozenset[int]) -> bool:
     """May the group's carriers rely on a *first pod* (one landing where no witness is, before
-    any matching pod exists)? Only if no matching pod runs, a carrier matches itself, and the first
-    pod's domains are one per term: one term, or no landing witness (``witnesses``, the group's)
-    that could make others use different domains per term."""
+    any matching pod exists)? Only if no immovable pod matches (``bootstrap``), a carrier matches
+    itself, and the first pod's domains are one per term: one term, or no landing witness
+    (``witnesses``, the group's) that could make others use different domains per term. The
+    running matching pods must also all leave: each user checks that no matcher stays."""
     group = problem.affinity[g]
     if not group.bootstrap or not group.self_matching:
         return False
@@ -166,6 +167,9 @@ class InterPodState:
             for g in range(len(problem.affinity))
         ]
         self.anywhere = [g.fixed_anywhere for g in problem.affinity]
+        self.matcher_stays = [0] * len(problem.affinity)
+        """Per group, running matching pods that stay on nodes with its keys: while one does, no
+        first pod may land alone (kube-scheduler sees it after the evictions)."""
         self.placed = [0] * len(problem.classes)
         self.landed_never: dict[int, int] = defaultdict(int)
         for cls, placed in zip(problem.classes, counts, strict=True):
@@ -216,6 +220,7 @@ class InterPodState:
             self.witness[g][i][d] += delta if c in self.order.witnesses[g] else stays
         if any(self.domain_of[t][node] >= 0 for t in self.problem.affinity[g].topologies):
             self.anywhere[g] += delta
+            self.matcher_stays[g] += stays
 
     def _domain(self, topology: int, node: int) -> int:
         d = int(self.domain_of[topology][node])
@@ -292,7 +297,7 @@ class InterPodState:
         for i, t in enumerate(group.topologies):
             dom = self.domain_of[t][nodes]
             here = self.witness[g][i][dom] > 0
-            if self.first_pod[g]:
+            if self.first_pod[g] and self.matcher_stays[g] == 0:
                 first = self._first_domain(g, i)
                 if first is not None:
                     here |= dom == first
@@ -346,7 +351,7 @@ class InterPodState:
             bare = (self.affinity_landed[g][i] > 0) & (self.witness[g][i] <= 0)
             bare[-1] = False
             count = int(bare.sum())
-            if count > (1 if self.first_pod[g] else 0):
+            if count > (1 if self.first_pod[g] and self.matcher_stays[g] == 0 else 0):
                 return False
             if count and not (self.affinity_landed_self[g][i][bare] > 0).all():
                 return False

@@ -147,8 +147,9 @@ class AffinityGroup:
     witnesses: tuple[DomainCounts, ...]
     """Per term: immovable, not terminating matching pods per domain."""
     bootstrap: bool
-    """No pod matching every term runs anywhere (terminating ones included): the group's first
-    carrier may land alone, if it matches its own terms (``satisfyPodAffinity``)."""
+    """No immovable pod (terminating ones included) matches every term: once the running
+    matching pods all leave, the group's first carrier may land alone, if it matches its own
+    terms (``satisfyPodAffinity``)."""
     fixed_anywhere: int = 0
     """Immovable matching pods (terminating ones too) on nodes with any of the terms' keys: while
     one exists, kube-scheduler lets no first pod of a self-matching group land alone."""

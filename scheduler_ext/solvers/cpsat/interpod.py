@@ -211,7 +211,7 @@ def add_affinity(model: cp_model.CpModel, problem: Problem, v: ClassVariables) -
     """Per affinity group and term, a carrier lands only in a domain with a witness (an immovable
     matching pod, a staying one, or a landing one that lands earlier: ``affinity_order``), but
     for at most one domain per term where a self-matching carrier lands: the group's first pod,
-    where no matching pod runs anywhere (``interpod_state.first_pod_allowed``)."""
+    when no immovable pod matches and no running one stays (``first_pod_allowed``)."""
     landing_witnesses = affinity_order(problem, class_links(problem)).witnesses
     for g, group in enumerate(problem.affinity):
         landing = landing_witnesses[g]
@@ -231,8 +231,9 @@ def add_affinity(model: cp_model.CpModel, problem: Problem, v: ClassVariables) -
             _constants(w, witnesses)
             selfs: dict[int, Sum] = {}
             if first_pod:
-                exact_stays(model, problem, v, group.self_matching)
+                exact_stays(model, problem, v, (*group.self_matching, *group.matchers))
                 selfs = _sums(problem, v, group.self_matching, t, "land")
+                staying = _matchers_staying(problem, v, g)
             firsts: list[cp_model.IntVar] = []
             for d, landed in receiving.items():
                 if w[d].constant >= 1:
@@ -242,6 +243,7 @@ def add_affinity(model: cp_model.CpModel, problem: Problem, v: ClassVariables) -
                 if d in selfs and selfs[d].upper > 0:
                     first = model.new_bool_var("first_pod")
                     model.add(selfs[d].expr() >= 1).only_enforce_if(first)
+                    model.add(staying.expr() <= 0).only_enforce_if(first)
                     firsts.append(first)
                 literals: list[cp_model.LiteralT] = [] if lands is None else [lands]
                 if first is not None:
@@ -249,6 +251,18 @@ def add_affinity(model: cp_model.CpModel, problem: Problem, v: ClassVariables) -
                 model.add(w[d].expr() >= 1).only_enforce_if(literals)
             if len(firsts) > 1:
                 model.add(cp_model.LinearExpr.sum(firsts) <= 1)
+
+
+def _matchers_staying(problem: Problem, v: ClassVariables, g: int) -> Sum:
+    """Running matching pods of group ``g`` that stay on nodes with one of its keys."""
+    group = problem.affinity[g]
+    keyed = [problem.topologies[t].domain_of for t in group.topologies]
+    out = Sum()
+    for c in group.matchers:
+        for node, _x, stay in _cells(problem, v, c):
+            if any(domain_of[node] >= 0 for domain_of in keyed):
+                out.add(stay)
+    return out
 
 
 def _indicator(model: cp_model.CpModel, landed: Sum) -> cp_model.IntVar | None:

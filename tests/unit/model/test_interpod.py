@@ -184,3 +184,15 @@ def test_every_groups_topology_is_in_the_problem() -> None:
     keys = [t.key for t in problem.topologies]
     assert [keys[g.topology] for g in problem.spread] == [ZONE]
     assert [keys[g.topology] for g in problem.anti_affinity] == [HOST]
+
+
+def test_a_lone_self_affine_pod_may_move() -> None:
+    # The only app=b pod carries affinity to app=b by hostname. Evicted, it is gone when its
+    # replacement is scheduled, which kube-scheduler then lets land anywhere as the first pod.
+    term = (PodAffinityTerm(selector=app("b"), topology_key=HOST),)
+    b = pod("b-0", 250, node="n1", labels={"app": "b"}, affinity=term)
+    fill = pod("fill-0", 800, node="n0", owner=None)
+    new = pod("new-0", 800, priority=LOW)
+    nodes = (node("n0", cpu=1100), node("n1", cpu=1000))
+    final = assert_optimal(Cluster(nodes=nodes, pods=(b, fill, new)))
+    assert final == {"default/b-0": "n0", "default/fill-0": "n0", "default/new-0": "n1"}

@@ -93,26 +93,35 @@ def demand(pod: Pod) -> dict[str, int]:
     return needs
 
 
-def node_slots(
-    nodes: Sequence[Node],
-    node_index: Mapping[str, int],
-    pods: SortedPods,
-    resources: Sequence[str],
-) -> tuple[NodeSlot, ...]:
-    ports = [name for name in resources if name.startswith("hostport/")]
-    usage: list[Counter[str]] = [Counter() for _ in nodes]
-    fixed_usage: list[Counter[str]] = [Counter() for _ in nodes]
+Usage = list[Counter[str]]
+"""Per node, what pods there take (``demand``)."""
+
+
+def node_usage(
+    nodes: Sequence[Node], node_index: Mapping[str, int], pods: SortedPods
+) -> tuple[Usage, Usage]:
+    """Per node, what all bound pods take, and what the immovable ones take."""
+    usage: Usage = [Counter() for _ in nodes]
+    fixed_usage: Usage = [Counter() for _ in nodes]
     for pod in pods.fixed:
         needs = demand(pod)
         usage[node_index[pod.node_name or ""]].update(needs)
         fixed_usage[node_index[pod.node_name or ""]].update(needs)
     for pod in pods.movable:
         usage[node_index[pod.node_name or ""]].update(demand(pod))
+    return usage, fixed_usage
+
+
+def node_slots(
+    nodes: Sequence[Node], usage: Usage, fixed_usage: Usage, resources: Sequence[str]
+) -> tuple[NodeSlot, ...]:
+    ports = [name for name in resources if name.startswith("hostport/")]
     slots = []
     for i, node in enumerate(nodes):
         allocatable = {**node.allocatable.as_dict(), **dict.fromkeys(ports, 1)}
         # A node already over its allocatable keeps its current pods: the current placement must
-        # stay a solution, or "never worse than doing nothing" would not hold.
+        # stay a solution, or "never worse than doing nothing" would not hold (and nothing new
+        # lands there: ``overcommitted``).
         capacity = tuple(
             max(allocatable.get(name, 0), usage[i][name]) - fixed_usage[i][name]
             for name in resources
@@ -132,32 +141,30 @@ def inter_pod(cluster: Cluster, pods: SortedPods, node_sets: NodeSets) -> InterP
     return InterPod(cluster.nodes, pods.fixed, pods.plannable, node_sets, namespaces)
 
 
-def overcommitted(
-    nodes: Sequence[Node], node_index: Mapping[str, int], pods: SortedPods
-) -> dict[int, str]:
+def overcommitted(nodes: Sequence[Node], usage: Usage) -> dict[int, str]:
     """Nodes whose running pods already request more than they allocate, with kube-scheduler's
     reason: NodeResourcesFit lets nothing new land there until enough pods leave, and the
     current placement (which keeps them) must stay a solution, so no plan lands pods there."""
-    usage: list[Counter[str]] = [Counter() for _ in nodes]
-    for pod in pods.fixed + pods.movable:
-        usage[node_index[pod.node_name or ""]].update(pod.demand())
     found = {}
     for i, node in enumerate(nodes):
         for name, amount in sorted(usage[i].items()):
-            if amount > node.allocatable.get(name):
+            if not name.startswith("hostport/") and amount > node.allocatable.get(name):
                 found[i] = "Too many pods" if name == "pods" else f"Insufficient {name}"
                 break
     return found
 
 
 def eligible_nodes(
-    cluster: Cluster, pods: SortedPods, node_sets: NodeSets, inter: InterPod
+    cluster: Cluster,
+    pods: SortedPods,
+    node_sets: NodeSets,
+    inter: InterPod,
+    full: Mapping[int, str],
 ) -> tuple[list[NodeSetId], list[tuple[str, str]]]:
-    """Per plannable pod, the set of nodes it may newly land on; and (pod key, kube-scheduler's
-    summary of why) for each pending pod that has none."""
+    """Per plannable pod, the set of nodes it may newly land on (never an ``overcommitted``
+    one, ``full``); and (pod key, kube-scheduler's summary of why) for each pending pod that has
+    none."""
     filters = StaticFilters(cluster.nodes, node_sets)
-    node_index = {node.name: i for i, node in enumerate(cluster.nodes)}
-    full = overcommitted(cluster.nodes, node_index, pods)
     without_full: dict[NodeSetId, tuple[NodeSetId, tuple[str, ...]]] = {}
     eligible: list[NodeSetId] = []
     pending_reasons: list[tuple[str, str]] = []
@@ -246,13 +253,15 @@ def build(
     resources = tuple(sorted({name for needs in demands for name in needs}))
     node_sets = NodeSets()
     inter = inter_pod(cluster, pods, node_sets)
-    eligible, pending_reasons = eligible_nodes(cluster, pods, node_sets, inter)
+    usage, fixed_usage = node_usage(cluster.nodes, node_index, pods)
+    full = overcommitted(cluster.nodes, usage)
+    eligible, pending_reasons = eligible_nodes(cluster, pods, node_sets, inter, full)
     vectors = [tuple(needs.get(name, 0) for name in resources) for needs in demands]
     classes, members, signatures = pod_classes(
         plannable, vectors, eligible, budgets.covering, node_sets, node_index, inter.signature
     )
     topologies, anti, spread, affinity = inter.groups(classes, signatures)
-    slots = node_slots(cluster.nodes, node_index, pods, resources)
+    slots = node_slots(cluster.nodes, usage, fixed_usage, resources)
     fixed_counts = Counter(pod.priority for pod in pods.fixed)
     logger.debug(
         "problem: %d nodes, %d classes, %d resources, %d fixed pods",

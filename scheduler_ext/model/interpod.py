@@ -136,6 +136,10 @@ class Signature:
     preempts: bool = True
 
 
+_PLAIN = {True: Signature(preempts=True), False: Signature(preempts=False)}
+"""The signatures of pods in a cluster without inter-pod terms: one object each, hashed once."""
+
+
 def _number(table: dict[_T, int], item: _T) -> int:
     """The item's number in ``table``, a new one if it is not there yet."""
     found = table.get(item)
@@ -211,9 +215,11 @@ class InterPod:
         self._own: dict[str, tuple[tuple[int, ...], int | None, tuple[int, ...]]] = {}
         self._node_index = {node.name: i for i, node in enumerate(nodes)}
         for pod in fixed:
-            self._register(pod, plannable=False)
+            if pod.anti_affinity:  # an immovable pod's own affinity and spread never matter
+                self._register(pod, plannable=False)
         for pod in plannable:
-            self._register(pod, plannable=True)
+            if pod.anti_affinity or pod.affinity or pod.spread:
+                self._register(pod, plannable=True)
         self._match_cache: dict[tuple[str, LabelItems, bool], tuple[tuple[int, ...], ...]] = {}
         self.active = bool(self.registry.anti or self.registry.affinity or self.registry.spread)
         self._prune_cache: dict[tuple[object, ...], tuple[NodeSetId, tuple[str, ...]]] = {}
@@ -283,7 +289,7 @@ class InterPod:
 
     def signature(self, pod: Pod) -> Signature:
         if not self.active:
-            return Signature(preempts=pod.preempts)
+            return _PLAIN[pod.preempts]
         anti, affinity, spread = self._own.get(pod.key, ((), None, ()))
         anti_m, affinity_m, spread_m = self.matched(pod)
         return Signature(anti, anti_m, affinity, affinity_m, spread, spread_m, pod.preempts)

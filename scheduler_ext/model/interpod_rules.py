@@ -376,3 +376,18 @@ def landing_order(problem: Problem, counts: Counts) -> list[Unit] | None:
             return _search(problem, InterPodState(problem, stays), ordered, firsts)
         state.change(problem.classes[c], n, +1)
     return ordered
+
+
+def landing_pods(problem: Problem, counts: Counts, landed: Mapping[str, str]) -> list[str] | None:
+    """``landing_order`` as pod keys, for the plan: ``landed`` maps each binding's and move's
+    pod to its node name; each (class, node) unit takes the next such pod of the class there."""
+    order = landing_order(problem, counts)
+    if order is None:
+        return None
+    names = [slot.name for slot in problem.nodes]
+    waiting: dict[Unit, list[str]] = defaultdict(list)
+    for c, members in enumerate(problem.members):
+        for pod in (*members.pending, *(p for _, pods in members.running for p in pods)):
+            if pod.key in landed:
+                waiting[(c, names.index(landed[pod.key]))].append(pod.key)
+    return [waiting[unit].pop(0) for unit in order if waiting[unit]]

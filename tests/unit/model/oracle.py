@@ -183,6 +183,24 @@ def order_exists(cluster: Cluster, final: Placement) -> bool:
     return False
 
 
+def order_passes(cluster: Cluster, final: Placement, order: Sequence[str]) -> bool:
+    """Evictions first, then ``order`` (a plan's stated landing order), then the other landing
+    pods: does each pass kube-scheduler's filters when it lands?"""
+    stayed = {
+        p.key: p.node_name for p in cluster.pods if p.node_name and final.get(p.key) == p.node_name
+    }
+    kube = Kube(cluster, stayed)
+    pods = {p.key: p for p in cluster.pods}
+    rest = [p.key for p in cluster.pods if final.get(p.key) and final[p.key] != p.node_name]
+    for key in [*order, *(k for k in rest if k not in set(order))]:
+        node = final[key]
+        assert node is not None
+        if not kube.allows(pods[key], node):
+            return False
+        kube.present[key] = node
+    return True
+
+
 def never_ok(cluster: Cluster, final: Placement) -> bool:
     """No Never pod lands in a plan that evicts a lower-priority pod without a new home."""
     evicted = [p for p in cluster.pods if p.node_name and final.get(p.key) is None]

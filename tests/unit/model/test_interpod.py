@@ -50,6 +50,8 @@ def planned(cluster: Cluster, solver: SolverChoice) -> tuple[dict[str, Any], dic
     checker.check_plan(cluster, wire)  # the rules it knows: capacity, anti-affinity, budgets
     final = checker.plan_placement(cluster, wire)
     assert oracle.valid(cluster, final) is not None, f"kube-scheduler would refuse {wire['spec']}"
+    stated = wire["status"].get("diagnostics", {}).get("landingOrder", {"pods": []})
+    assert oracle.order_passes(cluster, final, stated["pods"]), f"order {stated} refused"
     return wire, final
 
 

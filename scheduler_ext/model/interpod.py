@@ -36,6 +36,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+import numpy as np
+import numpy.typing as npt
+
 from scheduler_ext.domain import (
     LabelItems,
     LabelSelector,
@@ -55,6 +58,8 @@ from scheduler_ext.model.problem import (
 )
 
 _T = TypeVar("_T")
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
 
 REASON_ANTI = "node(s) didn't match pod anti-affinity rules"
 REASON_EXISTING_ANTI = "node(s) didn't satisfy existing pods anti-affinity rules"
@@ -62,6 +67,7 @@ REASON_AFFINITY = "node(s) didn't match pod affinity rules"
 REASON_SPREAD_LABEL = (
     "node(s) didn't match pod topology spread constraints (missing required label)"
 )
+_REASONS = (REASON_AFFINITY, REASON_SPREAD_LABEL, REASON_ANTI, REASON_EXISTING_ANTI)
 
 
 @dataclass(frozen=True)
@@ -212,6 +218,7 @@ class InterPod:
         self.registry = Registry()
         self.topologies = Topologies(nodes)
         self._counted_cache: dict[tuple[object, ...], tuple[int, ...]] = {}
+        self._spread_cache: dict[tuple[object, ...], Spread] = {}
         self._own: dict[str, tuple[tuple[int, ...], int | None, tuple[int, ...]]] = {}
         self._node_index = {node.name: i for i, node in enumerate(nodes)}
         for pod in fixed:
@@ -247,6 +254,13 @@ class InterPod:
         self._own[pod.key] = (tuple(sorted(set(anti))), affinity, tuple(sorted(set(spread))))
 
     def _spread(self, pod: Pod, constraint: SpreadConstraint) -> Spread:
+        key = (pod.namespace, pod.spread, constraint, pod.node_selector, pod.required_node_affinity)
+        found = self._spread_cache.get((*key, pod.tolerations))
+        if found is None:
+            found = self._spread_cache[(*key, pod.tolerations)] = self._new_spread(pod, constraint)
+        return found
+
+    def _new_spread(self, pod: Pod, constraint: SpreadConstraint) -> Spread:
         keys = tuple(sorted({c.topology_key for c in pod.spread}))
         signature = (
             keys,
@@ -387,42 +401,54 @@ class StaticDomains:
             i: tuple(t.topology_key for t in ts) for ts, i in reg.affinity.items()
         }
         self.spread_keys = {i: s.topology_key for s, i in reg.spread.items()}
+        self._arrays: dict[str, npt.NDArray[np.intp]] = {}
+        self._per_term: dict[int, tuple[BoolArray, IntArray, IntArray]] = {}
+
+    def _domains(self, key: str) -> npt.NDArray[np.intp]:
+        found = self._arrays.get(key)
+        if found is None:
+            found = self._arrays[key] = np.array(self.inter.topologies.of(key).domain_of)
+        return found
+
+    def _term_arrays(self, term: int) -> tuple[BoolArray, IntArray, IntArray]:
+        """Per domain (and a last slot for nodes without the key): closed, fixed carriers, fixed
+        matchers."""
+        found = self._per_term.get(term)
+        if found is None:
+            size = len(self.anti_topology[term].values) + 1
+            closed = np.zeros(size, dtype=bool)
+            closed[list(self.closed.get(term, ()))] = True
+            carriers = np.zeros(size, dtype=np.int64)
+            matchers = np.zeros(size, dtype=np.int64)
+            for d, row in self.fixed.get(term, {}).items():
+                carriers[d], matchers[d] = row[0], row[1]
+            found = self._per_term[term] = (closed, carriers, matchers)
+        return found
 
     def prune(
         self, sig: Signature, candidates: tuple[int, ...]
     ) -> tuple[NodeSetId, tuple[str, ...]]:
-        labels = self.inter.topologies
-        keep: list[int] = []
-        reasons: list[str] = []
-        for node in candidates:
-            reason = self._reject(sig, node, labels)
-            if reason is None:
-                keep.append(node)
-            else:
-                reasons.append(reason)
-        if not reasons:
-            return self.inter.node_sets().add(candidates), ()
-        return self.inter.node_sets().add(tuple(keep)), tuple(reasons)
+        """Vectorised over the candidates: the first rule that rejects each node, if any."""
+        nodes = np.array(candidates, dtype=np.intp)
+        reason = np.full(len(nodes), -1, dtype=np.intp)
 
-    def _reject(self, sig: Signature, node: int, topologies: Topologies) -> str | None:
+        def mark(mask: BoolArray, code: int) -> None:
+            reason[(reason < 0) & mask] = code
+
         if sig.affinity_carried is not None:
             for key in self.affinity_keys[sig.affinity_carried]:
-                if topologies.of(key).domain_of[node] < 0:
-                    return REASON_AFFINITY
+                mark(self._domains(key)[nodes] < 0, 0)
         for s in sig.spread_carried:
-            if topologies.of(self.spread_keys[s]).domain_of[node] < 0:
-                return REASON_SPREAD_LABEL
-        for term in set(sig.anti_carried) | set(sig.anti_matched):
-            d = self.anti_topology[term].domain_of[node]
-            if d < 0:
-                continue
-            if d in self.closed.get(term, ()):
-                return REASON_ANTI
-            row = self.fixed.get(term, {}).get(d)
-            if row is None:
-                continue
-            if term in sig.anti_carried and row[1] > 0:
-                return REASON_ANTI  # a running pod it selects is there
-            if term in sig.anti_matched and row[0] > 0:
-                return REASON_EXISTING_ANTI
-        return None
+            mark(self._domains(self.spread_keys[s])[nodes] < 0, 1)
+        for term in sorted(set(sig.anti_carried) | set(sig.anti_matched)):
+            domains = self._domains(self.anti_topology[term].key)[nodes]
+            closed, carriers, matchers = self._term_arrays(term)
+            mark(closed[domains], 2)
+            if term in sig.anti_carried:
+                mark(matchers[domains] > 0, 2)  # a running pod it selects is there
+            if term in sig.anti_matched:
+                mark(carriers[domains] > 0, 3)
+        if not (reason >= 0).any():
+            return self.inter.node_sets().add(candidates), ()
+        kept = tuple(int(n) for n in nodes[reason < 0])
+        return self.inter.node_sets().add(kept), tuple(_REASONS[int(r)] for r in reason if r >= 0)

@@ -123,12 +123,13 @@ def spread_counts(problem: Problem, counts: Counts, g: int, late: bool) -> IntAr
     group = problem.spread[g]
     counted = group.counted_set
     carriers = set(group.carriers)
-    rows = [{n: k for n, k in row.items() if n in counted} for row in counts]
-    early = [c for c in group.matchers if c in carriers or not late]
-    f = _sums(problem, rows, early, group.topology)
-    if late:
-        stays = [{n: k for n, k in row.items() if n in counted} for row in _stays(problem, counts)]
-        f += _sums(problem, stays, [c for c in group.matchers if c not in carriers], group.topology)
+    domain_of = problem.topologies[group.topology].domain_of
+    f = np.zeros(len(problem.topologies[group.topology].values) + 1, dtype=np.int64)
+    for c in group.matchers:
+        running = problem.classes[c].running_on() if late and c not in carriers else None
+        for n, k in counts[c].items():
+            if n in counted:
+                f[domain_of[n]] += k if running is None else min(k, running.get(n, 0))
     for d, k in group.fixed:
         f[d] += k
     return f

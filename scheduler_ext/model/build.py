@@ -178,6 +178,8 @@ def eligible_nodes(
                 without_full[allowed] = (kept, tuple(full[n] for n in nodes if n in full))
             allowed, over = without_full[allowed]
             closed += over
+            if over:
+                inter.inexact.add("an overcommitted node: nothing lands there")
         if not pod.bound and not node_sets[allowed]:
             pending_reasons.append((pod.key, _summarise(reasons + closed, len(cluster.nodes))))
         eligible.append(allowed)
@@ -283,6 +285,7 @@ def build(
         members=tuple(members),
         kept=tuple(sorted(pods.kept.items())),
         topologies=topologies,
+        inexact=tuple(sorted(inter.inexact)),
         anti_affinity=anti,
         spread=spread,
         affinity=affinity,

@@ -219,6 +219,8 @@ class InterPod:
         self.topologies = Topologies(nodes)
         self._counted_cache: dict[tuple[object, ...], tuple[int, ...]] = {}
         self._spread_cache: dict[tuple[object, ...], Spread] = {}
+        self.inexact: set[str] = set()
+        """Where a static rule is stricter than kube-scheduler could be (``Problem.inexact``)."""
         self._own: dict[str, tuple[tuple[int, ...], int | None, tuple[int, ...]]] = {}
         self._node_index = {node.name: i for i, node in enumerate(nodes)}
         for pod in fixed:
@@ -443,6 +445,8 @@ class StaticDomains:
         for term in sorted(set(sig.anti_carried) | set(sig.anti_matched)):
             domains = self._domains(self.anti_topology[term].key)[nodes]
             closed, carriers, matchers = self._term_arrays(term)
+            if closed[domains].any():
+                self.inter.inexact.add("a domain whose pods broke anti-affinity before the plan")
             mark(closed[domains], 2)
             if term in sig.anti_carried:
                 mark(matchers[domains] > 0, 2)  # a running pod it selects is there

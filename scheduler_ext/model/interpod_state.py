@@ -106,6 +106,36 @@ def affinity_order(problem: Problem, links: Sequence[ClassLinks]) -> AffinityOrd
     return AffinityOrder(tuple(ranks), witnesses)
 
 
+def conservative_rules(problem: Problem) -> list[str]:
+    """The groups where a final-state rule is stricter than kube-scheduler could be in some
+    order (``model/interpod_rules.py``): a solver's optimum is then no proof."""
+    links = class_links(problem)
+    order = affinity_order(problem, links)
+    found = []
+    for g, spread in enumerate(problem.spread):
+        carriers, matchers = set(spread.carriers), set(spread.matchers)
+        counted = spread.counted_set
+        mixed = [
+            c for c in carriers ^ matchers if counted.intersection(problem.classes[c].eligible)
+        ]
+        if mixed:
+            found.append(f"spread group {g}: pods that match it without carrying it, or not")
+    carried = {c: link.affinity_carried[0] for c, link in enumerate(links) if link.affinity_carried}
+    for g, group in enumerate(problem.affinity):
+        if any(
+            c in carried and carried[c] != g and order.ranks[carried[c]] > order.ranks[g]
+            for c in group.matchers
+        ):
+            found.append(f"affinity group {g}: its carriers and another group's witness each other")
+        if (
+            group.bootstrap
+            and group.self_matching
+            and not first_pod_allowed(problem, g, order.witnesses[g])
+        ):
+            found.append(f"affinity group {g}: a first pod with several terms")
+    return found
+
+
 def first_pod_allowed(problem: Problem, g: int, witnesses: frozenset[int]) -> bool:
     """May the group's carriers rely on a *first pod* (one landing where no witness is, before
     any matching pod exists)? Only if no immovable pod matches (``bootstrap``), a carrier matches

@@ -182,6 +182,9 @@ class Problem:
     kept: tuple[tuple[str, int], ...] = ()
     """(eviction rule id, how many running pods it keeps in place), for the plan's diagnostics."""
     topologies: tuple[Topology, ...] = ()
+    inexact: tuple[str, ...] = ()
+    """Where the build kept a rule stricter than kube-scheduler (a domain broken before the plan,
+    an overcommitted node), so that a solver's optimum is no proof."""
     anti_affinity: tuple[AntiAffinityGroup, ...] = ()
     spread: tuple[SpreadGroup, ...] = ()
     affinity: tuple[AffinityGroup, ...] = ()

@@ -25,6 +25,7 @@ from collections.abc import Callable, Collection
 from ortools.sat.python import cp_model
 
 from scheduler_ext.model.assignment import Assignment, evaluate, interpod_violations
+from scheduler_ext.model.interpod_state import conservative_rules
 from scheduler_ext.model.problem import Problem
 from scheduler_ext.solvers.base import SolveResult, StageReport, StageStatus
 from scheduler_ext.solvers.cpsat import constraints, interpod
@@ -104,7 +105,10 @@ class _Run:
         self.on_incumbent = on_incumbent
         self.incumbent = incumbent
         self.incumbent_key = evaluate(problem, incumbent).key
-        self.proven = True
+        # A model stricter than kube-scheduler somewhere proves nothing about the real optimum.
+        self.proven = not (
+            problem.inexact or (problem.has_interpod and conservative_rules(problem))
+        )
         self.stages: list[StageReport] = []
         self.model, self.vars = build_model(problem, scope, incumbent, entrants)
         self.symmetry: cp_model.IntVar | None = None

@@ -198,3 +198,16 @@ def test_a_lone_self_affine_pod_may_move() -> None:
     nodes = (node("n0", cpu=1100), node("n1", cpu=1000))
     final = assert_optimal(Cluster(nodes=nodes, pods=(b, fill, new)))
     assert final == {"default/b-0": "n0", "default/fill-0": "n0", "default/new-0": "n1"}
+
+
+def test_a_plan_is_not_claimed_optimal_where_a_rule_is_kept_stricter() -> None:
+    # web-0 and db-0 already break web-0's anti-affinity on n0 (it is IgnoredDuringExecution):
+    # the model keeps every pod the term involves from newly landing on n0, stricter than
+    # kube-scheduler once web-0 has moved, so its optimum is no proof.
+    web = pod("web-0", 1500, node="n0", labels={"app": "web"}, anti_affinity=anti("db"))
+    db = pod("db-0", 1000, node="n0", owner=None, labels={"app": "db"})
+    new = pod("db-1", 1000, priority=HIGH, labels={"app": "db"})
+    cluster = Cluster(nodes=(node("n0", cpu=3000), node("n1", cpu=2000)), pods=(web, db, new))
+    assert build_problem(cluster).inexact
+    wire, _ = planned(cluster, "cpsat")
+    assert wire["status"]["optimal"] is False

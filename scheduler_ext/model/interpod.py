@@ -367,8 +367,8 @@ def _counts(pod: Pod, constraint: SpreadConstraint, keys: Iterable[str], node: N
 
 
 class StaticDomains:
-    """Per term and domain, what the immovable pods (and all running pods, for broken domains)
-    already decide: which domains are closed to which carriers and matchers."""
+    """Per term and domain, what the immovable pods already decide (which domains are closed to
+    which carriers and matchers), and which domains all running pods already break."""
 
     def __init__(self, inter: InterPod) -> None:
         self.inter = inter
@@ -413,8 +413,8 @@ class StaticDomains:
         return found
 
     def _term_arrays(self, term: int) -> tuple[BoolArray, IntArray, IntArray]:
-        """Per domain (and a last slot for nodes without the key): closed, fixed carriers, fixed
-        matchers."""
+        """Per domain (and a last slot for nodes without the key): closed (broken before the
+        plan; kept by the solvers, not here), fixed carriers, fixed matchers."""
         found = self._per_term.get(term)
         if found is None:
             size = len(self.anti_topology[term].values) + 1
@@ -444,10 +444,7 @@ class StaticDomains:
             mark(self._domains(self.spread_keys[s])[nodes] < 0, 1)
         for term in sorted(set(sig.anti_carried) | set(sig.anti_matched)):
             domains = self._domains(self.anti_topology[term].key)[nodes]
-            closed, carriers, matchers = self._term_arrays(term)
-            if closed[domains].any():
-                self.inter.inexact.add("a domain whose pods broke anti-affinity before the plan")
-            mark(closed[domains], 2)
+            _closed, carriers, matchers = self._term_arrays(term)
             if term in sig.anti_carried:
                 mark(matchers[domains] > 0, 2)  # a running pod it selects is there
             if term in sig.anti_matched:

@@ -16,8 +16,9 @@ every plan assumes (and ``solvers/cpsat/README.md`` documents):
 
 The final-state rules (what every solver keeps, and ``final_violations`` checks):
 
-- Anti-affinity: in every domain not already broken before the plan, no carrier of a term shares
-  the domain with another pod the term selects. Landings only add pods, so any order passes.
+- Anti-affinity: in every domain, no carrier of a term shares the domain with another pod the
+  term selects; where running pods broke it before the plan (IgnoredDuringExecution), only once
+  a pod the term involves lands there. Landings only add pods, so any order passes.
 - Spread: for each constraint, in every domain a carrier lands in, the final matching count minus
   the smallest count over the constraint's domains (0 with fewer than minDomains) is at most
   maxSkew. In the order above each carrier then passes ``matchNum + self - min <= maxSkew``: when it
@@ -94,7 +95,7 @@ def _sums(
     return out
 
 
-def _anti(problem: Problem, counts: Counts) -> list[str]:
+def _anti(problem: Problem, counts: Counts, landings: Counts) -> list[str]:
     found = []
     for g, group in enumerate(problem.anti_affinity):
         both = sorted(set(group.carriers) & set(group.matchers))
@@ -105,9 +106,11 @@ def _anti(problem: Problem, counts: Counts) -> list[str]:
             c[d] += carriers
             m[d] += matchers
             b[d] += fixed_both
+        involved = sorted(set(group.carriers) | set(group.matchers))
+        landed = _sums(problem, landings, involved, group.topology)
         closed = set(group.closed)
         for d in range(len(c) - 1):
-            if d in closed or c[d] == 0 or m[d] == 0:
+            if (d in closed and landed[d] == 0) or c[d] == 0 or m[d] == 0:
                 continue
             if m[d] > b[d] or b[d] > 1 or c[d] > b[d]:
                 value = problem.topologies[group.topology].values[d]
@@ -247,7 +250,7 @@ def final_violations(problem: Problem, counts: Counts) -> list[str]:
     landings = _landings(problem, counts)
     links = class_links(problem)
     return (
-        _anti(problem, counts)
+        _anti(problem, counts, landings)
         + _spread(problem, counts, landings)
         + _affinity(problem, counts, landings, links)
         + _never(problem, counts, landings)

@@ -104,8 +104,8 @@ class AntiAffinityGroup:
     fixed: tuple[tuple[int, int, int, int], ...]
     """(domain, carriers, matchers, both) among the immovable pods there."""
     closed: tuple[int, ...]
-    """Domains whose running pods already break the term (it is IgnoredDuringExecution): nothing
-    the term involves may newly land there (eligibility), and the rule is not kept there."""
+    """Domains whose running pods already break the term (it is IgnoredDuringExecution): the
+    rule holds there only once a pod the term involves lands there."""
 
 
 @dataclass(frozen=True)

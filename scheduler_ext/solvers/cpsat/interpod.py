@@ -109,11 +109,13 @@ def _constants(sums: dict[int, Sum], pairs: Iterable[tuple[int, int]]) -> None:
 
 
 def add_anti_affinity(model: cp_model.CpModel, problem: Problem, v: ClassVariables) -> None:
-    """Per term and domain not already broken: no carrier with another pod the term selects.
+    """Per term and domain: no carrier with another pod the term selects.
 
     With C carriers, B pods that carry and match, N matching pods that do not carry and K carriers
     that do not match, a domain is allowed iff C = 0, or N = 0 and B <= 1 and (B = 0 or K = 0);
-    a group whose carriers are its matchers (one replica per domain) is just B <= 1.
+    a group whose carriers are its matchers (one replica per domain) is just B <= 1. In a domain
+    whose pods already broke the term before the plan (IgnoredDuringExecution) the rule holds
+    only once a pod the term involves lands there.
     """
     for group in problem.anti_affinity:
         carriers, matchers = set(group.carriers), set(group.matchers)
@@ -125,23 +127,35 @@ def add_anti_affinity(model: cp_model.CpModel, problem: Problem, v: ClassVariabl
             only_m[d].add(m_k - b_k)
             only_c[d].add(c_k - b_k)
         closed = set(group.closed)
+        landings = _sums(problem, v, carriers | matchers, group.topology, "land") if closed else {}
         for d in set(both) | set(only_m) | set(only_c):
-            if d in closed:
-                continue
             b, n, k = both[d], only_m[d], only_c[d]
             if not (b.varies or n.varies or k.varies):
                 continue  # immovable pods only: unchanged since before the plan
-            if b.upper > 1:
-                model.add(b.expr() <= 1)
-            carrying = Sum(b.terms + k.terms, b.constant + k.constant, b.upper + k.upper)
-            if carrying.upper > 0 and n.upper > 0:
-                any_carrier = model.new_bool_var(f"anti_carrier_{d}")
-                model.add(carrying.expr() <= 0).only_enforce_if(~any_carrier)
-                model.add(n.expr() <= 0).only_enforce_if(any_carrier)
-            if b.upper > 0 and k.upper > 0:
-                any_both = model.new_bool_var(f"anti_both_{d}")
-                model.add(b.expr() <= 0).only_enforce_if(~any_both)
-                model.add(k.expr() <= 0).only_enforce_if(any_both)
+            when: list[cp_model.LiteralT] = []
+            if d in closed:
+                if d not in landings or landings[d].upper <= 0:
+                    continue  # nothing it involves can land there: its old pairs may stay
+                lands = _indicator(model, landings[d])
+                when = [] if lands is None else [lands]
+            _pair_free(model, b, n, k, when)
+
+
+def _pair_free(
+    model: cp_model.CpModel, b: Sum, n: Sum, k: Sum, when: list[cp_model.LiteralT]
+) -> None:
+    """No carrier with another pod it selects, while every literal of ``when`` holds."""
+    if b.upper > 1:
+        model.add(b.expr() <= 1).only_enforce_if(when)
+    carrying = Sum(b.terms + k.terms, b.constant + k.constant, b.upper + k.upper)
+    if carrying.upper > 0 and n.upper > 0:
+        any_carrier = model.new_bool_var("anti_carrier")
+        model.add(carrying.expr() <= 0).only_enforce_if([~any_carrier, *when])
+        model.add(n.expr() <= 0).only_enforce_if([any_carrier, *when])
+    if b.upper > 0 and k.upper > 0:
+        any_both = model.new_bool_var("anti_both")
+        model.add(b.expr() <= 0).only_enforce_if([~any_both, *when])
+        model.add(k.expr() <= 0).only_enforce_if([any_both, *when])
 
 
 def _spread_counts(problem: Problem, v: ClassVariables, g: int, late: bool) -> dict[int, Sum]:

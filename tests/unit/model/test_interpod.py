@@ -200,14 +200,22 @@ def test_a_lone_self_affine_pod_may_move() -> None:
     assert final == {"default/b-0": "n0", "default/fill-0": "n0", "default/new-0": "n1"}
 
 
-def test_a_plan_is_not_claimed_optimal_where_a_rule_is_kept_stricter() -> None:
-    # web-0 and db-0 already break web-0's anti-affinity on n0 (it is IgnoredDuringExecution):
-    # the model keeps every pod the term involves from newly landing on n0, stricter than
-    # kube-scheduler once web-0 has moved, so its optimum is no proof.
-    web = pod("web-0", 1500, node="n0", labels={"app": "web"}, anti_affinity=anti("db"))
+def test_a_domain_broken_before_the_plan_opens_once_it_is_whole() -> None:
+    # web-0 and db-0 already break web-0's anti-affinity on n0 (it is IgnoredDuringExecution).
+    # Moving web-0 away makes n0 whole again, and db-1 may then land there.
+    web = pod("web-0", 500, node="n0", labels={"app": "web"}, anti_affinity=anti("db"))
     db = pod("db-0", 1000, node="n0", owner=None, labels={"app": "db"})
-    new = pod("db-1", 1000, priority=HIGH, labels={"app": "db"})
-    cluster = Cluster(nodes=(node("n0", cpu=3000), node("n1", cpu=2000)), pods=(web, db, new))
-    assert build_problem(cluster).inexact
+    new = pod("db-1", 1200, priority=HIGH, labels={"app": "db"})
+    cluster = Cluster(nodes=(node("n0", cpu=2500), node("n1", cpu=1000)), pods=(web, db, new))
+    final = assert_optimal(cluster)
+    assert final == {"default/web-0": "n1", "default/db-0": "n0", "default/db-1": "n0"}
+
+
+def test_no_optimality_claim_where_a_rule_is_kept_stricter() -> None:
+    # canary-0 matches web's spread selector without carrying the constraint: the model's rule
+    # (final counts, or counts before such pods land) is stricter than some orders would be.
+    webs = [pod(f"web-{i}", labels={"app": "web"}, spread=spread("web")) for i in range(2)]
+    canary = pod("canary-0", labels={"app": "web"})
+    cluster = Cluster(nodes=(zone_node("n0", "a"), zone_node("n1", "b")), pods=(*webs, canary))
     wire, _ = planned(cluster, "cpsat")
     assert wire["status"]["optimal"] is False

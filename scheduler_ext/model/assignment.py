@@ -111,6 +111,7 @@ def violations(problem: Problem, assignment: Assignment) -> list[str]:
             f"node {problem.nodes[node].name}: {problem.resources[d]} "
             f"{load[node, d]} > {capacity[node, d]}"
         )
+    found += _overcommitted(problem, counts, load)
     disturbed = class_disruption(problem, counts)
     for b, limit in enumerate(problem.budget_limits):
         used = sum(k for cls, k in zip(problem.classes, disturbed, strict=True) if b in cls.budgets)
@@ -119,6 +120,23 @@ def violations(problem: Problem, assignment: Assignment) -> list[str]:
     if problem.max_disruptions is not None and sum(disturbed) > problem.max_disruptions:
         found.append(f"{sum(disturbed)} disrupted > max {problem.max_disruptions}")
     return found + interpod_violations(problem, counts)
+
+
+def _overcommitted(
+    problem: Problem, counts: Sequence[Mapping[int, int]], load: npt.NDArray[np.int64]
+) -> list[str]:
+    """A node its running pods overcommit takes a landing pod only within its allocatable."""
+    found = []
+    for node, room in problem.strict_capacity:
+        lands = any(
+            k > cls.running_on().get(node, 0)
+            for cls, placed in zip(problem.classes, counts, strict=True)
+            for n, k in placed.items()
+            if n == node
+        )
+        if lands and any(int(a) > r for a, r in zip(load[node], room, strict=True)):
+            found.append(f"node {problem.nodes[node].name}: a pod lands while it is overcommitted")
+    return found
 
 
 def interpod_violations(problem: Problem, counts: Sequence[Mapping[int, int]]) -> list[str]:

@@ -120,8 +120,8 @@ def node_slots(
     for i, node in enumerate(nodes):
         allocatable = {**node.allocatable.as_dict(), **dict.fromkeys(ports, 1)}
         # A node already over its allocatable keeps its current pods: the current placement must
-        # stay a solution, or "never worse than doing nothing" would not hold (and nothing new
-        # lands there: ``overcommitted``).
+        # stay a solution, or "never worse than doing nothing" would not hold (a pod lands there
+        # only within the allocatable: ``strict_capacity``).
         capacity = tuple(
             max(allocatable.get(name, 0), usage[i][name]) - fixed_usage[i][name]
             for name in resources
@@ -141,45 +141,40 @@ def inter_pod(cluster: Cluster, pods: SortedPods, node_sets: NodeSets) -> InterP
     return InterPod(cluster.nodes, pods.fixed, pods.plannable, node_sets, namespaces)
 
 
-def overcommitted(nodes: Sequence[Node], usage: Usage) -> dict[int, str]:
-    """Nodes whose running pods already request more than they allocate, with kube-scheduler's
-    reason: NodeResourcesFit lets nothing new land there until enough pods leave, and the
-    current placement (which keeps them) must stay a solution, so no plan lands pods there."""
-    found = {}
+def strict_capacity(
+    nodes: Sequence[Node], usage: Usage, fixed_usage: Usage, resources: Sequence[str]
+) -> tuple[tuple[int, tuple[int, ...]], ...]:
+    """For each node whose running pods already request more than it allocates, the room the
+    classes' pods have there once any pod lands: kube-scheduler's NodeResourcesFit admits a pod
+    only if everything then on the node fits its allocatable (after the evictions, which come
+    first), while the current placement (over it) must stay a solution."""
+    ports = [name for name in resources if name.startswith("hostport/")]
+    found = []
     for i, node in enumerate(nodes):
-        for name, amount in sorted(usage[i].items()):
-            if not name.startswith("hostport/") and amount > node.allocatable.get(name):
-                found[i] = "Too many pods" if name == "pods" else f"Insufficient {name}"
-                break
-    return found
+        over = any(
+            amount > node.allocatable.get(name)
+            for name, amount in usage[i].items()
+            if not name.startswith("hostport/")
+        )
+        if over:
+            allocatable = {**node.allocatable.as_dict(), **dict.fromkeys(ports, 1)}
+            found.append(
+                (i, tuple(allocatable.get(name, 0) - fixed_usage[i][name] for name in resources))
+            )
+    return tuple(found)
 
 
 def eligible_nodes(
-    cluster: Cluster,
-    pods: SortedPods,
-    node_sets: NodeSets,
-    inter: InterPod,
-    full: Mapping[int, str],
+    cluster: Cluster, pods: SortedPods, node_sets: NodeSets, inter: InterPod
 ) -> tuple[list[NodeSetId], list[tuple[str, str]]]:
-    """Per plannable pod, the set of nodes it may newly land on (never an ``overcommitted``
-    one, ``full``); and (pod key, kube-scheduler's summary of why) for each pending pod that has
-    none."""
+    """Per plannable pod, the set of nodes it may newly land on; and (pod key, kube-scheduler's
+    summary of why) for each pending pod that has none."""
     filters = StaticFilters(cluster.nodes, node_sets)
-    without_full: dict[NodeSetId, tuple[NodeSetId, tuple[str, ...]]] = {}
     eligible: list[NodeSetId] = []
     pending_reasons: list[tuple[str, str]] = []
     for pod in pods.plannable:
         passing, reasons = filters.nodes_for(pod)
         allowed, closed = inter.prune(pod, passing)
-        if full:
-            if allowed not in without_full:
-                nodes = node_sets[allowed]
-                kept = node_sets.add(tuple(n for n in nodes if n not in full))
-                without_full[allowed] = (kept, tuple(full[n] for n in nodes if n in full))
-            allowed, over = without_full[allowed]
-            closed += over
-            if over:
-                inter.inexact.add("an overcommitted node: nothing lands there")
         if not pod.bound and not node_sets[allowed]:
             pending_reasons.append((pod.key, _summarise(reasons + closed, len(cluster.nodes))))
         eligible.append(allowed)
@@ -256,8 +251,7 @@ def build(
     node_sets = NodeSets()
     inter = inter_pod(cluster, pods, node_sets)
     usage, fixed_usage = node_usage(cluster.nodes, node_index, pods)
-    full = overcommitted(cluster.nodes, usage)
-    eligible, pending_reasons = eligible_nodes(cluster, pods, node_sets, inter, full)
+    eligible, pending_reasons = eligible_nodes(cluster, pods, node_sets, inter)
     vectors = [tuple(needs.get(name, 0) for name in resources) for needs in demands]
     classes, members, signatures = pod_classes(
         plannable, vectors, eligible, budgets.covering, node_sets, node_index, inter.signature
@@ -286,6 +280,7 @@ def build(
         kept=tuple(sorted(pods.kept.items())),
         topologies=topologies,
         inexact=tuple(sorted(inter.inexact)),
+        strict_capacity=strict_capacity(cluster.nodes, usage, fixed_usage, resources),
         anti_affinity=anti,
         spread=spread,
         affinity=affinity,

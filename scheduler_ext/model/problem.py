@@ -183,8 +183,11 @@ class Problem:
     """(eviction rule id, how many running pods it keeps in place), for the plan's diagnostics."""
     topologies: tuple[Topology, ...] = ()
     inexact: tuple[str, ...] = ()
-    """Where the build kept a rule stricter than kube-scheduler (a domain broken before the plan,
-    an overcommitted node), so that a solver's optimum is no proof."""
+    """Where the build kept a rule stricter than kube-scheduler, so that a solver's optimum is no
+    proof (none today; ``interpod_state.conservative_rules`` lists the groups' own)."""
+    strict_capacity: tuple[tuple[int, tuple[int, ...]], ...] = ()
+    """(node, room per resource) for nodes their running pods already overcommit: the room once
+    any pod lands there (within the allocatable), while ``NodeSlot.capacity`` lets them stay."""
     anti_affinity: tuple[AntiAffinityGroup, ...] = ()
     spread: tuple[SpreadGroup, ...] = ()
     affinity: tuple[AffinityGroup, ...] = ()
@@ -205,6 +208,17 @@ class Problem:
         matrix = np.array([slot.capacity for slot in self.nodes], dtype=np.int64)
         matrix = matrix.reshape(len(self.nodes), len(self.resources))
         matrix.setflags(write=False)  # shared by every caller of this problem
+        return matrix
+
+    @cached_property
+    def landing_capacity_matrix(self) -> npt.NDArray[np.int64]:
+        """``capacity_matrix`` with each overcommitted node's room once a pod lands there."""
+        if not self.strict_capacity:
+            return self.capacity_matrix
+        matrix = self.capacity_matrix.copy()
+        for node, room in self.strict_capacity:
+            matrix[node] = room
+        matrix.setflags(write=False)
         return matrix
 
     def for_solver(self) -> Problem:

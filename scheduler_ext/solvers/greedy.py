@@ -47,7 +47,8 @@ class _State:
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
-        self.capacity: IntArray = problem.capacity_matrix
+        # Room for pods that land: an overcommitted node's within its allocatable only.
+        self.capacity: IntArray = problem.landing_capacity_matrix
         self.counts = current_assignment(problem).counts()
         self.running = [cls.running_on() for cls in problem.classes]
         self.demand = [np.array(cls.demand, dtype=np.int64) for cls in problem.classes]

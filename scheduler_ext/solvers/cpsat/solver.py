@@ -57,6 +57,7 @@ def build_model(
     constraints.add_capacity(model, problem, variables)
     constraints.add_budgets(model, problem, variables)
     constraints.add_max_disruptions(model, problem, variables)
+    constraints.add_overcommitted(model, problem, variables)
     if problem.has_interpod:
         interpod.add_anti_affinity(model, problem, variables)
         interpod.add_spread(model, problem, variables)

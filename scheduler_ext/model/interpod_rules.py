@@ -11,20 +11,20 @@ every plan assumes (and ``solvers/cpsat/README.md`` documents):
    running matching pod, then pods carrying no affinity terms, then the affinity carriers group
    by group (``interpod_state.affinity_order``: a group whose carriers witness for another first);
    within that, by the count their spread domain will reach (lowest first), carriers that do not
-   match their own spread selector after every pod that does. Pods no inter-pod rule involves
-   may land at any time after step 1.
+   match their own spread selector after every pod that does, and the late pods last. Pods no
+   inter-pod rule involves may land at any time after step 1.
 
 The final-state rules (what every solver keeps, and ``final_violations`` checks):
 
 - Anti-affinity: in every domain, no carrier of a term shares the domain with another pod the
   term selects; where running pods broke it before the plan (IgnoredDuringExecution), only once
   a pod the term involves lands there. Landings only add pods, so any order passes.
-- Spread: for each constraint, in every domain a carrier lands in, the final matching count minus
-  the smallest count over the constraint's domains (0 with fewer than minDomains) is at most
-  maxSkew. In the order above each carrier then passes ``matchNum + self - min <= maxSkew``: when it
-  lands at count j, every domain holds min(final, j - 1) or more. Or (the *late* rule) the same
-  with the counts before the landing pods that match without carrying the constraint: those then
-  land after its carriers.
+- Spread: for each constraint, some of the landing pods that match it without carrying it may
+  land *late* (after the carriers of their domain), the others early; with the counts each domain
+  then holds while carriers land (final minus its late pods), every domain a carrier lands in is
+  at most maxSkew above the smallest count over the constraint's domains (0 with fewer than
+  minDomains). In the order above each carrier then passes ``matchNum + self - min <= maxSkew``:
+  when it lands at count j, every domain holds min(its count, j - 1) or more.
 - Affinity: a carrier lands only in domains (per term) holding a *witness*: an immovable pod
   matching every term (not terminating), a running one that stays, or a landing pod that lands
   earlier (one without affinity terms, or a carrier of a group ranked before). If no immovable
@@ -120,42 +120,63 @@ def _anti(problem: Problem, counts: Counts, landings: Counts) -> list[str]:
     return found
 
 
-def spread_counts(problem: Problem, counts: Counts, g: int, late: bool) -> IntArray:
-    """Matching pods per domain on counted nodes: final ones, or with ``late`` those while the
-    carriers land if matching pods that do not carry the constraint land after them."""
+def spread_counts(problem: Problem, counts: Counts, g: int) -> tuple[IntArray, IntArray]:
+    """Per domain of spread group ``g`` (counted nodes only): the final matching pods, and those
+    of them landing that match without carrying the constraint (they may land late)."""
     group = problem.spread[g]
     counted = group.counted_set
     carriers = set(group.carriers)
     domain_of = problem.topologies[group.topology].domain_of
-    f = np.zeros(len(problem.topologies[group.topology].values) + 1, dtype=np.int64)
+    size = len(problem.topologies[group.topology].values) + 1
+    final = np.zeros(size, dtype=np.int64)
+    others = np.zeros(size, dtype=np.int64)
     for c in group.matchers:
-        running = problem.classes[c].running_on() if late and c not in carriers else None
+        running = problem.classes[c].running_on()
         for n, k in counts[c].items():
             if n in counted:
-                f[domain_of[n]] += k if running is None else min(k, running.get(n, 0))
+                final[domain_of[n]] += k
+                if c not in carriers:
+                    others[domain_of[n]] += max(0, k - running.get(n, 0))
     for d, k in group.fixed:
-        f[d] += k
-    return f
+        final[d] += k
+    return final, others
 
 
-def skew_holds(problem: Problem, g: int, f: IntArray, landed: IntArray) -> bool:
+def spread_plan(
+    problem: Problem, g: int, final: IntArray, others: IntArray, landed: IntArray
+) -> IntArray | None:
+    """The counts each domain holds while the carriers land (``final`` less the pods landing
+    late there), such that every receiving domain is within maxSkew of the smallest; None if no
+    choice of late pods makes it so. Tries each smallest value: a receiving domain then holds as
+    few as it may but no fewer than it, the others all their pods."""
     group = problem.spread[g]
-    low = 0
-    if len(group.domains) >= group.min_domains and group.domains:
-        low = int(f[list(group.domains)].min())
-    receiving = landed[:-1] > 0
-    return not receiving.any() or int(f[:-1][receiving].max()) - low <= group.max_skew
+    receiving = landed > 0
+    receiving[-1] = False
+    if not receiving.any():
+        return final
+    lowest = final - np.where(receiving, others, 0)
+    if len(group.domains) < group.min_domains:
+        ok = bool((lowest[:-1][receiving[:-1]] <= group.max_skew).all())
+        return lowest if ok else None
+    domains = list(group.domains)
+    for floor in range(int(final[domains].max()), -1, -1):
+        held = np.where(receiving, np.maximum(lowest, floor), final)
+        if int(held[domains].min()) < floor or (held > final).any():
+            continue
+        if int(held[:-1][receiving[:-1]].max()) - int(held[domains].min()) <= group.max_skew:
+            return held
+    return None
 
 
 def _spread(problem: Problem, counts: Counts, landings: Counts) -> list[str]:
     found = []
     for g, group in enumerate(problem.spread):
         landed = _sums(problem, landings, group.carriers, group.topology)
-        if skew_holds(problem, g, spread_counts(problem, counts, g, late=False), landed):
-            continue
-        if skew_holds(problem, g, spread_counts(problem, counts, g, late=True), landed):
-            continue
-        found.append(f"spread group {g}: a carrier lands more than maxSkew {group.max_skew} above")
+        final, others = spread_counts(problem, counts, g)
+        if spread_plan(problem, g, final, others, landed) is None:
+            found.append(
+                f"spread group {g}: a carrier lands more than maxSkew {group.max_skew} above"
+            )
     return found
 
 
@@ -303,16 +324,21 @@ def _keys(
         matchers = set(group.matchers)
         carriers = set(group.carriers)
         landed = _sums(problem, landings, group.carriers, group.topology)
-        late = not skew_holds(problem, g, spread_counts(problem, counts, g, late=False), landed)
+        final, others = spread_counts(problem, counts, g)
+        held = spread_plan(problem, g, final, others, landed)
+        late = final - (final if held is None else held)  # late landers per domain
         topology = problem.topologies[group.topology].domain_of
         by_domain: dict[int, list[int]] = defaultdict(list)
         for u, (c, n) in enumerate(units):
-            if c in matchers and late and c not in carriers:
-                level[u] = LAST  # it lands once the carriers are done
-            elif c in matchers and n in group.counted_set:
-                by_domain[topology[n]].append(u)
+            if c in matchers and n in group.counted_set:
+                d = topology[n]
+                if c not in carriers and late[d] > 0:
+                    late[d] -= 1
+                    level[u] = LAST  # it lands once the domain's carriers are done
+                else:
+                    by_domain[d].append(u)
             elif c in carriers:
-                level[u] = max(level[u], LAST - 1 if late else LAST)
+                level[u] = max(level[u], LAST - 1)  # after the pods it counts, before late ones
         for d, members in by_domain.items():
             start = int(state.spread_f[g][d])
             for j, u in enumerate(sorted(members, key=lambda u: (level[u], units[u]))):

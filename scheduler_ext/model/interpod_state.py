@@ -106,34 +106,33 @@ def affinity_order(problem: Problem, links: Sequence[ClassLinks]) -> AffinityOrd
     return AffinityOrder(tuple(ranks), witnesses)
 
 
-def conservative_rules(problem: Problem) -> list[str]:
-    """The groups where a final-state rule is stricter than kube-scheduler could be in some
-    order (``model/interpod_rules.py``): a solver's optimum is then no proof."""
+def inexact_groups(problem: Problem) -> tuple[frozenset[int], frozenset[int]]:
+    """(spread groups, affinity groups) whose final-state rule may be stricter than
+    kube-scheduler in some order (``model/interpod_rules.py``): a solver's optimum is then no
+    proof until a model without them finds nothing better."""
     links = class_links(problem)
     order = affinity_order(problem, links)
-    found = []
-    for g, spread in enumerate(problem.spread):
-        carriers, matchers = set(spread.carriers), set(spread.matchers)
-        counted = spread.counted_set
-        mixed = [
-            c for c in carriers ^ matchers if counted.intersection(problem.classes[c].eligible)
-        ]
-        if mixed:
-            found.append(f"spread group {g}: pods that match it without carrying it, or not")
+    spread = set()
+    for g, spread_group in enumerate(problem.spread):
+        mixed = set(spread_group.carriers) ^ set(spread_group.matchers)
+        counted = spread_group.counted_set
+        if any(counted.intersection(problem.classes[c].eligible) for c in mixed):
+            spread.add(g)  # pods that match it without carrying it, or carry without matching
     carried = {c: link.affinity_carried[0] for c, link in enumerate(links) if link.affinity_carried}
+    affinity = set()
     for g, group in enumerate(problem.affinity):
-        if any(
+        cut = any(
             c in carried and carried[c] != g and order.ranks[carried[c]] > order.ranks[g]
             for c in group.matchers
-        ):
-            found.append(f"affinity group {g}: its carriers and another group's witness each other")
-        if (
+        )  # its carriers and another group's witness each other
+        several = (
             group.bootstrap
             and group.self_matching
             and not first_pod_allowed(problem, g, order.witnesses[g])
-        ):
-            found.append(f"affinity group {g}: a first pod with several terms")
-    return found
+        )  # a first pod with several terms
+        if cut or several:
+            affinity.add(g)
+    return frozenset(spread), frozenset(affinity)
 
 
 def first_pod_allowed(problem: Problem, g: int, witnesses: frozenset[int]) -> bool:

@@ -184,7 +184,7 @@ class Problem:
     topologies: tuple[Topology, ...] = ()
     inexact: tuple[str, ...] = ()
     """Where the build kept a rule stricter than kube-scheduler, so that a solver's optimum is no
-    proof (none today; ``interpod_state.conservative_rules`` lists the groups' own)."""
+    proof (none today; ``interpod_state.inexact_groups`` names the groups' own)."""
     strict_capacity: tuple[tuple[int, tuple[int, ...]], ...] = ()
     """(node, room per resource) for nodes their running pods already overcommit: the room once
     any pod lands there (within the allocatable), while ``NodeSlot.capacity`` lets them stay."""

@@ -158,67 +158,42 @@ def _pair_free(
         model.add(k.expr() <= 0).only_enforce_if([any_both, *when])
 
 
-def _spread_counts(problem: Problem, v: ClassVariables, g: int, late: bool) -> dict[int, Sum]:
-    """Matching pods per domain on counted nodes; with ``late``, as they are while the carriers
-    land when matching pods that do not carry the constraint land after them (they only stay)."""
-    group = problem.spread[g]
-    carriers = set(group.carriers)
-    early = [c for c in group.matchers if c in carriers or not late]
-    counts = _sums(problem, v, early, group.topology, "x", group.counted_set)
-    if late:
-        others = [c for c in group.matchers if c not in carriers]
-        for d, s in _sums(problem, v, others, group.topology, "stay", group.counted_set).items():
-            counts[d].terms += s.terms
-            counts[d].constant += s.constant
-            counts[d].upper += s.upper
-    _constants(counts, group.fixed)
-    return counts
-
-
-def _skew_rules(
-    model: cp_model.CpModel,
-    problem: Problem,
-    g: int,
-    counts: dict[int, Sum],
-    receiving: dict[int, tuple[Sum, cp_model.IntVar | None]],
-    mode: cp_model.LiteralT | None,
-) -> None:
-    """count - smallest <= maxSkew in every receiving domain (while ``mode``, if given)."""
-    group = problem.spread[g]
-    smallest: cp_model.IntVar | int = 0
-    if len(group.domains) >= group.min_domains:
-        top = max((counts[d].upper for d in group.domains), default=0)
-        low = model.new_int_var(0, top, "spread_min")
-        for d in group.domains:
-            model.add(low <= counts[d].expr())
-        smallest = low
-    for d, (_landed, lands) in receiving.items():
-        literals = [lit for lit in (lands, mode) if lit is not None]
-        model.add(counts[d].expr() - smallest <= group.max_skew).only_enforce_if(literals)
-
-
 def add_spread(model: cp_model.CpModel, problem: Problem, v: ClassVariables) -> None:
-    """Per spread constraint, in every domain a carrier lands in: the count minus the smallest
-    count over the constraint's domains (0 with fewer than minDomains) at most maxSkew. The counts
-    are the final ones, or (when matching pods that do not carry the constraint land) those
-    before such pods land: they may land after the carriers instead (``interpod_rules``)."""
-    for g, group in enumerate(problem.spread):
+    """Per spread constraint, in every domain a carrier lands in: its count minus the smallest
+    count over the constraint's domains (0 with fewer than minDomains) at most maxSkew, where
+    ``late[d]`` of the pods landing in d that match without carrying the constraint may land
+    after d's carriers and so count in neither (``interpod_rules``: the spread rule)."""
+    for group in problem.spread:
+        carriers = set(group.carriers)
         landings = _sums(problem, v, group.carriers, group.topology, "land")
-        receiving = {d: (s, _indicator(model, s)) for d, s in landings.items() if s.upper > 0}
+        receiving = {d: s for d, s in landings.items() if s.upper > 0}
         if not receiving:
             continue
-        final = _spread_counts(problem, v, g, late=False)
-        others = [c for c in group.matchers if c not in set(group.carriers)]
-        others_land = any(
-            s.upper > 0 for s in _sums(problem, v, others, group.topology, "land").values()
-        )
-        if not others_land:
-            _skew_rules(model, problem, g, final, receiving, None)
-            continue
+        counts = _sums(problem, v, group.matchers, group.topology, "x", group.counted_set)
+        _constants(counts, group.fixed)
+        others = [c for c in group.matchers if c not in carriers]
         exact_stays(model, problem, v, others)
-        first = model.new_bool_var("spread_others_first")
-        _skew_rules(model, problem, g, final, receiving, first)
-        _skew_rules(model, problem, g, _spread_counts(problem, v, g, late=True), receiving, ~first)
+        others_land = _sums(problem, v, others, group.topology, "land", group.counted_set)
+        seen: dict[int, cp_model.LinearExpr] = {}
+        for d in set(group.domains) | set(receiving):
+            expr = counts[d].expr()
+            if d in receiving and d in others_land and others_land[d].upper > 0:
+                late = model.new_int_var(0, others_land[d].upper, f"spread_late_{d}")
+                model.add(late <= others_land[d].expr())
+                expr = expr - late
+            seen[d] = expr
+        smallest: cp_model.IntVar | int = 0
+        if len(group.domains) >= group.min_domains:
+            top = max((counts[d].upper for d in group.domains), default=0)
+            low = model.new_int_var(0, top, "spread_min")
+            for d in group.domains:
+                model.add(low <= seen[d])
+            smallest = low
+        for d, landed in receiving.items():
+            lands = _indicator(model, landed)
+            rule = model.add(seen[d] - smallest <= group.max_skew)
+            if lands is not None:
+                rule.only_enforce_if(lands)
 
 
 def add_affinity(model: cp_model.CpModel, problem: Problem, v: ClassVariables) -> None:

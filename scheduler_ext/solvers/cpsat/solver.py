@@ -21,11 +21,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Collection
+from dataclasses import replace
 
 from ortools.sat.python import cp_model
 
 from scheduler_ext.model.assignment import Assignment, evaluate, interpod_violations
-from scheduler_ext.model.interpod_state import conservative_rules
+from scheduler_ext.model.interpod_state import inexact_groups
 from scheduler_ext.model.problem import Problem
 from scheduler_ext.solvers.base import SolveResult, StageReport, StageStatus
 from scheduler_ext.solvers.cpsat import constraints, interpod
@@ -106,10 +107,7 @@ class _Run:
         self.on_incumbent = on_incumbent
         self.incumbent = incumbent
         self.incumbent_key = evaluate(problem, incumbent).key
-        # A model stricter than kube-scheduler somewhere proves nothing about the real optimum.
-        self.proven = not (
-            problem.inexact or (problem.has_interpod and conservative_rules(problem))
-        )
+        self.proven = not problem.inexact
         self.stages: list[StageReport] = []
         self.model, self.vars = build_model(problem, scope, incumbent, entrants)
         self.symmetry: cp_model.IntVar | None = None
@@ -258,6 +256,40 @@ def solve_cpsat(
             status, _, _ = run.solve_stage("disruption", objective, False, run.remaining())
             if status != StageStatus.OPTIMAL:
                 run.proven = False
+    if run.proven and scope is None and problem.has_interpod:
+        _certify(run, deadline, workers)
     run.publish()
     logger.debug("cpsat stages: %s", run.stages)
     return run.result()
+
+
+def relaxed(problem: Problem) -> Problem | None:
+    """``problem`` without the groups whose rule may be stricter than kube-scheduler (None when
+    there are none): every real plan is one of its solutions."""
+    spread, affinity = inexact_groups(problem)
+    if not spread and not affinity:
+        return None
+    return replace(
+        problem,
+        spread=tuple(g for i, g in enumerate(problem.spread) if i not in spread),
+        affinity=tuple(g for i, g in enumerate(problem.affinity) if i not in affinity),
+    )
+
+
+def _certify(run: _Run, deadline: float, workers: int) -> None:
+    """Where the model kept a rule stricter than kube-scheduler could be, its optimum is a proof
+    only if the model without those rules (a relaxation) finds nothing better."""
+    looser = relaxed(run.problem)
+    if looser is None:
+        return
+    started = time.monotonic()
+    check = solve_cpsat(looser, run.incumbent, deadline=deadline, workers=workers)
+    run.proven = check.optimal and evaluate(looser, check.assignment).key == run.incumbent_key
+    run.stages.append(
+        StageReport(
+            name="certificate",
+            status=StageStatus.OPTIMAL if run.proven else StageStatus.FEASIBLE,
+            seconds=time.monotonic() - started,
+            detail="the optimum holds without the rules kept stricter than kube-scheduler",
+        )
+    )

@@ -5,6 +5,10 @@ stay where they are as far as the counts allow (pods of a class are interchangea
 counts alone follow the disturbed pods (running pods that do not stay) and the evictions (running
 pods left without any home: ``running - placed`` when positive).
 
+``violations`` is the self-check every solver's result passes before it may become a plan; with
+inter-pod rules it includes the final-state rules and the existence of a landing order
+(``model/interpod_rules.py``).
+
 The score is the product's definition of "better", in one comparable tuple: pods placed per
 priority, highest priority first, then fewer disturbed running pods, then fewer evictions. Every
 solver compares candidates with it, so none can disagree with another about what is better.
@@ -18,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from scheduler_ext.model.interpod_rules import final_violations, landing_order
 from scheduler_ext.model.problem import Problem
 
 Placement = tuple[tuple[tuple[int, int], ...], ...]
@@ -106,6 +111,7 @@ def violations(problem: Problem, assignment: Assignment) -> list[str]:
             f"node {problem.nodes[node].name}: {problem.resources[d]} "
             f"{load[node, d]} > {capacity[node, d]}"
         )
+    found += _overcommitted(problem, counts, load)
     disturbed = class_disruption(problem, counts)
     for b, limit in enumerate(problem.budget_limits):
         used = sum(k for cls, k in zip(problem.classes, disturbed, strict=True) if b in cls.budgets)
@@ -113,4 +119,32 @@ def violations(problem: Problem, assignment: Assignment) -> list[str]:
             found.append(f"budget {problem.budget_names[b]}: {used} disrupted > {limit} allowed")
     if problem.max_disruptions is not None and sum(disturbed) > problem.max_disruptions:
         found.append(f"{sum(disturbed)} disrupted > max {problem.max_disruptions}")
+    return found + interpod_violations(problem, counts)
+
+
+def _overcommitted(
+    problem: Problem, counts: Sequence[Mapping[int, int]], load: npt.NDArray[np.int64]
+) -> list[str]:
+    """A node its running pods overcommit takes a landing pod only within its allocatable."""
+    found = []
+    for node, room in problem.strict_capacity:
+        lands = any(
+            k > cls.running_on().get(node, 0)
+            for cls, placed in zip(problem.classes, counts, strict=True)
+            for n, k in placed.items()
+            if n == node
+        )
+        if lands and any(int(a) > r for a, r in zip(load[node], room, strict=True)):
+            found.append(f"node {problem.nodes[node].name}: a pod lands while it is overcommitted")
+    return found
+
+
+def interpod_violations(problem: Problem, counts: Sequence[Mapping[int, int]]) -> list[str]:
+    """The inter-pod rules ``counts`` breaks, or that no landing order passes kube-scheduler's
+    filters (``model/interpod_rules.py``); empty for problems without inter-pod rules."""
+    if not problem.has_interpod:
+        return []
+    found = final_violations(problem, counts)
+    if not found and landing_order(problem, counts) is None:
+        found.append("no landing order passes kube-scheduler's inter-pod filters")
     return found

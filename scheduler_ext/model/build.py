@@ -6,9 +6,11 @@
 2. ``demand``: what each plannable pod takes from a node, host ports as resources of one per node.
 3. ``node_slots``: each node's room for the plannable pods once the fixed ones are counted.
 4. ``eligible_nodes``: where each plannable pod may newly land (kube-scheduler's static filters,
-   then the anti-affinity of running pods), and for a pending pod with nowhere to go, why.
-5. ``pod_classes``: interchangeable pods (same priority, demand, eligible nodes and budgets)
-   grouped into counted classes, with their members for turning counts back into pods.
+   then what the immovable pods' inter-pod terms and the pod's own topology keys already decide,
+   ``model/interpod.py``), and for a pending pod with nowhere to go, why.
+5. ``pod_classes``: interchangeable pods (same priority, demand, eligible nodes, budgets, and the
+   inter-pod terms they carry and match) grouped into counted classes, with their members for
+   turning counts back into pods; then the inter-pod groups over those classes.
 
 Each step is linear in pods plus nodes; the lookups that keep it so are in ``indexes.py``.
 """
@@ -23,18 +25,18 @@ from dataclasses import dataclass, field
 from scheduler_ext.domain import DEFAULT_SCHEDULER, Cluster, LabelItems, Node, Pod
 from scheduler_ext.model import movability
 from scheduler_ext.model.indexes import (
-    AntiAffinity,
     BudgetIndex,
     NodeSetId,
     NodeSets,
     StaticFilters,
     budget_limits,
 )
+from scheduler_ext.model.interpod import REASON_EXISTING_ANTI, InterPod, Signature
 from scheduler_ext.model.problem import ClassMembers, NodeSlot, PodClass, Problem
 
 logger = logging.getLogger(__name__)
 
-ANTI_AFFINITY_REASON = "node(s) didn't satisfy existing pods anti-affinity rules"
+ANTI_AFFINITY_REASON = REASON_EXISTING_ANTI
 
 
 @dataclass
@@ -91,26 +93,35 @@ def demand(pod: Pod) -> dict[str, int]:
     return needs
 
 
-def node_slots(
-    nodes: Sequence[Node],
-    node_index: Mapping[str, int],
-    pods: SortedPods,
-    resources: Sequence[str],
-) -> tuple[NodeSlot, ...]:
-    ports = [name for name in resources if name.startswith("hostport/")]
-    usage: list[Counter[str]] = [Counter() for _ in nodes]
-    fixed_usage: list[Counter[str]] = [Counter() for _ in nodes]
+Usage = list[Counter[str]]
+"""Per node, what pods there take (``demand``)."""
+
+
+def node_usage(
+    nodes: Sequence[Node], node_index: Mapping[str, int], pods: SortedPods
+) -> tuple[Usage, Usage]:
+    """Per node, what all bound pods take, and what the immovable ones take."""
+    usage: Usage = [Counter() for _ in nodes]
+    fixed_usage: Usage = [Counter() for _ in nodes]
     for pod in pods.fixed:
         needs = demand(pod)
         usage[node_index[pod.node_name or ""]].update(needs)
         fixed_usage[node_index[pod.node_name or ""]].update(needs)
     for pod in pods.movable:
         usage[node_index[pod.node_name or ""]].update(demand(pod))
+    return usage, fixed_usage
+
+
+def node_slots(
+    nodes: Sequence[Node], usage: Usage, fixed_usage: Usage, resources: Sequence[str]
+) -> tuple[NodeSlot, ...]:
+    ports = [name for name in resources if name.startswith("hostport/")]
     slots = []
     for i, node in enumerate(nodes):
         allocatable = {**node.allocatable.as_dict(), **dict.fromkeys(ports, 1)}
         # A node already over its allocatable keeps its current pods: the current placement must
-        # stay a solution, or "never worse than doing nothing" would not hold.
+        # stay a solution, or "never worse than doing nothing" would not hold (a pod lands there
+        # only within the allocatable: ``strict_capacity``).
         capacity = tuple(
             max(allocatable.get(name, 0), usage[i][name]) - fixed_usage[i][name]
             for name in resources
@@ -125,28 +136,54 @@ def _summarise(reasons: Iterable[str], total: int) -> str:
     return f"0/{total} nodes are available: {parts}"
 
 
+def inter_pod(cluster: Cluster, pods: SortedPods, node_sets: NodeSets) -> InterPod:
+    namespaces: dict[str, LabelItems] = {ns.name: ns.labels for ns in cluster.namespaces}
+    return InterPod(cluster.nodes, pods.fixed, pods.plannable, node_sets, namespaces)
+
+
+def strict_capacity(
+    nodes: Sequence[Node], usage: Usage, fixed_usage: Usage, resources: Sequence[str]
+) -> tuple[tuple[int, tuple[int, ...]], ...]:
+    """For each node whose running pods already request more than it allocates, the room the
+    classes' pods have there once any pod lands: kube-scheduler's NodeResourcesFit admits a pod
+    only if everything then on the node fits its allocatable (after the evictions, which come
+    first), while the current placement (over it) must stay a solution."""
+    ports = [name for name in resources if name.startswith("hostport/")]
+    found = []
+    for i, node in enumerate(nodes):
+        over = any(
+            amount > node.allocatable.get(name)
+            for name, amount in usage[i].items()
+            if not name.startswith("hostport/")
+        )
+        if over:
+            allocatable = {**node.allocatable.as_dict(), **dict.fromkeys(ports, 1)}
+            found.append(
+                (i, tuple(allocatable.get(name, 0) - fixed_usage[i][name] for name in resources))
+            )
+    return tuple(found)
+
+
 def eligible_nodes(
-    cluster: Cluster, node_index: dict[str, int], pods: SortedPods, node_sets: NodeSets
+    cluster: Cluster, pods: SortedPods, node_sets: NodeSets, inter: InterPod
 ) -> tuple[list[NodeSetId], list[tuple[str, str]]]:
     """Per plannable pod, the set of nodes it may newly land on; and (pod key, kube-scheduler's
     summary of why) for each pending pod that has none."""
-    namespaces: dict[str, LabelItems] = {ns.name: ns.labels for ns in cluster.namespaces}
     filters = StaticFilters(cluster.nodes, node_sets)
-    anti = AntiAffinity(cluster.nodes, node_index, namespaces, pods.fixed + pods.movable, node_sets)
     eligible: list[NodeSetId] = []
     pending_reasons: list[tuple[str, str]] = []
     for pod in pods.plannable:
         passing, reasons = filters.nodes_for(pod)
-        allowed, blocked = anti.open_nodes(pod, passing)
+        allowed, closed = inter.prune(pod, passing)
         if not pod.bound and not node_sets[allowed]:
-            reasons += (ANTI_AFFINITY_REASON,) * blocked
-            pending_reasons.append((pod.key, _summarise(reasons, len(cluster.nodes))))
+            pending_reasons.append((pod.key, _summarise(reasons + closed, len(cluster.nodes))))
         eligible.append(allowed)
     return eligible, pending_reasons
 
 
-ClassKey = tuple[int, tuple[int, ...], NodeSetId, tuple[int, ...]]
-"""(priority, demand vector, eligible node set, covering budgets): what makes pods one class."""
+ClassKey = tuple[int, tuple[int, ...], NodeSetId, tuple[int, ...], Signature]
+"""(priority, demand vector, eligible node set, covering budgets, inter-pod signature): what
+makes pods one class."""
 
 
 def pod_classes(
@@ -156,11 +193,12 @@ def pod_classes(
     covers: Callable[[Pod], tuple[int, ...]],
     node_sets: NodeSets,
     node_index: Mapping[str, int],
-) -> tuple[tuple[PodClass, ...], tuple[ClassMembers, ...]]:
+    signature: Callable[[Pod], Signature] = lambda pod: Signature(preempts=pod.preempts),
+) -> tuple[tuple[PodClass, ...], tuple[ClassMembers, ...], tuple[Signature, ...]]:
     groups: dict[ClassKey, tuple[list[Pod], dict[int, list[Pod]]]] = {}
     for pod, vector, allowed in zip(pods, vectors, eligible, strict=True):
         pend, run = groups.setdefault(
-            (pod.priority, vector, allowed, covers(pod)), ([], defaultdict(list))
+            (pod.priority, vector, allowed, covers(pod), signature(pod)), ([], defaultdict(list))
         )
         if pod.bound:
             run[node_index[pod.node_name or ""]].append(pod)
@@ -168,7 +206,10 @@ def pod_classes(
             pend.append(pod)
     classes = []
     members = []
-    for index, ((priority, vector, allowed, covering), (pend, run)) in enumerate(groups.items()):
+    signatures = []
+    for index, (key, (pend, run)) in enumerate(groups.items()):
+        priority, vector, allowed, covering, sig = key
+        signatures.append(sig)
         running = sorted(run.items())
         classes.append(
             PodClass(
@@ -179,6 +220,7 @@ def pod_classes(
                 pending_count=len(pend),
                 running=tuple((node, len(on_node)) for node, on_node in running),
                 budgets=covering,
+                preempts=sig.preempts,
             )
         )
         members.append(
@@ -189,7 +231,7 @@ def pod_classes(
                 ),
             )
         )
-    return tuple(classes), tuple(members)
+    return tuple(classes), tuple(members), tuple(signatures)
 
 
 def build(
@@ -207,12 +249,15 @@ def build(
     # Resource dimensions: whatever a plannable pod asks for; the rest only shrinks capacity.
     resources = tuple(sorted({name for needs in demands for name in needs}))
     node_sets = NodeSets()
-    eligible, pending_reasons = eligible_nodes(cluster, node_index, pods, node_sets)
+    inter = inter_pod(cluster, pods, node_sets)
+    usage, fixed_usage = node_usage(cluster.nodes, node_index, pods)
+    eligible, pending_reasons = eligible_nodes(cluster, pods, node_sets, inter)
     vectors = [tuple(needs.get(name, 0) for name in resources) for needs in demands]
-    classes, members = pod_classes(
-        plannable, vectors, eligible, budgets.covering, node_sets, node_index
+    classes, members, signatures = pod_classes(
+        plannable, vectors, eligible, budgets.covering, node_sets, node_index, inter.signature
     )
-    slots = node_slots(cluster.nodes, node_index, pods, resources)
+    topologies, anti, spread, affinity = inter.groups(classes, signatures)
+    slots = node_slots(cluster.nodes, usage, fixed_usage, resources)
     fixed_counts = Counter(pod.priority for pod in pods.fixed)
     logger.debug(
         "problem: %d nodes, %d classes, %d resources, %d fixed pods",
@@ -233,4 +278,10 @@ def build(
         pending_reasons=tuple(pending_reasons),
         members=tuple(members),
         kept=tuple(sorted(pods.kept.items())),
+        topologies=topologies,
+        inexact=tuple(sorted(inter.inexact)),
+        strict_capacity=strict_capacity(cluster.nodes, usage, fixed_usage, resources),
+        anti_affinity=anti,
+        spread=spread,
+        affinity=affinity,
     )

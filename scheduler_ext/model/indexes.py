@@ -2,7 +2,7 @@
 
 A cluster has many pods and few distinct shapes of them: the static filters are evaluated once per
 pair of (scheduling constraints, node shape), budgets are found through their selectors' first
-label, the anti-affinity of running pods once per (namespace, labels, candidate nodes). Sets of
+label (the inter-pod terms, by topology domain, are ``model/interpod.py``'s). Sets of
 nodes are long (up to every node) and shared by many pods, so they are interned: equal sets get one
 number, and classes and caches key by that number instead of hashing the set again for each pod.
 Everything is keyed by value; a cache once keyed by ``id()`` of a tuple that Python freed and
@@ -12,7 +12,7 @@ reused answered one pod with another pod's blocked nodes.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from scheduler_ext.domain import DisruptionBudget, LabelItems, Node, Pod
 from scheduler_ext.model import eligibility, movability
@@ -131,59 +131,3 @@ class BudgetIndex:
 def budget_limits(budgets: Sequence[DisruptionBudget]) -> tuple[int, ...]:
     """Per budget, how many of its pods a plan may disrupt (``movability.budget_allowance``)."""
     return tuple(movability.budget_allowance(budget) for budget in budgets)
-
-
-class AntiAffinity:
-    """Nodes closed to a pod by the required anti-affinity of pods already running."""
-
-    def __init__(
-        self,
-        nodes: Sequence[Node],
-        node_index: dict[str, int],
-        namespaces: dict[str, LabelItems],
-        bound: Iterable[Pod],
-        node_sets: NodeSets,
-    ) -> None:
-        self._nodes = nodes
-        self._namespaces = namespaces
-        self._node_sets = node_sets
-        self._holders = [
-            (pod, nodes[node_index[pod.node_name or ""]]) for pod in bound if pod.anti_affinity
-        ]
-        self._holder_keys = frozenset(holder.key for holder, _ in self._holders)
-        Key = tuple[str, LabelItems, NodeSetId, str | None]
-        self._cache: dict[Key, tuple[NodeSetId, int]] = {}
-
-    def open_nodes(self, pod: Pod, candidates: NodeSetId) -> tuple[NodeSetId, int]:
-        """The candidates no running pod's anti-affinity closes to ``pod``, and how many it does."""
-        if not self._holders:
-            return candidates, 0
-        # A running pod's own terms never block itself: which holder it is belongs in the key.
-        own = pod.key if pod.key in self._holder_keys else None
-        key = (pod.namespace, pod.labels, candidates, own)
-        found = self._cache.get(key)
-        if found is None:
-            closed = self._closed(pod, self._node_sets[candidates])
-            left = tuple(n for n in self._node_sets[candidates] if n not in closed)
-            found = (self._node_sets.add(left), len(closed)) if closed else (candidates, 0)
-            self._cache[key] = found
-        return found
-
-    def _closed(self, pod: Pod, candidates: tuple[int, ...]) -> set[int]:
-        closed: set[int] = set()
-        for holder, holder_node in self._holders:
-            if holder.key == pod.key:
-                continue
-            # Its own node is in its own domain: if that is not blocked, no node is.
-            if not eligibility.anti_affinity_blocks(
-                pod, holder, holder_node, holder_node, self._namespaces
-            ):
-                continue
-            closed.update(
-                n
-                for n in candidates
-                if eligibility.anti_affinity_blocks(
-                    pod, holder, holder_node, self._nodes[n], self._namespaces
-                )
-            )
-        return closed

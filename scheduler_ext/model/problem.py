@@ -9,6 +9,12 @@ per node, not fifty booleans.
 
 Host ports are modelled as extra resources of capacity one per node, so "no two pods share a host
 port on a node" is just another capacity row.
+
+Inter-pod constraints (required anti-affinity and affinity, DoNotSchedule topology spread) are kept
+by topology *domain*, never by pod pair: each is a *group* of classes (the ones that carry it and
+the ones it counts) plus constant counts of the immovable pods per domain, so the model stays as
+small as the classes are. Their rules and the order a plan is carried out in are in
+``model/interpod_rules.py``; how the groups are found, in ``model/interpod.py``.
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ class PodClass:
     """(node index, movable pods of this class bound there), one entry per node."""
     budgets: tuple[int, ...]
     """Indices into ``Problem.budget_limits`` of the disruption budgets covering these pods."""
+    preempts: bool = True
+    """False for ``preemptionPolicy: Never``: no plan may evict lower-priority pods for it."""
 
     @cached_property
     def eligible_set(self) -> frozenset[int]:
@@ -65,6 +73,86 @@ class PodClass:
     def domain(self) -> tuple[int, ...]:
         """Every node a pod of this class may end on: eligible ones plus where it runs now."""
         return tuple(sorted(self.eligible_set.union(node for node, _ in self.running)))
+
+
+@dataclass(frozen=True)
+class Topology:
+    """The domains of one node label (``topologyKey``): each node's domain, -1 without the label."""
+
+    key: str
+    domain_of: tuple[int, ...]
+    values: tuple[str, ...]
+    """The label value of each domain."""
+
+
+DomainCounts = tuple[tuple[int, int], ...]
+"""Sorted (domain, count) pairs, count > 0: immovable pods per domain."""
+
+
+@dataclass(frozen=True)
+class AntiAffinityGroup:
+    """One required anti-affinity term (as resolved for its carriers' namespace): a carrier and
+    another pod the term selects may not end in the same domain (kube-scheduler checks both
+    directions, ``interpodaffinity/filtering.go``: satisfyPodAntiAffinity and
+    satisfyExistingPodsAntiAffinity)."""
+
+    topology: int
+    carriers: tuple[int, ...]
+    """Classes whose pods carry the term."""
+    matchers: tuple[int, ...]
+    """Classes whose pods the term selects (a class may be both)."""
+    fixed: tuple[tuple[int, int, int, int], ...]
+    """(domain, carriers, matchers, both) among the immovable pods there."""
+    closed: tuple[int, ...]
+    """Domains whose running pods already break the term (it is IgnoredDuringExecution): the
+    rule holds there only once a pod the term involves lands there."""
+
+
+@dataclass(frozen=True)
+class SpreadGroup:
+    """One DoNotSchedule topology spread constraint of its carriers (``podtopologyspread``): the
+    matching pods of their namespace, counted per domain over the nodes that count."""
+
+    topology: int
+    max_skew: int
+    min_domains: int
+    counted: tuple[int, ...]
+    """Nodes whose pods count (they carry every topology key of the carriers' constraints and
+    pass their node inclusion policies)."""
+    domains: tuple[int, ...]
+    """The domains of the counted nodes: the ones the smallest count is taken over."""
+    carriers: tuple[int, ...]
+    matchers: tuple[int, ...]
+    fixed: DomainCounts
+    """Immovable, not terminating matching pods on counted nodes, per domain."""
+
+    @cached_property
+    def counted_set(self) -> frozenset[int]:
+        return frozenset(self.counted)
+
+
+@dataclass(frozen=True)
+class AffinityGroup:
+    """The required affinity terms of its carriers (all of a pod's terms): a carrier may land on
+    a node only if, for every term, a pod matching *all* terms is in the node's domain of that
+    term (``satisfyPodAffinity``); the first of a self-matching group may land alone."""
+
+    topologies: tuple[int, ...]
+    """One per term."""
+    carriers: tuple[int, ...]
+    self_matching: tuple[int, ...]
+    """Carriers whose own pods match every term."""
+    matchers: tuple[int, ...]
+    """Classes whose pods match every term."""
+    witnesses: tuple[DomainCounts, ...]
+    """Per term: immovable, not terminating matching pods per domain."""
+    bootstrap: bool
+    """No immovable pod (terminating ones included) matches every term: once the running
+    matching pods all leave, the group's first carrier may land alone, if it matches its own
+    terms (``satisfyPodAffinity``)."""
+    fixed_anywhere: int = 0
+    """Immovable matching pods (terminating ones too) on nodes with any of the terms' keys: while
+    one exists, kube-scheduler lets no first pod of a self-matching group land alone."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +181,26 @@ class Problem:
     """Per class, its pods; empty in the copy handed to a solver process."""
     kept: tuple[tuple[str, int], ...] = ()
     """(eviction rule id, how many running pods it keeps in place), for the plan's diagnostics."""
+    topologies: tuple[Topology, ...] = ()
+    inexact: tuple[str, ...] = ()
+    """Where the build kept a rule stricter than kube-scheduler, so that a solver's optimum is no
+    proof (none today; ``interpod_state.inexact_groups`` names the groups' own)."""
+    strict_capacity: tuple[tuple[int, tuple[int, ...]], ...] = ()
+    """(node, room per resource) for nodes their running pods already overcommit: the room once
+    any pod lands there (within the allocatable), while ``NodeSlot.capacity`` lets them stay."""
+    anti_affinity: tuple[AntiAffinityGroup, ...] = ()
+    spread: tuple[SpreadGroup, ...] = ()
+    affinity: tuple[AffinityGroup, ...] = ()
+
+    @property
+    def has_interpod(self) -> bool:
+        """Whether any inter-pod rule or preemption policy constrains the classes."""
+        return bool(
+            self.anti_affinity
+            or self.spread
+            or self.affinity
+            or any(not cls.preempts for cls in self.classes)
+        )
 
     @cached_property
     def capacity_matrix(self) -> npt.NDArray[np.int64]:
@@ -100,6 +208,17 @@ class Problem:
         matrix = np.array([slot.capacity for slot in self.nodes], dtype=np.int64)
         matrix = matrix.reshape(len(self.nodes), len(self.resources))
         matrix.setflags(write=False)  # shared by every caller of this problem
+        return matrix
+
+    @cached_property
+    def landing_capacity_matrix(self) -> npt.NDArray[np.int64]:
+        """``capacity_matrix`` with each overcommitted node's room once a pod lands there."""
+        if not self.strict_capacity:
+            return self.capacity_matrix
+        matrix = self.capacity_matrix.copy()
+        for node, room in self.strict_capacity:
+            matrix[node] = room
+        matrix.setflags(write=False)
         return matrix
 
     def for_solver(self) -> Problem:

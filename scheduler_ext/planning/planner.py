@@ -14,8 +14,17 @@ import logging
 import time
 from datetime import UTC, datetime
 
-from scheduler_ext.domain import Cluster, PackingPlan, PlanStatus, TierCount, Unplanned
+from scheduler_ext.domain import (
+    Binding,
+    Cluster,
+    Move,
+    PackingPlan,
+    PlanStatus,
+    TierCount,
+    Unplanned,
+)
 from scheduler_ext.model.assignment import Assignment, current_assignment, evaluate, violations
+from scheduler_ext.model.interpod_rules import landing_pods
 from scheduler_ext.model.problem import Problem, build_problem
 from scheduler_ext.planning.options import PlanOptions
 from scheduler_ext.planning.realize import realize
@@ -178,5 +187,18 @@ def _to_plan(
                 for s in best.stages
             ],
             **({"immovable": dict(problem.kept)} if problem.kept else {}),
+            **_landing_order(problem, best.assignment, bindings, moves),
         },
     )
+
+
+def _landing_order(
+    problem: Problem, assignment: Assignment, bindings: list[Binding], moves: list[Move]
+) -> dict[str, object]:
+    """The order inter-pod rules need the landings in, after every eviction
+    (``model/interpod_rules.py``); the other landings may come at any time after the evictions."""
+    if not problem.has_interpod:
+        return {}
+    landed = {b.pod: b.node for b in bindings} | {m.pod: m.to_node for m in moves}
+    order = landing_pods(problem, assignment.counts(), landed)
+    return {"landingOrder": {"evictionsFirst": True, "pods": order or []}}

@@ -10,6 +10,13 @@ a higher-priority one, so the result is never lexicographically worse than the c
 
 Node state is kept in numpy arrays so that a pod costs a few vector operations over all nodes; the
 preemption search looks only at nodes where the lower-priority pods could free enough room.
+
+Inter-pod rules (anti-affinity, affinity, topology spread, ``preemptionPolicy: Never``) are kept as
+the model's final-state rules after every step (``model/interpod_state.py``): a pod goes only where
+they still hold once it is there, a preemption only takes victims whose leaving keeps them, and a
+Never pod never preempts (``DefaultPreemption.PodEligibleToPreemptOthers``). These rules are at
+least as strict as kube-scheduler's filters in the landing order every plan assumes, so the result
+is a plan too.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import numpy.typing as npt
 
 from scheduler_ext.domain import CPU, MEMORY
 from scheduler_ext.model.assignment import Assignment, current_assignment, node_load
+from scheduler_ext.model.interpod_state import InterPodState
 from scheduler_ext.model.problem import PodClass, Problem
 from scheduler_ext.solvers.base import SolveResult, StageReport, StageStatus
 
@@ -39,7 +47,8 @@ class _State:
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
-        self.capacity: IntArray = problem.capacity_matrix
+        # Room for pods that land: an overcommitted node's within its allocatable only.
+        self.capacity: IntArray = problem.landing_capacity_matrix
         self.counts = current_assignment(problem).counts()
         self.running = [cls.running_on() for cls in problem.classes]
         self.demand = [np.array(cls.demand, dtype=np.int64) for cls in problem.classes]
@@ -60,6 +69,7 @@ class _State:
             for node, k in placed.items():
                 self.on_node[node][cls.index] += k
         self._masks: dict[int, npt.NDArray[np.bool_]] = {}
+        self.inter = InterPodState(problem, self.counts) if problem.has_interpod else None
 
     def eligible_mask(self, cls: PodClass) -> npt.NDArray[np.bool_]:
         mask = self._masks.get(cls.index)
@@ -82,9 +92,33 @@ class _State:
             self.total_left -= newly
         self.counts[cls.index][node] = after
         self.on_node[node][cls.index] += delta
+        if self.inter is not None:
+            self.inter.change(cls, node, delta)
         used = self.demand[cls.index] * delta
         self.free[node] -= used
         self.level_usage[self.level_of[cls.priority], node] += used
+
+    def inter_pod_fits(self, cls: PodClass, nodes: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+        """Those of ``nodes`` where one more pod of ``cls`` keeps the inter-pod rules."""
+        if self.inter is None or not len(nodes):
+            return nodes
+        return nodes[self.inter.model_mask(cls, nodes)]
+
+    def victims_allowed(
+        self, cls: PodClass, node: int, victims: list[tuple[PodClass, int]]
+    ) -> bool:
+        """Whether the inter-pod rules still hold once ``victims`` leave ``node`` and a pod of
+        ``cls`` takes their place (tried and undone)."""
+        if self.inter is None:
+            return True
+        for victim, k in victims:
+            self.change(victim, node, -k)
+        ok = self.inter.model_holds([v for v, _ in victims]) and bool(
+            self.inter.model_mask(cls, np.array([node], dtype=np.intp))[0]
+        )
+        for victim, k in victims:
+            self.change(victim, node, +k)
+        return ok
 
     def evictable(self, cls: PodClass, node: int, count: int) -> int:
         """How many of ``count`` pods of ``cls`` on ``node`` the budgets allow to take off."""
@@ -125,46 +159,58 @@ PREEMPTION_CANDIDATES = 24
 """Nodes examined per preemption, those needing the least room freed first."""
 
 
-def _preempt(
+Victims = list[tuple[PodClass, int]]
+
+
+def _preemption_candidates(
     state: _State, cls: PodClass, demand: IntArray, mask: npt.NDArray[np.bool_]
-) -> tuple[int, list[tuple[PodClass, int]]] | None:
-    """kube-scheduler's DefaultPreemption on one node: (node, victims) or None."""
-    level = state.level_of[cls.priority]
-    if level == 0:
-        return None
-    freeable = state.level_usage[:level].sum(axis=0)
+) -> list[int]:
+    """Nodes where evicting lower-priority pods could make room, least room missing first."""
+    freeable = state.level_usage[: state.level_of[cls.priority]].sum(axis=0)
     candidates = np.flatnonzero(mask & np.all(state.free + freeable >= demand, axis=1))
     if len(candidates) > PREEMPTION_CANDIDATES:
         capacity = np.maximum(state.capacity[candidates], 1)
         deficit = (np.maximum(0, demand - state.free[candidates]) / capacity).sum(axis=1)
         candidates = candidates[np.argsort(deficit, kind="stable")[:PREEMPTION_CANDIDATES]]
+    return [int(n) for n in candidates]
+
+
+def _victims_on(state: _State, cls: PodClass, node: int, need: list[int]) -> Victims:
+    """The fewest and least important lower-priority pods on ``node`` whose eviction makes room
+    (``SelectVictimsOnNode``: all that may go, then the most important reprieved first)."""
+    room: list[int] = state.free[node].tolist()
+    takeable: list[tuple[PodClass, int]] = []
+    for c, k in state.on_node[node].items():
+        victim = state.problem.classes[c]
+        n = state.evictable(victim, node, k) if k > 0 and victim.priority < cls.priority else 0
+        if n > 0:
+            takeable.append((victim, n))
+            room = [r + a * n for r, a in zip(room, victim.demand, strict=True)]
+    if any(r < a for r, a in zip(room, need, strict=True)):
+        return []
+    victims: Victims = []
+    for victim, n in sorted(takeable, key=lambda item: -item[0].priority):
+        keep = min(
+            [n] + [(r - a) // d for r, a, d in zip(room, need, victim.demand, strict=True) if d > 0]
+        )
+        keep = max(0, keep)
+        room = [r - d * keep for r, d in zip(room, victim.demand, strict=True)]
+        if n - keep > 0:
+            victims.append((victim, n - keep))
+    return victims
+
+
+def _preempt(
+    state: _State, cls: PodClass, demand: IntArray, mask: npt.NDArray[np.bool_]
+) -> tuple[int, Victims] | None:
+    """kube-scheduler's DefaultPreemption on one node: (node, victims) or None."""
+    if state.level_of[cls.priority] == 0 or not cls.preempts:
+        return None  # preemptionPolicy Never: kube-scheduler never preempts for it
     need = demand.tolist()
-    best: tuple[tuple[int, int, int], int, list[tuple[PodClass, int]]] | None = None
-    classes = state.problem.classes
-    for node in candidates.tolist():
-        room: list[int] = state.free[node].tolist()
-        takeable: list[tuple[PodClass, int, list[int]]] = []
-        for c, k in state.on_node[node].items():
-            victim = classes[c]
-            if k > 0 and victim.priority < cls.priority:
-                n = state.evictable(victim, node, k)
-                if n > 0:
-                    takeable.append((victim, n, list(victim.demand)))
-                    room = [r + a * n for r, a in zip(room, victim.demand, strict=True)]
-        if any(r < a for r, a in zip(room, need, strict=True)):
-            continue
-        victims: list[tuple[PodClass, int]] = []
-        # Reprieve the most important victims first, as many as still leave room for the pod.
-        for victim, n, sizes in sorted(takeable, key=lambda item: -item[0].priority):
-            keep = n
-            for r, a, d in zip(room, need, sizes, strict=True):
-                if d > 0:
-                    keep = min(keep, (r - a) // d)
-            keep = max(0, keep)
-            room = [r - d * keep for r, d in zip(room, sizes, strict=True)]
-            if n - keep > 0:
-                victims.append((victim, n - keep))
-        if not victims:
+    best: tuple[tuple[int, int, int], int, Victims] | None = None
+    for node in _preemption_candidates(state, cls, demand, mask):
+        victims = _victims_on(state, cls, node, need)
+        if not victims or not state.victims_allowed(cls, node, victims):
             continue
         rank = (
             max(v.priority for v, _ in victims),
@@ -173,9 +219,7 @@ def _preempt(
         )
         if best is None or rank < best[0]:
             best = (rank, node, victims)
-    if best is None:
-        return None
-    return best[1], best[2]
+    return None if best is None else (best[1], best[2])
 
 
 def solve_greedy(
@@ -204,7 +248,9 @@ def solve_greedy(
         cls = problem.classes[index]
         demand = state.demand[index]
         mask = state.eligible_mask(cls)
-        fits = np.flatnonzero(mask & np.all(state.free >= demand, axis=1))
+        fits = state.inter_pod_fits(
+            cls, np.flatnonzero(mask & np.all(state.free >= demand, axis=1))
+        )
         if len(fits):
             scores = _scores(state, fits, demand, strategy)
             state.change(cls, int(fits[int(np.argmax(scores))]), +1)

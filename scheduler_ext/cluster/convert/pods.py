@@ -137,8 +137,6 @@ def _unmodelled(
         "spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution",
     ):
         reasons.append("required pod affinity")
-    if has_anti:
-        reasons.append("required pod anti-affinity")
     spread = reader.items(spec.get("topologySpreadConstraints"), "spec.topologySpreadConstraints")
     for i, raw in enumerate(spread):
         where = f"spec.topologySpreadConstraints[{i}]"

@@ -50,6 +50,35 @@ def add_capacity(model: cp_model.CpModel, problem: Problem, v: ClassVariables) -
             )
 
 
+def add_overcommitted(model: cp_model.CpModel, problem: Problem, v: ClassVariables) -> None:
+    """On a node its running pods already overcommit, a pod lands only if everything then there
+    fits the allocatable (``Problem.strict_capacity``; kube-scheduler's NodeResourcesFit)."""
+    for node, room in problem.strict_capacity:
+        landed: list[tuple[cp_model.IntVar, int]] = []
+        loads: dict[int, list[tuple[cp_model.IntVar, int]]] = defaultdict(list)
+        for cls in problem.classes:
+            var = v.x[cls.index].get(node)
+            if var is None:
+                continue
+            landed.append((var, 1))
+            stay = v.stay[cls.index].get(node)
+            if stay is not None:
+                landed.append((stay, -1))
+            for d, amount in enumerate(cls.demand):
+                if amount:
+                    loads[d].append((var, amount))
+        if not landed:
+            continue
+        lands = model.new_bool_var(f"lands_{node}")
+        model.add(_weighted(landed) <= 0).only_enforce_if(~lands)
+        for d, pairs in loads.items():
+            model.add(_weighted(pairs) <= room[d]).only_enforce_if(lands)
+
+
+def _weighted(pairs: list[tuple[cp_model.IntVar, int]]) -> cp_model.LinearExpr:
+    return cp_model.LinearExpr.weighted_sum([p[0] for p in pairs], [p[1] for p in pairs])
+
+
 def binding_budgets(problem: Problem) -> dict[int, list[int]]:
     """Budgets that could bind (they allow fewer disruptions than they cover pods), by index."""
     members: dict[int, list[int]] = defaultdict(list)

@@ -21,13 +21,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Collection
+from dataclasses import replace
 
 from ortools.sat.python import cp_model
 
-from scheduler_ext.model.assignment import Assignment, evaluate
+from scheduler_ext.model.assignment import Assignment, evaluate, interpod_violations
+from scheduler_ext.model.interpod_state import inexact_groups
 from scheduler_ext.model.problem import Problem
 from scheduler_ext.solvers.base import SolveResult, StageReport, StageStatus
-from scheduler_ext.solvers.cpsat import constraints
+from scheduler_ext.solvers.cpsat import constraints, interpod
 from scheduler_ext.solvers.cpsat.variables import ClassVariables, new_variables
 
 logger = logging.getLogger(__name__)
@@ -56,6 +58,12 @@ def build_model(
     constraints.add_capacity(model, problem, variables)
     constraints.add_budgets(model, problem, variables)
     constraints.add_max_disruptions(model, problem, variables)
+    constraints.add_overcommitted(model, problem, variables)
+    if problem.has_interpod:
+        interpod.add_anti_affinity(model, problem, variables)
+        interpod.add_spread(model, problem, variables)
+        interpod.add_affinity(model, problem, variables)
+        interpod.add_never_preemption(model, problem, variables)
     return model, variables
 
 
@@ -99,12 +107,19 @@ class _Run:
         self.on_incumbent = on_incumbent
         self.incumbent = incumbent
         self.incumbent_key = evaluate(problem, incumbent).key
-        self.proven = True
+        self.proven = not problem.inexact
         self.stages: list[StageReport] = []
         self.model, self.vars = build_model(problem, scope, incumbent, entrants)
         self.symmetry: cp_model.IntVar | None = None
         self.groups: list[list[int]] = []
-        if problem.max_disruptions is None and not constraints.binding_budgets(problem):
+        # Symmetry breaking permutes identical nodes' contents, which is only valid while nothing
+        # but counts matters: no budget or cap binds, and no inter-pod rule looks at domains or
+        # at which pods stay.
+        if (
+            problem.max_disruptions is None
+            and not constraints.binding_budgets(problem)
+            and not problem.has_interpod
+        ):
             self.groups = constraints.identical_node_groups(problem, self.vars)
         if self.groups:
             self.symmetry = self.model.new_bool_var("symmetry_breaking")
@@ -121,10 +136,18 @@ class _Run:
             stages=tuple(self.stages),
         )
 
-    def offer(self, candidate: Assignment) -> None:
+    def offer(self, candidate: Assignment) -> bool:
+        """Take ``candidate`` if it is better; False if it was refused as no plan."""
         key = evaluate(self.problem, candidate).key
-        if key > self.incumbent_key:
-            self.incumbent, self.incumbent_key = candidate, key
+        if key <= self.incumbent_key:
+            return True
+        broken = interpod_violations(self.problem, candidate.counts())
+        if broken:  # the model's rules hold, but no landing order was found: not a plan
+            logger.info("cpsat solution without a landing order: %s", broken[:1])
+            self.proven = False
+            return False
+        self.incumbent, self.incumbent_key = candidate, key
+        return True
 
     def publish(self) -> None:
         if self.on_incumbent is not None:
@@ -153,7 +176,8 @@ class _Run:
         value = None
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             value = round(solver.objective_value)
-            self.offer(self.vars.extract(solver))
+            if not self.offer(self.vars.extract(solver)) and status == StageStatus.OPTIMAL:
+                status = StageStatus.FEASIBLE  # its optimum is no plan: fix only the incumbent's
         self.stages.append(
             StageReport(
                 name=name,
@@ -232,6 +256,40 @@ def solve_cpsat(
             status, _, _ = run.solve_stage("disruption", objective, False, run.remaining())
             if status != StageStatus.OPTIMAL:
                 run.proven = False
+    if run.proven and scope is None and problem.has_interpod:
+        _certify(run, deadline, workers)
     run.publish()
     logger.debug("cpsat stages: %s", run.stages)
     return run.result()
+
+
+def relaxed(problem: Problem) -> Problem | None:
+    """``problem`` without the groups whose rule may be stricter than kube-scheduler (None when
+    there are none): every real plan is one of its solutions."""
+    spread, affinity = inexact_groups(problem)
+    if not spread and not affinity:
+        return None
+    return replace(
+        problem,
+        spread=tuple(g for i, g in enumerate(problem.spread) if i not in spread),
+        affinity=tuple(g for i, g in enumerate(problem.affinity) if i not in affinity),
+    )
+
+
+def _certify(run: _Run, deadline: float, workers: int) -> None:
+    """Where the model kept a rule stricter than kube-scheduler could be, its optimum is a proof
+    only if the model without those rules (a relaxation) finds nothing better."""
+    looser = relaxed(run.problem)
+    if looser is None:
+        return
+    started = time.monotonic()
+    check = solve_cpsat(looser, run.incumbent, deadline=deadline, workers=workers)
+    run.proven = check.optimal and evaluate(looser, check.assignment).key == run.incumbent_key
+    run.stages.append(
+        StageReport(
+            name="certificate",
+            status=StageStatus.OPTIMAL if run.proven else StageStatus.FEASIBLE,
+            seconds=time.monotonic() - started,
+            detail="the optimum holds without the rules kept stricter than kube-scheduler",
+        )
+    )

@@ -15,6 +15,10 @@ from scheduler_ext.domain import (
 )
 from scheduler_ext.model.build import ANTI_AFFINITY_REASON
 from scheduler_ext.model.problem import Problem, build_problem
+from scheduler_ext.planning import render
+from scheduler_ext.planning.options import PlanOptions
+from scheduler_ext.planning.planner import make_plan
+from testkit import checker
 from testkit.factories import node, pod
 
 ZONE = "topology.kubernetes.io/zone"
@@ -62,3 +66,25 @@ def test_existing_anti_affinity_closes_the_zone_whatever_the_pod_order(reverse: 
     assert eligible_names(problem) == {"web-0": ["b0", "b1"], "web-1": []}
     reasons = dict(problem.pending_reasons)
     assert f"3 {ANTI_AFFINITY_REASON}" in reasons["default/web-1"]
+
+
+@pytest.mark.parametrize(("cpu", "lands"), [(500, True), (600, False)])
+def test_a_pod_lands_on_an_overcommitted_node_only_within_its_allocatable(
+    cpu: int, lands: bool
+) -> None:
+    # n0 allocates 3 CPUs but its pods request 4.5 (a resize, or allocatable shrunk). Evicting
+    # the movable 2-CPU pod leaves 2.5: NodeResourcesFit then admits 0.5 more, not 0.6. The
+    # capacity that lets the current pods stay must not let a newcomer into the evicted room.
+    nodes = (node("n0", cpu=3000), node("n1", cpu=1000))
+    pods = (
+        pod("fixed-0", 2500, node="n0", owner=None),
+        pod("low-0", 2000, node="n0"),
+        pod("pinned-0", cpu, priority=10, node_selector={"kubernetes.io/hostname": "n0"}),
+    )
+    cluster = Cluster(nodes=nodes, pods=pods)
+    for solver in ("greedy", "cpsat"):
+        options = PlanOptions(time_limit_seconds=5, solver=solver)
+        wire = render.plan_to_dict(make_plan(cluster, options, isolate=False))
+        checker.check_plan(cluster, wire)
+        bound = {b["pod"]: b["node"] for b in wire["spec"]["bindings"]}
+        assert bound == ({"default/pinned-0": "n0"} if lands else {})

@@ -22,7 +22,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from scheduler_ext.domain import DEFAULT_SCHEDULER, Cluster, LabelItems, Node, Pod
+from scheduler_ext.domain import Cluster, LabelItems, Node, Pod
 from scheduler_ext.model import movability
 from scheduler_ext.model.indexes import (
     BudgetIndex,
@@ -70,8 +70,9 @@ def sort_pods(
                 out.kept[reason.split(":", 1)[0]] += 1
         elif pod.terminating:
             continue
-        elif pod.scheduler_name != DEFAULT_SCHEDULER:
-            why = f"scheduled by {pod.scheduler_name}, not by {DEFAULT_SCHEDULER}"
+        elif pod.scheduler_name not in policy.scheduler_names:
+            served = ", ".join(sorted(policy.scheduler_names))
+            why = f"scheduled by {pod.scheduler_name}, not by {served}"
             out.unplanned.append((pod, why))
         elif pod.unmodelled:
             why = f"has {pod.unmodelled}, which the planner does not model yet"

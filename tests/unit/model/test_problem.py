@@ -88,3 +88,19 @@ def test_a_pod_lands_on_an_overcommitted_node_only_within_its_allocatable(
         checker.check_plan(cluster, wire)
         bound = {b["pod"]: b["node"] for b in wire["spec"]["bindings"]}
         assert bound == ({"default/pinned-0": "n0"} if lands else {})
+
+
+def test_pending_pods_are_planned_for_the_schedulers_served_only() -> None:
+    from dataclasses import replace
+
+    from scheduler_ext.domain import Cluster
+    from scheduler_ext.model.movability import EvictionPolicy
+
+    custom = replace(pod("p", cpu=100), scheduler_name="custom")
+    cluster = Cluster(nodes=(node("n1", cpu=1000),), pods=(custom,))
+    default = build_problem(cluster)
+    assert [(p.key, why) for p, why in default.unplanned] == [
+        ("default/p", "scheduled by custom, not by default-scheduler")
+    ]
+    served = build_problem(cluster, policy=EvictionPolicy(scheduler_names=frozenset({"custom"})))
+    assert served.unplanned == ()

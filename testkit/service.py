@@ -27,6 +27,15 @@ REPO = Path(__file__).resolve().parents[1]
 LOG_TAIL = 20_000
 
 
+NOWHERE_KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: nowhere, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: c, context: {cluster: nowhere, user: u}}]
+current-context: c
+"""
+"""A kubeconfig whose API server does not exist: the service starts, serves, and is never ready."""
+
 DRY_RUN_CONFIG = REPO / "deploy" / "kube-scheduler-config.yaml"
 """The shipped configuration for dry-run mode: prioritize and preempt."""
 ALL_VERBS_CONFIG = REPO / "deploy" / "kube-scheduler-config-all-verbs.yaml"

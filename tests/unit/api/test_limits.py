@@ -15,17 +15,11 @@ import orjson
 import pytest
 
 from testkit.cluster import free_port
+from testkit.service import NOWHERE_KUBECONFIG
 from tests.unit.api.conftest import recorded
 
 pytestmark = pytest.mark.slow  # the service runs as a process
 
-KUBECONFIG = """apiVersion: v1
-kind: Config
-clusters: [{name: nowhere, cluster: {server: "https://127.0.0.1:1"}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: c, context: {cluster: nowhere, user: u}}]
-current-context: c
-"""
 RSS_BOUND_MIB = 800
 STORM = """
 import http.client, sys, threading
@@ -66,7 +60,7 @@ def test_large_bodies_are_read_one_at_a_time_within_a_memory_bound(tmp_path: Pat
     del items
     small = json.dumps(recorded("filter.node-cache")).encode()
     kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(KUBECONFIG)
+    kubeconfig.write_text(NOWHERE_KUBECONFIG)
     port = free_port()
     with (tmp_path / "serve.log").open("wb") as log:
         process = subprocess.Popen(

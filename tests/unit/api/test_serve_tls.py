@@ -23,16 +23,8 @@ import pytest
 from testkit.certs import ca_pair as _ca
 from testkit.certs import signed_pair as _signed
 from testkit.cluster import free_port
+from testkit.service import NOWHERE_KUBECONFIG
 from tests.unit.api.conftest import recorded
-
-KUBECONFIG = """apiVersion: v1
-kind: Config
-clusters: [{name: nowhere, cluster: {server: "https://127.0.0.1:1"}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: c, context: {cluster: nowhere, user: u}}]
-current-context: c
-"""
-
 
 pytestmark = pytest.mark.slow  # openssl and scheduler-ext serve run as processes
 
@@ -47,7 +39,7 @@ def test_https_with_a_certificate(tmp_path: Path) -> None:
         check=True, capture_output=True,
     )  # fmt: skip
     kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(KUBECONFIG)
+    kubeconfig.write_text(NOWHERE_KUBECONFIG)
     port = free_port()
     log = (tmp_path / "serve.log").open("wb")
     process = subprocess.Popen(
@@ -98,7 +90,7 @@ def test_mutual_tls_refuses_untrusted_clients_and_certificates_reload(tmp_path: 
     trusted = _signed(tmp_path, "kube-scheduler", ca)
     stranger = _signed(tmp_path, "stranger", _ca(tmp_path, "other-ca"))
     kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(KUBECONFIG)
+    kubeconfig.write_text(NOWHERE_KUBECONFIG)
     port = free_port()
     env = {**os.environ, "SCHEDULER_EXT_SERVER__TLS_RELOAD_SECONDS": "0.2"}
     with (tmp_path / "serve.log").open("wb") as log:

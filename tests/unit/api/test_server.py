@@ -14,16 +14,9 @@ from pathlib import Path
 import pytest
 
 from testkit.cluster import free_ports
+from testkit.service import NOWHERE_KUBECONFIG
 
 pytestmark = pytest.mark.slow  # scheduler-ext serve runs as a process
-
-KUBECONFIG = """apiVersion: v1
-kind: Config
-clusters: [{name: nowhere, cluster: {server: "https://127.0.0.1:1"}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: c, context: {cluster: nowhere, user: u}}]
-current-context: c
-"""
 
 
 def _status(url: str) -> int:
@@ -37,7 +30,7 @@ def _status(url: str) -> int:
 
 def test_plans_and_metrics_on_the_admin_port_only(tmp_path: Path) -> None:
     kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(KUBECONFIG)
+    kubeconfig.write_text(NOWHERE_KUBECONFIG)
     port, admin = free_ports(2)
     env = {**os.environ, "SCHEDULER_EXT_SERVER__ADMIN_PORT": str(admin)}
     with (tmp_path / "serve.log").open("wb") as log:

@@ -81,7 +81,9 @@ class Kube:
         if kind == "Node":
             return self.core.create_node(manifest)
         if kind == "Namespace":
-            return self.core.create_namespace(manifest)
+            created = self.core.create_namespace(manifest)
+            self._wait_default_service_account(manifest["metadata"]["name"])
+            return created
         if kind == "PriorityClass":
             return self.scheduling.create_priority_class(manifest)
         if kind == "Pod":
@@ -93,6 +95,17 @@ class Kube:
         if kind == "PodDisruptionBudget":
             return self.policy.create_namespaced_pod_disruption_budget(ns, manifest)
         raise ValueError(f"Kube.create does not know kind {kind!r}")
+
+    def _wait_default_service_account(self, namespace: str, timeout: float = 30.0) -> None:
+        """Pods are refused (403) until the controller-manager has made the namespace's
+        ``default`` ServiceAccount: wait for it, so a pod can be created at once."""
+        wait_for(
+            lambda: self.core.read_namespaced_service_account("default", namespace),
+            lambda account: account is not None,
+            description=f"the default ServiceAccount of {namespace}",
+            timeout=timeout,
+            retry=lambda exc: isinstance(exc, ApiException) and exc.status == 404,
+        )
 
     def create_all(self, manifests: Iterable[Manifest]) -> list[Any]:
         return [self.create(m) for m in manifests]

@@ -42,8 +42,9 @@ def test_plans_and_metrics_on_the_admin_port_only(tmp_path: Path) -> None:
     try:
         deadline = time.monotonic() + 30
         while True:
-            try:
+            try:  # both listeners up (the admin one starts first, in its thread)
                 assert _status(f"http://127.0.0.1:{admin}/metrics") == 200
+                assert _status(f"http://127.0.0.1:{port}/healthz") == 200
                 break
             except urllib.error.URLError:
                 assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()

@@ -125,6 +125,10 @@ class SpreadGroup:
     matchers: tuple[int, ...]
     fixed: DomainCounts
     """Immovable, not terminating matching pods on counted nodes, per domain."""
+    necessary_only: bool = False
+    """Keep only a rule every real plan meets (for the certificate of an optimum, never for a
+    plan): a carrier's domain, with its running and landing self-matching pods only, at most
+    maxSkew above the smallest final count."""
 
     @cached_property
     def counted_set(self) -> frozenset[int]:

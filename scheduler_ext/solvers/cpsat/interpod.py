@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from scheduler_ext.model.interpod_state import affinity_order, class_links, first_pod_allowed
-from scheduler_ext.model.problem import Problem
+from scheduler_ext.model.problem import Problem, SpreadGroup
 from scheduler_ext.solvers.cpsat.variables import ClassVariables
 
 Term = tuple[cp_model.IntVar, int]
@@ -171,6 +171,9 @@ def add_spread(model: cp_model.CpModel, problem: Problem, v: ClassVariables) -> 
             continue
         counts = _sums(problem, v, group.matchers, group.topology, "x", group.counted_set)
         _constants(counts, group.fixed)
+        if group.necessary_only:
+            _necessary_spread(model, problem, v, group, counts, receiving)
+            continue
         others = [c for c in group.matchers if c not in carriers]
         exact_stays(model, problem, v, others)
         others_land = _sums(problem, v, others, group.topology, "land", group.counted_set)
@@ -194,6 +197,34 @@ def add_spread(model: cp_model.CpModel, problem: Problem, v: ClassVariables) -> 
             rule = model.add(seen[d] - smallest <= group.max_skew)
             if lands is not None:
                 rule.only_enforce_if(lands)
+
+
+def _necessary_spread(
+    model: cp_model.CpModel,
+    problem: Problem,
+    v: ClassVariables,
+    group: SpreadGroup,
+    counts: dict[int, Sum],
+    receiving: dict[int, Sum],
+) -> None:
+    """What every real plan meets: when the last self-matching carrier lands in d, d holds at
+    least its staying pods and those carriers, and the smallest count is at most the final one."""
+    stays = _sums(problem, v, group.matchers, group.topology, "stay", group.counted_set)
+    selfs = [c for c in group.carriers if c in set(group.matchers)]
+    landed = _sums(problem, v, selfs, group.topology, "land", group.counted_set)
+    _constants(stays, group.fixed)
+    smallest: cp_model.IntVar | int = 0
+    if len(group.domains) >= group.min_domains:
+        top = max((counts[d].upper for d in group.domains), default=0)
+        smallest = model.new_int_var(0, top, "spread_min")
+        for d in group.domains:
+            model.add(smallest <= counts[d].expr())
+    for d, carriers_land in receiving.items():
+        lands = _indicator(model, carriers_land)
+        early = stays[d].expr() + (landed[d].expr() if d in landed else 0)
+        rule = model.add(early - smallest <= group.max_skew)
+        if lands is not None:
+            rule.only_enforce_if(lands)
 
 
 def add_affinity(model: cp_model.CpModel, problem: Problem, v: ClassVariables) -> None:

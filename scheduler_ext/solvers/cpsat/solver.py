@@ -108,6 +108,7 @@ class _Run:
         self.incumbent = incumbent
         self.incumbent_key = evaluate(problem, incumbent).key
         self.proven = not problem.inexact
+        self.plans = True
         self.stages: list[StageReport] = []
         self.model, self.vars = build_model(problem, scope, incumbent, entrants)
         self.symmetry: cp_model.IntVar | None = None
@@ -141,7 +142,7 @@ class _Run:
         key = evaluate(self.problem, candidate).key
         if key <= self.incumbent_key:
             return True
-        broken = interpod_violations(self.problem, candidate.counts())
+        broken = interpod_violations(self.problem, candidate.counts()) if self.plans else []
         if broken:  # the model's rules hold, but no landing order was found: not a plan
             logger.info("cpsat solution without a landing order: %s", broken[:1])
             self.proven = False
@@ -203,15 +204,18 @@ def solve_cpsat(
     scope: Collection[int] | None = None,
     entrants: Collection[int] | None = None,
     search_seconds: float | None = None,
+    plans: bool = True,
 ) -> SolveResult:
     """Improve ``incumbent`` lexicographically until proven optimal or ``deadline`` (monotonic).
 
     With ``scope``, only the counts on those nodes may change, and ``optimal`` means optimal
     within that neighbourhood only; ``entrants`` limits which classes may add pods to it.
     ``search_seconds`` caps the search after the model is built (building a neighbourhood's
-    model costs time proportional to the whole cluster's classes).
+    model costs time proportional to the whole cluster's classes). ``plans=False`` skips the
+    inter-pod self-check of each solution (a certificate's relaxed model bounds, it plans nothing).
     """
     run = _Run(problem, incumbent, deadline, workers, on_incumbent, scope, entrants)
+    run.plans = plans
     if search_seconds is not None:  # the search's own time starts once the model is built
         run.deadline = min(deadline, time.monotonic() + search_seconds)
     tiers = [p for p in problem.priorities if any(c.priority == p for c in problem.classes)]
@@ -256,7 +260,7 @@ def solve_cpsat(
             status, _, _ = run.solve_stage("disruption", objective, False, run.remaining())
             if status != StageStatus.OPTIMAL:
                 run.proven = False
-    if run.proven and scope is None and problem.has_interpod:
+    if run.proven and scope is None and plans and problem.has_interpod:
         _certify(run, deadline, workers)
     run.publish()
     logger.debug("cpsat stages: %s", run.stages)
@@ -264,14 +268,17 @@ def solve_cpsat(
 
 
 def relaxed(problem: Problem) -> Problem | None:
-    """``problem`` without the groups whose rule may be stricter than kube-scheduler (None when
-    there are none): every real plan is one of its solutions."""
+    """``problem`` with only necessary rules where its rule may be stricter than kube-scheduler
+    (None when there is no such group): every real plan is one of its solutions."""
     spread, affinity = inexact_groups(problem)
     if not spread and not affinity:
         return None
     return replace(
         problem,
-        spread=tuple(g for i, g in enumerate(problem.spread) if i not in spread),
+        spread=tuple(
+            replace(g, necessary_only=True) if i in spread else g
+            for i, g in enumerate(problem.spread)
+        ),
         affinity=tuple(g for i, g in enumerate(problem.affinity) if i not in affinity),
     )
 
@@ -283,7 +290,7 @@ def _certify(run: _Run, deadline: float, workers: int) -> None:
     if looser is None:
         return
     started = time.monotonic()
-    check = solve_cpsat(looser, run.incumbent, deadline=deadline, workers=workers)
+    check = solve_cpsat(looser, run.incumbent, deadline=deadline, workers=workers, plans=False)
     run.proven = check.optimal and evaluate(looser, check.assignment).key == run.incumbent_key
     run.stages.append(
         StageReport(

@@ -211,20 +211,35 @@ def test_a_domain_broken_before_the_plan_opens_once_it_is_whole() -> None:
     assert final == {"default/web-0": "n1", "default/db-0": "n0", "default/db-1": "n0"}
 
 
-def test_a_rule_kept_stricter_is_certified_by_its_relaxation_or_not_claimed() -> None:
+def test_a_rule_kept_stricter_is_certified_by_a_relaxation() -> None:
     # canary-0 matches web's spread selector without carrying the constraint, where the model's
-    # rule may be stricter than kube-scheduler: its optimum counts as a proof only when the model
-    # without that rule finds nothing better.
+    # rule may be stricter than kube-scheduler: its optimum is a proof only when the model with
+    # just a necessary rule there (the certificate) finds nothing better.
     webs = [pod(f"web-{i}", labels={"app": "web"}, spread=spread("web")) for i in range(2)]
     canary = pod("canary-0", labels={"app": "web"})
     roomy = Cluster(nodes=(zone_node("n0", "a"), zone_node("n1", "b")), pods=(*webs, canary))
-    wire, _ = planned(roomy, "cpsat")  # everything placed: the relaxation agrees
-    assert wire["status"]["optimal"] is True
-    assert "certificate" in [s["name"] for s in wire["status"]["diagnostics"]["stages"]]
-    # Zone b has no room: the second web pod may not land in zone a (skew 2), which the model
-    # without the rule would allow. The plan is the optimum, but it cannot prove it.
+    # Zone b has no room: the second web pod may not land in zone a (skew 2 whatever the order).
     tight = Cluster(nodes=(zone_node("n0", "a"), zone_node("n1", "b", cpu=0)), pods=roomy.pods)
-    best, _ = oracle.best_plan(tight)
-    wire, final = planned(tight, "cpsat")
-    assert checker.validate_placement(tight, final).objective == best
-    assert wire["status"]["optimal"] is False
+    for cluster in (roomy, tight):
+        best, _ = oracle.best_plan(cluster)
+        wire, final = planned(cluster, "cpsat")
+        assert checker.validate_placement(cluster, final).objective == best
+        assert wire["status"]["optimal"] is True
+        assert "certificate" in [s["name"] for s in wire["status"]["diagnostics"]["stages"]]
+
+
+def test_the_certificate_keeps_only_a_necessary_spread_rule() -> None:
+    # Without the canary's landing counted (the necessary rule), zone a may take both web pods
+    # only if the smallest final count allows it; with it dropped altogether it always could.
+    from scheduler_ext.solvers.cpsat.solver import relaxed
+
+    webs = [pod(f"web-{i}", labels={"app": "web"}, spread=spread("web")) for i in range(2)]
+    cluster = Cluster(
+        nodes=(zone_node("n0", "a"), zone_node("n1", "b", cpu=0)),
+        pods=(*webs, pod("canary-0", labels={"app": "web"})),
+    )
+    problem = build_problem(cluster)
+    looser = relaxed(problem)
+    assert looser is not None
+    assert [g.necessary_only for g in looser.spread] == [True]
+    assert relaxed(build_problem(one_per_node())) is None

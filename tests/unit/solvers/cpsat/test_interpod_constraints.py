@@ -199,3 +199,27 @@ def test_never_allows_moves() -> None:
     )
     assert value == 3
     assert counts == [{1: 1}, {0: 1}]
+
+
+def test_the_necessary_spread_rule_matches_the_rule_where_every_pod_carries_it() -> None:
+    small = {"cpu": 100, "pods": 10}
+    cls = ClassSpec(priority=1, demand={"cpu": 100}, pending=6)
+    for necessary_only in (False, True):
+        problem = _spread(tiny_problem([NODE, NODE, small, small], [cls]))
+        group = replace(problem.spread[0], necessary_only=necessary_only)
+        problem = replace(problem, spread=(group,))
+        assert best(problem, interpod.add_spread, placed(0))[0] == 3
+
+
+def test_the_necessary_spread_rule_counts_late_pods_in_the_minimum_only() -> None:
+    # Zone a: carriers land; zone b: 1 running pod that matches without carrying, and room for
+    # 2 more of them. The rule a plan must keep lets zone a reach at most 1 above b's final count.
+    problem = tiny_problem(
+        [NODE, NODE, NODE, NODE],
+        [
+            ClassSpec(priority=1, demand={"cpu": 100}, pending=5, eligible=(0, 1)),
+            ClassSpec(priority=1, demand={"cpu": 100}, pending=2, running={2: 1}, eligible=(2,)),
+        ],
+    )
+    problem = _spread(problem, carriers=(0,), matchers=(0, 1), fixed=(), necessary_only=True)
+    assert best(problem, interpod.add_spread, placed(0))[0] == 4  # b ends at 3: a may hold 4

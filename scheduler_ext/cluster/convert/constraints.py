@@ -80,10 +80,10 @@ def _fold_label_keys(
 
 def affinity_terms(
     reader: Reader, affinity: Mapping[str, Any], kind: str, labels: LabelItems
-) -> tuple[tuple[PodAffinityTerm, ...], int, int | None]:
+) -> tuple[tuple[PodAffinityTerm, ...], int | None]:
     """The required terms of ``spec.affinity.<kind>`` (podAffinity or podAntiAffinity).
 
-    Returns the terms, how many the pod declares, and the index of the first declared term
+    Returns the terms and the index of the first declared term
     without a label selector (None if none). kube-scheduler reads a nil ``labelSelector`` as
     ``labels.Nothing()`` (``metav1.LabelSelectorAsSelector`` in ``newAffinityTerm``,
     k8s.io/kube-scheduler/framework/types.go): such an anti-affinity term keeps nothing out and is
@@ -121,7 +121,7 @@ def affinity_terms(
                 namespace_selector=namespace_selector,
             )
         )
-    return tuple(terms), len(raw_terms), no_selector
+    return tuple(terms), no_selector
 
 
 def _positive(reader: Reader, value: object, path: str, default: int | None) -> int:

@@ -31,7 +31,7 @@ from scheduler_ext.domain import (
 logger = logging.getLogger(__name__)
 
 FINISHED_PHASES = frozenset({"Succeeded", "Failed"})
-_CONSTRAINT_FIELDS = frozenset({"topologySpreadConstraints", "resourceClaims", "schedulingGates"})
+_UNMODELLED_FIELDS = frozenset({"resourceClaims", "schedulingGates"})
 _PODS = KindReader(Kind.POD)
 _OWNERS: Cache[tuple[str, str, str], OwnerRef] = Cache(50_000)  # one ReplicaSet, one value
 
@@ -74,20 +74,20 @@ def _priority(
 
 def _inter_pod(
     reader: Reader, affinity: Mapping[str, Any], labels: LabelItems
-) -> tuple[tuple[PodAffinityTerm, ...], tuple[PodAffinityTerm, ...], bool, str | None]:
-    """Required pod affinity and anti-affinity terms, whether the pod declares any anti-affinity
-    term (even ones selecting nothing), and why the pod can never be placed (or None)."""
+) -> tuple[tuple[PodAffinityTerm, ...], tuple[PodAffinityTerm, ...], str | None]:
+    """Required pod affinity and anti-affinity terms, and why the pod can never be placed (or
+    None)."""
     if not affinity:
-        return (), (), False, None
-    pod_affinity, _, no_selector = affinity_terms(reader, affinity, "podAffinity", labels)
-    anti_affinity, declared, _ = affinity_terms(reader, affinity, "podAntiAffinity", labels)
+        return (), (), None
+    pod_affinity, no_selector = affinity_terms(reader, affinity, "podAffinity", labels)
+    anti_affinity, _ = affinity_terms(reader, affinity, "podAntiAffinity", labels)
     never = None
     if no_selector is not None:
         never = (
             f"required pod affinity term {no_selector} has no labelSelector, which matches no "
             "pod (kube-scheduler never places such a pod)"
         )
-    return pod_affinity, anti_affinity, declared > 0, never
+    return pod_affinity, anti_affinity, never
 
 
 def _volumes(reader: Reader, spec: Mapping[str, Any]) -> tuple[bool, list[str]]:
@@ -117,34 +117,16 @@ def _volumes(reader: Reader, spec: Mapping[str, Any]) -> tuple[bool, list[str]]:
 
 
 def _unmodelled(
-    reader: Reader,
-    spec: Mapping[str, Any],
-    affinity: Mapping[str, Any],
-    has_anti: bool,
-    claims: list[str],
-    never: str | None = None,
+    reader: Reader, spec: Mapping[str, Any], claims: list[str], never: str | None = None
 ) -> str | None:
     """The hard constraints the planner does not model, as one line; None if there are none.
 
     ``never`` (a constraint no node can satisfy) comes first: the pod must stay where it is.
+    Inter-pod affinity, anti-affinity and topology spread are modelled (``model/interpod*``).
     """
-    if not (affinity or has_anti or claims or never or _CONSTRAINT_FIELDS.intersection(spec)):
+    if not (claims or never or _UNMODELLED_FIELDS.intersection(spec)):
         return None
     reasons = [never] if never else []
-    pod_affinity = reader.mapping(affinity.get("podAffinity"), "spec.affinity.podAffinity")
-    if reader.items(
-        pod_affinity.get("requiredDuringSchedulingIgnoredDuringExecution"),
-        "spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution",
-    ):
-        reasons.append("required pod affinity")
-    spread = reader.items(spec.get("topologySpreadConstraints"), "spec.topologySpreadConstraints")
-    for i, raw in enumerate(spread):
-        where = f"spec.topologySpreadConstraints[{i}]"
-        constraint = reader.mapping(raw, where)
-        policy = reader.string(constraint.get("whenUnsatisfiable"), f"{where}.whenUnsatisfiable")
-        if policy != "ScheduleAnyway":
-            reasons.append("a DoNotSchedule topology spread constraint")
-            break
     reasons.extend(claims)
     if reader.items(spec.get("resourceClaims"), "spec.resourceClaims"):
         reasons.append("resource claims (DRA)")
@@ -188,7 +170,7 @@ def pod_from(
     priority, class_name, class_policy = _priority(reader, spec, priorities or {})
     requests, host_ports = pod_requests(reader, spec, status)
     labels = reader.labels(meta.get("labels"), "metadata.labels")
-    pod_affinity, anti_affinity, has_anti, never = _inter_pod(reader, affinity, labels)
+    pod_affinity, anti_affinity, never = _inter_pod(reader, affinity, labels)
     node_affinity = required_node_affinity(reader, affinity) if affinity else ()
     local_storage, claims = _volumes(reader, spec) if "volumes" in spec else (False, [])
     has_spread = "topologySpreadConstraints" in spec
@@ -218,8 +200,6 @@ def pod_from(
         spread=spread,
         preempts=preempts(reader, spec, class_policy),
         # A running pod's claims are the eviction rules' (rule pvc), a pending one's unmodelled.
-        unmodelled=_unmodelled(
-            reader, spec, affinity, has_anti, [] if spec.get("nodeName") else claims, never
-        ),
+        unmodelled=_unmodelled(reader, spec, [] if spec.get("nodeName") else claims, never),
         volume_claims=tuple(claims),
     )

@@ -203,28 +203,6 @@ ANTI_TERM = {
     ("spec", "reason"),
     [
         pytest.param(
-            {
-                "affinity": {
-                    "podAffinity": {
-                        "requiredDuringSchedulingIgnoredDuringExecution": [
-                            {"labelSelector": {}, "topologyKey": "zone"}
-                        ]
-                    }
-                }
-            },
-            "required pod affinity",
-            id="pod-affinity",
-        ),
-        pytest.param(
-            {
-                "topologySpreadConstraints": [
-                    {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}
-                ]
-            },
-            "a DoNotSchedule topology spread constraint",
-            id="spread-do-not-schedule",
-        ),
-        pytest.param(
             {"volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data-0"}}]},
             'PersistentVolumeClaim volume "data"',
             id="pvc",
@@ -279,10 +257,30 @@ def test_unmodelled(spec: dict[str, Any], reason: str) -> None:
             },
             id="preferred-anti-affinity",
         ),
+        pytest.param(
+            {
+                "affinity": {
+                    "podAffinity": {
+                        "requiredDuringSchedulingIgnoredDuringExecution": [
+                            {"labelSelector": {}, "topologyKey": "zone"}
+                        ]
+                    }
+                }
+            },
+            id="required-pod-affinity",
+        ),
+        pytest.param(
+            {
+                "topologySpreadConstraints": [
+                    {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}
+                ]
+            },
+            id="spread-do-not-schedule",
+        ),
         pytest.param({"schedulingGates": []}, id="no-gates"),
     ],
 )
-def test_soft_constraints_are_modelled(spec: dict[str, Any]) -> None:
+def test_modelled_constraints_leave_the_pod_planned(spec: dict[str, Any]) -> None:
     assert converted(pod_json(spec)).unmodelled is None
 
 

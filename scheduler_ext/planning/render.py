@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from scheduler_ext.domain import PackingPlan
+from scheduler_ext.domain import PackingPlan, TierCount
 
 API_VERSION = "scheduler-ext.io/v1alpha1"
 KIND = "PackingPlan"
@@ -64,12 +64,17 @@ def table(headers: list[str], rows: list[list[str]]) -> list[str]:
     ]
 
 
+def _priority(tier: TierCount) -> str:
+    names = ",".join(tier.class_names)
+    return f"{tier.priority} ({names})" if names else str(tier.priority)
+
+
 def to_table(plan: PackingPlan) -> str:
     status = plan.status
     lines = table(
         ["PRIORITY", "BEFORE", "AFTER", "GAINED"],
         [
-            [str(t.priority), str(t.before), str(t.after), f"{t.after - t.before:+d}"]
+            [_priority(t), str(t.before), str(t.after), f"{t.after - t.before:+d}"]
             for t in status.placed_by_priority
         ],
     )

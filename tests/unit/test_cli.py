@@ -44,6 +44,7 @@ def test_yaml_and_table_outputs() -> None:
     table = run("plan", "--snapshot", str(EXAMPLE), "--time-limit", "1")
     assert table.returncode == 0, table.stderr
     assert table.stdout.startswith("PRIORITY")
+    assert "\n10000 (prod) " in table.stdout  # the PriorityClass names beside the values
     assert "Moves (" in table.stdout
     assert "Bindings (" in table.stdout
 

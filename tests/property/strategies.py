@@ -45,6 +45,7 @@ IMMOVABLE_KINDS = (
     "daemonset",
     "bare",
     "terminating",
+    "terminating",  # twice: a terminating pod witnesses affinity, blocks anti-affinity, not spread
     "kube-system",
     "critical",
     "local-storage",

@@ -7,15 +7,18 @@ were written from the Kubernetes source by hand. So for each random cluster
 
 1. the planner plans it in process, as the property tests call it, and the checker checks the plan;
 2. the cluster is created for real in the plan's end state: the nodes, and every running pod the
-   plan leaves in place, bound by ``spec.nodeName``; then each pod the plan places (moves'
-   replacements first, then bindings, each in the plan's order), with its own spec plus a required
-   node affinity on ``metadata.name`` of its planned node, is created alone and must be bound
-   there by kube-scheduler;
+   plan leaves in place, bound by ``spec.nodeName``; then each pod the plan places (bindings and
+   moves' replacements), in the order the executor follows (``arrival_order``: the landings the
+   plan's ``landingOrder`` leaves free, then those it orders), with its own spec plus a required
+   node affinity on ``metadata.name`` of its planned node (``diffgen.pinned``), is created alone
+   and must be bound there by kube-scheduler;
 3. a sample of (pending pod, node) pairs drawn from all pending pods and all nodes, whatever the
    plan did with them, that pass the node-level filters, is judged by the checker in that end
-   state (``testkit/verdicts.py``); each pair is then created pinned the same way (a copy named
-   ``probe-N``) and kube-scheduler must agree: bind it where the checker allows it, and otherwise
-   leave it Pending with the reason of the rule the checker names. Each rule is sampled evenly.
+   state (``testkit/verdicts.py``) and by the model (``model_allows``: the planner asked to bind
+   the pinned pod alone, with every other pod fixed); each pair is then created pinned the same
+   way (a copy named ``probe-N``) and kube-scheduler must agree: bind it where the checker allows
+   it, and otherwise leave it Pending with the reason of the rule the checker names. Each rule is
+   sampled evenly.
 
 Every created pod has one priority class, value 0 and ``preemptionPolicy: Never``, so that
 kube-scheduler never preempts: what it answers is its filters' verdict. One control plane serves

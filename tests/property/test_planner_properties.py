@@ -53,10 +53,12 @@ def _plan(
         solver=solver,
         max_disruptions=instance.max_disruptions,
         allow_local_storage=instance.allow_local_storage,
+        movable_owner_kinds=instance.movable_owner_kinds,
     )
     plan = plan_to_dict(make_plan(instance.cluster, options, isolate=False))
     note(f"cluster: {instance.cluster}")
     note(f"max_disruptions={instance.max_disruptions} local={instance.allow_local_storage}")
+    note(f"movable_owner_kinds={sorted(instance.movable_owner_kinds)}")
     note(f"plan: {plan}")
     spec, status = plan["spec"], plan["status"]
     assert isinstance(spec, dict)
@@ -75,6 +77,7 @@ def test_plans_are_feasible_safe_and_never_worse(instance: Instance) -> None:
         plan,
         max_disruptions=instance.max_disruptions,
         allow_local_storage=instance.allow_local_storage,
+        movable_owner_kinds=instance.movable_owner_kinds,
     )
 
 
@@ -87,12 +90,18 @@ def test_tiny_plans_are_proven_optimal(instance: Instance) -> None:
         plan,
         max_disruptions=instance.max_disruptions,
         allow_local_storage=instance.allow_local_storage,
+        movable_owner_kinds=instance.movable_owner_kinds,
     )
-    assert within_size(instance.cluster, allow_local_storage=instance.allow_local_storage)
+    assert within_size(
+        instance.cluster,
+        allow_local_storage=instance.allow_local_storage,
+        movable_owner_kinds=instance.movable_owner_kinds,
+    )
     best = brute_force(
         instance.cluster,
         max_disruptions=instance.max_disruptions,
         allow_local_storage=instance.allow_local_storage,
+        movable_owner_kinds=instance.movable_owner_kinds,
     )
     note(f"brute-force optimum {best.objective}: {best.placement}")
     assert result.objective <= best.objective, "the plan beats the exhaustive optimum"
@@ -121,6 +130,7 @@ def test_larger_clusters_under_tight_budgets_still_get_valid_plans(
         plan,
         max_disruptions=instance.max_disruptions,
         allow_local_storage=instance.allow_local_storage,
+        movable_owner_kinds=instance.movable_owner_kinds,
     )
     status = plan["status"]
     assert isinstance(status, dict)

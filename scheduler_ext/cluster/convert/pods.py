@@ -33,9 +33,8 @@ logger = logging.getLogger(__name__)
 FINISHED_PHASES = frozenset({"Succeeded", "Failed"})
 _UNMODELLED_FIELDS = frozenset({"resourceClaims", "schedulingGates"})
 _PODS = KindReader(Kind.POD)
-_OWNERS: Cache[tuple[str, str, str, str | None], OwnerRef] = Cache(
-    50_000
-)  # one ReplicaSet, one value
+# One value per owner (kind, name, uid, apiVersion): one ReplicaSet, one value.
+_OWNERS: Cache[tuple[str, str, str, str | None], OwnerRef] = Cache(50_000)
 
 
 def _priority(

@@ -5,8 +5,9 @@ runs a few hundred on one kwokctl control plane, for the figures in docs/testing
     python -m benchmarks.differential --clusters 300 [--seed 0] [--minutes 20]
 
 It prints one line per cluster that disagrees (and the whole disagreement at the end), then the
-tally: clusters, planned pods and sampled pairs per checker verdict checked on kube-scheduler,
-and disagreements. Exit status 1 when there is a disagreement.
+tally: clusters, planned pods by the inter-pod constraint they carry and sampled pairs per
+checker verdict (each also put to the model) checked on kube-scheduler, and disagreements. Exit
+status 1 when there is a disagreement.
 """
 
 from __future__ import annotations

@@ -148,9 +148,22 @@ class SpreadConstraint:
 
 @dataclass(frozen=True)
 class OwnerRef:
+    """A pod's controller owner reference. ``kind`` alone does not name a controller: a
+    ``ReplicaSet`` of ``example.com/v1`` is a custom controller's, so the group is kept too."""
+
     kind: str
     name: str
     uid: str = ""
+    api_version: str | None = None
+    """``apiVersion`` (``apps/v1``); None when not stated (a value built by hand, or a hand-written
+    snapshot: the API server always sets it), taken as the API of Kubernetes' own ``kind``."""
+
+    @property
+    def group(self) -> str | None:
+        """The API group (``apps``; ``""`` for the core ``v1``), None when not stated."""
+        if self.api_version is None:
+            return None
+        return self.api_version.rpartition("/")[0]
 
 
 @dataclass(frozen=True)

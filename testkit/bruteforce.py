@@ -37,7 +37,12 @@ class Optimum:
     explored: int
 
 
-def free_pods(cluster: Cluster, *, allow_local_storage: bool = False) -> list[Pod]:
+def free_pods(
+    cluster: Cluster,
+    *,
+    allow_local_storage: bool = False,
+    movable_owner_kinds: frozenset[str] = checker.MOVABLE_OWNER_KINDS,
+) -> list[Pod]:
     """The pods whose node may change: bindable pending pods and disruptable bound pods."""
     out = []
     for pod in cluster.pods:
@@ -46,7 +51,10 @@ def free_pods(cluster: Cluster, *, allow_local_storage: bool = False) -> list[Po
                 out.append(pod)
         elif (
             checker.immovable_reason(
-                pod, allow_local_storage=allow_local_storage, budgets=cluster.budgets
+                pod,
+                allow_local_storage=allow_local_storage,
+                movable_owner_kinds=movable_owner_kinds,
+                budgets=cluster.budgets,
             )
             is None
         ):
@@ -58,10 +66,13 @@ def within_size(
     cluster: Cluster,
     *,
     allow_local_storage: bool = False,
+    movable_owner_kinds: frozenset[str] = checker.MOVABLE_OWNER_KINDS,
     max_nodes: int = MAX_NODES,
     max_free_pods: int = MAX_FREE_PODS,
 ) -> bool:
-    free = free_pods(cluster, allow_local_storage=allow_local_storage)
+    free = free_pods(
+        cluster, allow_local_storage=allow_local_storage, movable_owner_kinds=movable_owner_kinds
+    )
     return len(cluster.nodes) <= max_nodes and len(free) <= max_free_pods
 
 
@@ -70,6 +81,7 @@ def brute_force(
     *,
     max_disruptions: int | None = None,
     allow_local_storage: bool = False,
+    movable_owner_kinds: frozenset[str] = checker.MOVABLE_OWNER_KINDS,
     max_nodes: int = MAX_NODES,
     max_free_pods: int = MAX_FREE_PODS,
 ) -> Optimum:
@@ -78,12 +90,19 @@ def brute_force(
     if not within_size(
         cluster,
         allow_local_storage=allow_local_storage,
+        movable_owner_kinds=movable_owner_kinds,
         max_nodes=max_nodes,
         max_free_pods=max_free_pods,
     ):
         raise TooLarge(f"{len(cluster.nodes)} nodes, too many free pods for brute force")
     search = _Search(
-        cluster, max_disruptions=max_disruptions, allow_local_storage=allow_local_storage
+        cluster,
+        max_disruptions=max_disruptions,
+        free=free_pods(
+            cluster,
+            allow_local_storage=allow_local_storage,
+            movable_owner_kinds=movable_owner_kinds,
+        ),
     )
     search.visit(0, 0, 0)
     assert search.best, "the current placement is always feasible, so the search finds something"
@@ -93,6 +112,7 @@ def brute_force(
         placement,
         max_disruptions=max_disruptions,
         allow_local_storage=allow_local_storage,
+        movable_owner_kinds=movable_owner_kinds,
     )
     assert result.objective == objective, (result.objective, objective)
     return Optimum(objective=objective, placement=placement, explored=search.explored)
@@ -102,15 +122,12 @@ class _Search:
     """The depth-first search's state: each free pod in turn tries every fate in its domain;
     ``_enter`` and ``_leave`` do and undo one fate, so the state is always the current branch."""
 
-    def __init__(
-        self, cluster: Cluster, *, max_disruptions: int | None, allow_local_storage: bool
-    ) -> None:
+    def __init__(self, cluster: Cluster, *, max_disruptions: int | None, free: list[Pod]) -> None:
         self.cluster = cluster
         self.max_disruptions = max_disruptions
         self.nodes = {node.name: node for node in cluster.nodes}
         self.priorities = checker.priorities_of(cluster)
         self.rank = {p: i for i, p in enumerate(self.priorities)}
-        free = free_pods(cluster, allow_local_storage=allow_local_storage)
         free_keys = {pod.key for pod in free}
         # Bound pods first: their fates decide the room the pending pods can use.
         free.sort(key=lambda p: (p.node_name is None, -p.priority, p.key))

@@ -266,9 +266,20 @@ def api_node(
     return _typed("Node", typed, body)
 
 
-def owner_reference(kind: str, name: str, *, uid: str, controller: bool = True) -> dict[str, Any]:
-    """One ``metadata.ownerReferences`` entry (the controller's, by default)."""
-    return {"kind": kind, "name": name, "uid": uid, "controller": controller}
+_API_VERSIONS = {"ReplicaSet": "apps/v1", "StatefulSet": "apps/v1", "DaemonSet": "apps/v1"}
+_API_VERSIONS |= {"Job": "batch/v1", "Node": "v1"}
+
+
+def owner_reference(
+    kind: str, name: str, *, uid: str, controller: bool = True, api_version: str | None = None
+) -> dict[str, Any]:
+    """One ``metadata.ownerReferences`` entry (the controller's, by default), with the
+    apiVersion of Kubernetes' own ``kind`` unless one is given (none for other kinds)."""
+    ref: dict[str, Any] = {"kind": kind, "name": name, "uid": uid, "controller": controller}
+    version = api_version or _API_VERSIONS.get(kind)
+    if version is not None:
+        ref["apiVersion"] = version
+    return ref
 
 
 def api_pod(

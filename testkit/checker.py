@@ -20,7 +20,8 @@ Rules (see the planner contract):
   own terms and running pods' terms against it) and DoNotSchedule topology spread, decided as
   kube-scheduler's InterPodAffinity and PodTopologySpread filters decide them, pod by pod in an
   execution order: evictions (and moved pods' old copies) first, then the arriving pods in some
-  order the executor could follow; that module's docstring gives the order and the rules.
+  order the executor could follow; that module's docstring gives the order and the rules. A plan
+  that states its ``landingOrder`` (``status.diagnostics``) must pass in that order.
 - Preemption policy: a pod with ``preempts=False`` (preemptionPolicy Never) never lands (bound,
   or as a moved pod's replacement) in a plan that evicts, without a new home, a pod of lower
   priority (kube-scheduler never preempts for it; the model encodes exactly this conservative
@@ -45,7 +46,7 @@ from typing import Any
 
 from scheduler_ext.domain import PODS, Cluster, DisruptionBudget, Node, Pod, Taint
 from testkit import disruption
-from testkit.interpod import plan_violation
+from testkit.interpod import plan_violation, stated_order_violation
 from testkit.matching import (
     node_term_matches,
     selector_matches,
@@ -423,4 +424,10 @@ def check_plan(
         movable_owner_kinds=movable_owner_kinds,
     )
     check_status(result, plan["status"])
+    stated = plan["status"].get("diagnostics", {}).get("landingOrder")
+    if stated is not None:
+        spec = plan["spec"]
+        arrived = [m["pod"] for m in spec["moves"]] + [b["pod"] for b in spec["bindings"]]
+        problem = stated_order_violation(cluster, final, arrived, stated["pods"])
+        assert problem is None, problem
     return result

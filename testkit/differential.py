@@ -7,15 +7,18 @@ were written from the Kubernetes source by hand. So for each random cluster
 
 1. the planner plans it in process, as the property tests call it, and the checker checks the plan;
 2. the cluster is created for real in the plan's end state: the nodes, and every running pod the
-   plan leaves in place, bound by ``spec.nodeName``; then each pod the plan places (moves'
-   replacements first, then bindings, each in the plan's order), with its own spec plus a required
-   node affinity on ``metadata.name`` of its planned node, is created alone and must be bound
-   there by kube-scheduler;
+   plan leaves in place, bound by ``spec.nodeName``; then each pod the plan places (bindings and
+   moves' replacements), in the order the executor follows (``arrival_order``: the landings the
+   plan's ``landingOrder`` leaves free, then those it orders), with its own spec plus a required
+   node affinity on ``metadata.name`` of its planned node (``diffgen.pinned``), is created alone
+   and must be bound there by kube-scheduler;
 3. a sample of (pending pod, node) pairs drawn from all pending pods and all nodes, whatever the
    plan did with them, that pass the node-level filters, is judged by the checker in that end
-   state (``testkit/verdicts.py``); each pair is then created pinned the same way (a copy named
-   ``probe-N``) and kube-scheduler must agree: bind it where the checker allows it, and otherwise
-   leave it Pending with the reason of the rule the checker names. Each rule is sampled evenly.
+   state (``testkit/verdicts.py``) and by the model (``model_allows``: the planner asked to bind
+   the pinned pod alone, with every other pod fixed); each pair is then created pinned the same
+   way (a copy named ``probe-N``) and kube-scheduler must agree: bind it where the checker allows
+   it, and otherwise leave it Pending with the reason of the rule the checker names. Each rule is
+   sampled evenly.
 
 Every created pod has one priority class, value 0 and ``preemptionPolicy: Never``, so that
 kube-scheduler never preempts: what it answers is its filters' verdict. One control plane serves
@@ -25,9 +28,11 @@ before the next (a spread constraint that ignores node affinity counts every nod
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +81,8 @@ class Tally:
     clusters: int = 0
     planned: int = 0
     """Pods the plans placed (bindings and moves), each checked on kube-scheduler."""
+    planned_by: Counter[str] = field(default_factory=Counter)
+    """The planned pods by the inter-pod constraint they carry (``constraint_kind``)."""
     probes: Counter[str] = field(default_factory=Counter)
     """Sampled pairs checked, by the checker's verdict."""
     disagreements: list[Disagreement] = field(default_factory=list)
@@ -83,8 +90,9 @@ class Tally:
 
     def summary(self) -> str:
         per_rule = ", ".join(f"{rule} {n}" for rule, n in sorted(self.probes.items()))
+        per_kind = ", ".join(f"{kind} {n}" for kind, n in sorted(self.planned_by.items()))
         return (
-            f"{self.clusters} clusters, {self.planned} planned pods and "
+            f"{self.clusters} clusters, {self.planned} planned pods ({per_kind}) and "
             f"{sum(self.probes.values())} sampled pairs ({per_rule}) checked on kube-scheduler, "
             f"{len(self.disagreements)} disagreements, {self.seconds:.0f} s"
         )
@@ -96,6 +104,46 @@ def domain_pod(manifest: Manifest, namespace: str) -> Pod:
     pod = pod_from(obj)
     assert pod is not None
     return pod
+
+
+def constraint_kind(pod: Pod) -> str:
+    """What a planned pod carries, for the tally: ``affinity``, ``anti-affinity``, ``spread``
+    (the first that applies) or ``plain``."""
+    for kind, present in (
+        ("affinity", pod.affinity),
+        ("spread", pod.spread),
+        ("anti-affinity", pod.anti_affinity),
+    ):
+        if present:
+            return kind
+    return "plain"
+
+
+def arrival_order(plan: Mapping[str, Any]) -> list[str]:
+    """The names of the pods the plan places, in the order the executor creates them: those the
+    plan's ``landingOrder`` leaves free (they may land at any time after the evictions) in the
+    plan's order (moves, then bindings), then those of ``landingOrder``, in its order."""
+    spec = plan["spec"]
+    landing = [*(m["pod"] for m in spec["moves"]), *(b["pod"] for b in spec["bindings"])]
+    diagnostics = plan["status"].get("diagnostics", {})
+    ordered = list(diagnostics.get("landingOrder", {}).get("pods", []))
+    free = [key for key in landing if key not in set(ordered)]
+    return [key.split("/", 1)[1] for key in [*free, *ordered]]
+
+
+def _running(placed: Placed) -> str:
+    return ", ".join(f"{p.name}@{where}" for p, where in placed)
+
+
+def model_allows(view: Cluster, placed: Placed, pod: Pod) -> bool:
+    """The model's verdict on a pinned pod: does the planner bind ``pod`` (pending) with
+    ``placed`` running and nothing movable (bare pods)? Asked in process, as the checker is."""
+    running = tuple(
+        dataclasses.replace(p, node_name=where, phase="Running", owner=None) for p, where in placed
+    )
+    cluster = dataclasses.replace(view, pods=(*running, pod))
+    plan = make_plan(cluster, PlanOptions(time_limit_seconds=2.0), isolate=False)
+    return any(b.pod == pod.key for b in plan.bindings)
 
 
 def _outcome(pod: Any) -> tuple[str | None, str] | None:
@@ -172,10 +220,13 @@ class Differential:
             if node and name not in moved and name not in evicted:
                 self.kube.create(diffgen.live_pod(manifest, node))
                 placed.append((domain_pod(manifest, ns), node))
-        for name, node in [*moved.items(), *bound.items()]:
-            pinned = diffgen.pinned(by_name[name], node)
+        for name in arrival_order(plan):
+            node = moved.get(name) or bound[name]
+            manifest = by_name[name]
+            pinned = diffgen.pinned(manifest, node)
             found.extend(self._decide("planned", instance, view, placed, pinned, node))
             self.tally.planned += 1
+            self.tally.planned_by[constraint_kind(domain_pod(manifest, ns))] += 1
         for pinned, node in self._sample(instance, view, placed):
             found.extend(self._decide("probe", instance, view, placed, pinned, node, keep=False))
         return found
@@ -254,11 +305,22 @@ class Differential:
         scheduled_on, message = outcome
         wanted = Verdict(ALLOWED) if what == "planned" else expected
         found = []
+        if what == "probe" and model_allows(view, placed, pod) != (expected.rule == ALLOWED):
+            model = "binds it" if expected.rule != ALLOWED else "does not bind it"
+            found.append(
+                Disagreement(
+                    "probe, the model",
+                    f"{instance.describe()}\n  running: {_running(placed)}",
+                    diffgen.pod_line(manifest),
+                    node,
+                    str(expected),
+                    f"(not asked) the model, planning the pinned pod alone, {model}",
+                )
+            )
         if not agrees(wanted, scheduled_on, message, node):
             said = f"bound to {scheduled_on}" if scheduled_on else f"Pending: {message}"
             checker = str(expected) if what == "probe" else f"plan places it; checker: {expected}"
-            running = ", ".join(f"{p.name}@{where}" for p, where in placed)
-            cluster = f"{instance.describe()}\n  running when decided: {running}"
+            cluster = f"{instance.describe()}\n  running when decided: {_running(placed)}"
             found.append(
                 Disagreement(what, cluster, diffgen.pod_line(manifest), node, checker, said)
             )

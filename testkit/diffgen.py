@@ -281,11 +281,22 @@ def snapshot_objects(
 
 def pinned(pod: Manifest, node: str, *, name: str | None = None) -> Manifest:
     """``pod`` (unbound) with a required node affinity on ``metadata.name`` of ``node``, ANDed
-    into each of its own required node affinity terms (the terms are ORed)."""
+    into each of its own required node affinity terms (the terms are ORed).
+
+    A spread constraint with ``nodeAffinityPolicy: Honor`` counts only the nodes the pod's node
+    affinity allows, so the pin would leave it one node to count. When the pod has no node
+    selector or required node affinity of its own, every node passes Honor, which is then the
+    same as ``Ignore``: such constraints are written as ``Ignore`` (the same rule for the pod as
+    it was planned), so that the pinned pod's spread is judged over every domain."""
     obj = copy.deepcopy(pod)
-    obj["spec"].pop("nodeName", None)
+    spec = obj["spec"]
+    spec.pop("nodeName", None)
     if name is not None:
         obj["metadata"]["name"] = name
+    own_affinity = spec.get("affinity", {}).get("nodeAffinity", {}).get(REQUIRED)
+    if not spec.get("nodeSelector") and not own_affinity:
+        for constraint in spec.get("topologySpreadConstraints", []):
+            constraint["nodeAffinityPolicy"] = "Ignore"
     pin = {"key": "metadata.name", "operator": "In", "values": [node]}
     affinity = obj["spec"].setdefault("affinity", {})
     node_affinity = affinity.setdefault("nodeAffinity", {})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from scheduler_ext.domain import DisruptionBudget, Pod
+from scheduler_ext.domain import DisruptionBudget, OwnerRef, Pod
 
 SYSTEM_CRITICAL_PRIORITY = 2_000_000_000
 SYSTEM_CRITICAL_CLASSES = frozenset({"system-cluster-critical", "system-node-critical"})
@@ -22,6 +22,18 @@ PREFER_NO_EVICTION = "descheduler.alpha.kubernetes.io/prefer-no-eviction"
 SERVED_SCHEDULER = "default-scheduler"
 MOVABLE_OWNER_KINDS = frozenset({"ReplicaSet", "StatefulSet"})
 """The controllers that recreate a deleted pod elsewhere, unless a test says otherwise."""
+KUBERNETES_CONTROLLERS = {
+    "ReplicaSet": "apps",
+    "StatefulSet": "apps",
+    "DaemonSet": "apps",
+    "Deployment": "apps",
+    "Job": "batch",
+    "CronJob": "batch",
+    "ReplicationController": "",
+    "Node": "",
+}
+"""Kubernetes' own controller kinds and their API groups: the same kind of any other group is a
+custom controller's, listed as ``Kind.group``."""
 MAX_DISRUPTED_PODS = 2000
 """``MaxDisruptedPodSize`` of pkg/registry/core/pod/storage/eviction.go."""
 
@@ -55,8 +67,11 @@ def immovable_reason(
         SYSTEM_CRITICAL_CLASSES
     ):
         return "system-critical pod"
-    if pod.owner.kind not in movable_owner_kinds:
-        return f"owner kind {pod.owner.kind} is not one that recreates its pods elsewhere"
+    if not owner_listed(pod.owner, movable_owner_kinds):
+        return (
+            f"owner kind {pod.owner.kind} (apiVersion {pod.owner.api_version}) is not one that "
+            "recreates its pods elsewhere"
+        )
     if pod.scheduler_name != SERVED_SCHEDULER:
         return f"its replacement would be placed by scheduler {pod.scheduler_name}"
     if pod.local_storage and not allow_local_storage:
@@ -66,6 +81,20 @@ def immovable_reason(
     if len(covering) > 1:
         return f"covered by {len(covering)} PodDisruptionBudgets ({', '.join(covering)})"
     return _opt_out(pod)
+
+
+def owner_listed(owner: OwnerRef, kinds: frozenset[str]) -> bool:
+    """Is ``owner``'s controller one of ``kinds``? A Kubernetes kind by its bare name only when
+    the owner's apiVersion is Kubernetes' own (or not stated), else as ``Kind.group``; other
+    kinds by either."""
+    if owner.api_version is None:
+        return owner.kind in kinds
+    group = owner.api_version.split("/")[0] if "/" in owner.api_version else ""
+    qualified = f"{owner.kind}.{group}"
+    if owner.kind in KUBERNETES_CONTROLLERS:
+        own = KUBERNETES_CONTROLLERS[owner.kind] == group
+        return (owner.kind if own else qualified) in kinds
+    return owner.kind in kinds or qualified in kinds
 
 
 def _opt_out(pod: Pod) -> str | None:

@@ -355,3 +355,31 @@ def plan_violation(
         return None
     _, reasons = search.stuck
     return "no order of the arriving pods passes: " + "; ".join(reasons[:3])
+
+
+def stated_order_violation(
+    cluster: Cluster, final: Mapping[str, str | None], arrived: Sequence[str], order: Sequence[str]
+) -> str | None:
+    """Why the plan's own ``landingOrder`` (``order``) does not pass the inter-pod filters, or
+    None when it does: after every eviction, the arriving pods it does not list (they may land
+    at any time) in ``arrived``'s order, then those it lists, in its order, each checked against
+    the pods there when it lands. The executor follows this order, not one the checker finds."""
+    rules = Rules(cluster)
+    listed = set(order)
+    assert listed <= set(arrived), f"landingOrder names pods the plan does not place: {order}"
+    assert len(listed) == len(order), f"landingOrder names a pod twice: {order}"
+    pods = {pod.key: pod for pod in cluster.pods}
+    moving = set(arrived)
+    placed: Placed = []
+    for pod in cluster.pods:
+        target = final.get(pod.key)
+        if target is not None and pod.key not in moving:
+            placed.append((pod, target))
+    for key in [*(k for k in arrived if k not in listed), *order]:
+        target = final[key]
+        assert target is not None
+        reason = rules.violation(pods[key], target, placed)
+        if reason is not None:
+            return f"the plan's landingOrder fails at {key} on {target}: {reason}"
+        placed.append((pods[key], target))
+    return None

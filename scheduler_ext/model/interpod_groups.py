@@ -113,7 +113,9 @@ class GroupBuilder:
                     node = self.inter.node_of(pod)
                     domains = [t.domain_of[node] for t in topologies]
                     fixed_anywhere += witness and any(d >= 0 for d in domains)
-                    if witness and not pod.terminating:  # a terminating pod is about to go
+                    # Terminating pods witness too: kube-scheduler's snapshot holds them until
+                    # they are gone (``satisfyPodAffinity`` counts every pod on the node).
+                    if witness:
                         for i, d in enumerate(domains):
                             if d >= 0:
                                 witnesses[i][d] += 1

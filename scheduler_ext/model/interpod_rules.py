@@ -26,7 +26,7 @@ The final-state rules (what every solver keeps, and ``final_violations`` checks)
   minDomains). In the order above each carrier then passes ``matchNum + self - min <= maxSkew``:
   when it lands at count j, every domain holds min(its count, j - 1) or more.
 - Affinity: a carrier lands only in domains (per term) holding a *witness*: an immovable pod
-  matching every term (not terminating), a running one that stays, or a landing pod that lands
+  matching every term (terminating ones too), a running one that stays, or a landing pod that lands
   earlier (one without affinity terms, or a carrier of a group ranked before). If no immovable
   pod matches (``bootstrap``) and no running matching pod stays, one domain per term may lack a
   witness if a self-matching carrier lands there: it is the group's first pod, landing before

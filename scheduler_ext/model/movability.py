@@ -25,6 +25,7 @@ from scheduler_ext.domain import (
     DEFAULT_SCHEDULER,
     SYSTEM_CRITICAL_PRIORITY,
     DisruptionBudget,
+    OwnerRef,
     Pod,
 )
 
@@ -38,6 +39,19 @@ DEFAULT_MOVABLE_OWNER_KINDS = frozenset({"ReplicaSet", "StatefulSet"})
 """Controllers that recreate a deleted pod, unchanged, wherever the scheduler puts it. A Job's
 controller recreates it too, but the deleted pod counts as a failure against ``backoffLimit`` and
 its work starts over; a custom controller may not recreate it at all: both only by opt-in."""
+OWN_KIND_GROUPS = {
+    "ReplicaSet": "apps",
+    "StatefulSet": "apps",
+    "DaemonSet": "apps",
+    "Deployment": "apps",
+    "Job": "batch",
+    "CronJob": "batch",
+    "ReplicationController": "",
+    "Node": "",
+}
+"""The API group of Kubernetes' own controllers of each kind: a ``ReplicaSet`` of another group
+(``example.com/v1``) is a custom controller, named ``ReplicaSet.example.com`` (rule
+``owner-kind``)."""
 UNMOVABLE_OWNER_KINDS = frozenset({"DaemonSet", "Node"})
 """Owners whose pods no setting makes movable (rules ``daemonset`` and ``mirror-pod``)."""
 
@@ -80,6 +94,24 @@ class EvictionPolicy:
 DEFAULT_POLICY = EvictionPolicy()
 
 
+def owner_kind_name(owner: OwnerRef) -> str:
+    """How ``movable_owner_kinds`` names the owner's kind: the bare kind for Kubernetes' own
+    controllers (and owners whose apiVersion is not stated) and for kinds Kubernetes has no
+    controller of; ``Kind.group`` for a kind Kubernetes has, served by another group."""
+    group = owner.group
+    own = OWN_KIND_GROUPS.get(owner.kind)
+    if group is None or own is None or group == own:
+        return owner.kind
+    return f"{owner.kind}.{group}"
+
+
+def _movable_kind(owner: OwnerRef, kinds: frozenset[str]) -> bool:
+    """Is the owner's kind listed: by ``owner_kind_name``, or, for a kind Kubernetes has no
+    controller of, by ``Kind.group`` too?"""
+    name = owner_kind_name(owner)
+    return name in kinds or (bool(owner.group) and f"{owner.kind}.{owner.group}" in kinds)
+
+
 def _critical(pod: Pod) -> bool:
     return (
         pod.priority >= SYSTEM_CRITICAL_PRIORITY
@@ -118,11 +150,12 @@ def immovable_reason(
         return f"kube-system: in namespace {PROTECTED_NAMESPACE}"
     if _critical(pod):
         return "system-critical: system-critical priority"
-    if owner_kind is None:
+    if pod.owner is None:
         return "no-controller: no controller owner: it would be lost"
-    if owner_kind not in policy.movable_owner_kinds:
+    if not _movable_kind(pod.owner, policy.movable_owner_kinds):
         kinds = ",".join(sorted(policy.movable_owner_kinds))
-        return f"owner-kind: owned by a {owner_kind}, not a movable owner kind ({kinds})"
+        name = owner_kind_name(pod.owner)
+        return f"owner-kind: owned by a {name}, not a movable owner kind ({kinds})"
     if pod.scheduler_name not in policy.scheduler_names:
         return (
             f"other-scheduler: placed by {pod.scheduler_name}, which would also place its "

@@ -149,7 +149,8 @@ class AffinityGroup:
     matchers: tuple[int, ...]
     """Classes whose pods match every term."""
     witnesses: tuple[DomainCounts, ...]
-    """Per term: immovable, not terminating matching pods per domain."""
+    """Per term: immovable matching pods per domain, terminating ones too (kube-scheduler counts
+    them while they exist)."""
     bootstrap: bool
     """No immovable pod (terminating ones included) matches every term: once the running
     matching pods all leave, the group's first carrier may land alone, if it matches its own

@@ -23,8 +23,13 @@ from scheduler_ext.model.movability import (
 SolverChoice = Literal["auto", "cpsat", "greedy"]
 SOLVER_CHOICES: tuple[SolverChoice, ...] = get_args(SolverChoice)
 
-_KIND = re.compile(r"[A-Za-z]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?")
-"""A kind as the API server accepts it: lowercased, a DNS-1035 label (CamelCase by custom)."""
+_KIND = re.compile(
+    r"[A-Za-z]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?"
+    r"(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*)?"
+)
+"""A kind as the API server accepts it: lowercased, a DNS-1035 label (CamelCase by custom);
+optionally ``.group`` (``ReplicaSet.example.com``: a kind of that API group,
+``model/movability.py``)."""
 
 
 def _kinds_of(text: str) -> list[str]:
@@ -44,7 +49,7 @@ def _check_kinds(kinds: frozenset[str]) -> frozenset[str]:
             raise ValueError("has an empty kind")
         if not _KIND.fullmatch(kind):
             raise ValueError(f"{kind!r} is not a kind")
-        if kind in UNMOVABLE_OWNER_KINDS:
+        if kind.partition(".")[0] in UNMOVABLE_OWNER_KINDS:
             raise ValueError(
                 f"{kind} pods are never movable: their controller recreates them on the same node"
             )

@@ -39,3 +39,5 @@ def test_plans_and_checker_verdicts_agree_with_kube_scheduler(
     assert not tally.disagreements, "\n\n".join(map(str, tally.disagreements))
     assert tally.clusters == CLUSTERS, tally.summary()
     assert sum(tally.probes.values()) >= CLUSTERS, f"too few pairs probed: {tally.summary()}"
+    constrained = sum(n for kind, n in tally.planned_by.items() if kind != "plain")
+    assert constrained >= 1, f"no planned pod with affinity or spread: {tally.summary()}"

@@ -42,7 +42,8 @@ HOST = "kubernetes.io/hostname"
 ZONE = "zone"
 REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"
 OWNER_KINDS = ("ReplicaSet",) * 6 + ("StatefulSet", "Job", "Widget")
-"""Controller kinds: mostly ReplicaSets, and the kinds the eviction rules tell apart."""
+"""Controller kinds: mostly ReplicaSets, and the kinds the eviction rules tell apart (with
+``API_VERSIONS``)."""
 
 
 def _converter_reason(spec: dict[str, Any]) -> str | None:
@@ -109,8 +110,20 @@ def never_preemption_planned() -> bool:
     return not plan.evictions
 
 
+API_VERSIONS = {
+    "ReplicaSet": ("apps/v1",) * 4 + (None, "example.com/v1"),
+    "StatefulSet": ("apps/v1", None),
+    "Job": ("batch/v1",),
+    "Widget": ("example.com/v1",),
+}
+"""Per kind, the apiVersions drawn: Kubernetes' own, not stated (hand-built), and for
+ReplicaSet a custom group's (a custom controller, never moved as a ReplicaSet)."""
+
+
 def owner(draw: st.DrawFn, name: str) -> OwnerRef:
-    return OwnerRef(draw(st.sampled_from(OWNER_KINDS)), f"{name}-owner", f"uid-{name}-owner")
+    kind = draw(st.sampled_from(OWNER_KINDS))
+    api_version = draw(st.sampled_from(API_VERSIONS[kind]))
+    return OwnerRef(kind, f"{name}-owner", f"uid-{name}-owner", api_version=api_version)
 
 
 def preempts(draw: st.DrawFn) -> bool:

@@ -33,6 +33,7 @@ from scheduler_ext.domain import (
     Toleration,
     label_items,
 )
+from testkit.checker import MOVABLE_OWNER_KINDS
 from testkit.factories import GI, MI
 from tests.property import interpod
 
@@ -45,6 +46,7 @@ IMMOVABLE_KINDS = (
     "daemonset",
     "bare",
     "terminating",
+    "terminating",  # twice: a terminating pod witnesses affinity, blocks anti-affinity, not spread
     "kube-system",
     "critical",
     "local-storage",
@@ -60,6 +62,19 @@ class Instance:
     cluster: Cluster
     max_disruptions: int | None
     allow_local_storage: bool
+    movable_owner_kinds: frozenset[str] = MOVABLE_OWNER_KINDS
+
+
+OWNER_KIND_SWITCHES = (
+    MOVABLE_OWNER_KINDS,
+    MOVABLE_OWNER_KINDS,
+    MOVABLE_OWNER_KINDS | {"Job"},
+    MOVABLE_OWNER_KINDS | {"Widget"},
+    MOVABLE_OWNER_KINDS | {"ReplicaSet.example.com"},
+    frozenset({"ReplicaSet"}),
+)
+"""``--movable-owner-kinds`` values: the default, opting in Jobs, a custom kind, a custom group's
+ReplicaSet, and closing StatefulSets."""
 
 
 @st.composite
@@ -205,6 +220,7 @@ def clusters(draw: st.DrawFn, max_nodes: int = 4, max_pods: int = 10) -> Instanc
         ),
         max_disruptions=max_disruptions,
         allow_local_storage=draw(st.integers(0, 3)) == 0,
+        movable_owner_kinds=draw(st.sampled_from(OWNER_KIND_SWITCHES)),
     )
 
 
@@ -288,6 +304,7 @@ def fragmented(draw: st.DrawFn, max_nodes: int = 3, max_pods: int = 7) -> Instan
         ),
         max_disruptions=draw(st.one_of(st.none(), st.none(), st.integers(0, 3))),
         allow_local_storage=False,
+        movable_owner_kinds=draw(st.sampled_from(OWNER_KIND_SWITCHES)),
     )
 
 

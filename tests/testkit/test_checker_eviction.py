@@ -114,3 +114,13 @@ def test_brute_force_keeps_the_same_rules(budgets: tuple[DisruptionBudget, ...])
     best = brute_force(kept)
     assert best.placement["default/b-1"] == "n2"
     assert best.placement["default/high-1"] is None
+
+
+def test_a_replicaset_of_a_custom_group_is_not_a_replicaset() -> None:
+    custom = OwnerRef("ReplicaSet", "rs", api_version="example.com/v1")
+    with pytest.raises(AssertionError, match="owner kind ReplicaSet"):
+        check_plan(cluster(owner=custom), move_b())
+    check_plan(
+        cluster(owner=custom), move_b(), movable_owner_kinds=frozenset({"ReplicaSet.example.com"})
+    )
+    check_plan(cluster(owner=OwnerRef("ReplicaSet", "rs", api_version="apps/v1")), move_b())

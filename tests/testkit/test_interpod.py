@@ -21,6 +21,7 @@ from scheduler_ext.domain import (
 )
 from testkit.checker import validate_placement
 from testkit.factories import labels, node, pod
+from testkit.interpod import stated_order_violation
 
 ZONE = "zone"
 HOST = "kubernetes.io/hostname"
@@ -363,3 +364,19 @@ def test_never_pod_and_eviction_of_a_higher_pod_are_unrelated() -> None:
     high = pod("mid-1", 3600, node="b1", priority=5)
     top = pod("top-1", 3600, priority=10)
     assert verdict((low, high, top), {"low-1": "a2", "mid-1": None, "top-1": "b1"}) is None
+
+
+def test_a_stated_landing_order_must_pass_as_stated() -> None:
+    """The executor follows the plan's ``landingOrder``: some other order passing is not
+    enough, and pods it does not list land first."""
+    db = pod("db-1", labels={"app": "db"})
+    web = pod("web-1", labels={"app": "web"}, affinity=(term("db"),))
+    cluster = Cluster(nodes=NODES, pods=(db, web), namespaces=NAMESPACES)
+    final = {db.key: "a1", web.key: "a2"}
+    arrived = [db.key, web.key]
+    assert stated_order_violation(cluster, final, arrived, [db.key, web.key]) is None
+    assert stated_order_violation(cluster, final, arrived, []) is None  # plan order: db first
+    problem = stated_order_violation(cluster, final, arrived, [web.key, db.key])
+    assert problem is not None
+    assert "fails at default/web-1" in problem
+    assert stated_order_violation(cluster, final, [web.key, db.key], []) is not None

@@ -7,7 +7,7 @@ import random
 
 from scheduler_ext.domain import Cluster, Namespace
 from testkit import diffgen, factories
-from testkit.differential import domain_pod
+from testkit.differential import arrival_order, domain_pod
 from testkit.verdicts import (
     ALLOWED,
     ANTI_AFFINITY,
@@ -85,3 +85,39 @@ def test_agreement_needs_the_same_node_or_exactly_the_named_reason() -> None:
     assert not agrees(Verdict(SPREAD), None, ANTI, "n1")
     assert not agrees(Verdict(EXISTING_ANTI_AFFINITY), None, ANTI, "n1")
     assert agrees(Verdict(NODE), None, "Insufficient cpu", "n1")
+
+
+def _spreading(**spec: object) -> dict[str, object]:
+    pod = diffgen.random_pod(random.Random(1), "p", "ns")
+    pod["spec"].pop("affinity", None)
+    pod["spec"].pop("nodeSelector", None)
+    pod["spec"]["topologySpreadConstraints"] = [
+        {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}
+    ]
+    pod["spec"].update(spec)
+    return pod
+
+
+def test_pin_keeps_spread_over_every_node_when_honor_is_ignore() -> None:
+    """Honor (the default) with no node affinity of the pod's own counts every node, as Ignore
+    does; pinned, it would count one: the pin writes it as Ignore. With a node selector Honor
+    means something, and stays."""
+    free = diffgen.pinned(_spreading(), "n1")
+    assert free["spec"]["topologySpreadConstraints"][0]["nodeAffinityPolicy"] == "Ignore"
+    selected = diffgen.pinned(_spreading(nodeSelector={"zone": "a"}), "n1")
+    assert "nodeAffinityPolicy" not in selected["spec"]["topologySpreadConstraints"][0]
+
+
+def test_pods_are_created_in_the_plans_landing_order() -> None:
+    def plan(order: list[str] | None) -> dict[str, object]:
+        status = {} if order is None else {"diagnostics": {"landingOrder": {"pods": order}}}
+        return {
+            "spec": {
+                "moves": [{"pod": "ns/m", "fromNode": "n1", "toNode": "n2"}],
+                "bindings": [{"pod": "ns/a", "node": "n1"}, {"pod": "ns/b", "node": "n2"}],
+            },
+            "status": status,
+        }
+
+    assert arrival_order(plan(None)) == ["m", "a", "b"]
+    assert arrival_order(plan(["ns/b", "ns/m"])) == ["a", "b", "m"]

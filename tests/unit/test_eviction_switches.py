@@ -31,6 +31,7 @@ def test_safe_defaults() -> None:
         pytest.param("ReplicaSet,Job", {"ReplicaSet", "Job"}, id="comma-separated"),
         pytest.param(" ReplicaSet , Workflow ", {"ReplicaSet", "Workflow"}, id="spaces"),
         pytest.param(["StatefulSet"], {"StatefulSet"}, id="list"),
+        pytest.param("ReplicaSet.example.com", {"ReplicaSet.example.com"}, id="kind-of-a-group"),
     ],
 )
 def test_owner_kinds_are_read(value: Any, kinds: set[str]) -> None:
@@ -42,6 +43,9 @@ def test_owner_kinds_are_read(value: Any, kinds: set[str]) -> None:
     [
         pytest.param("DaemonSet", "DaemonSet pods are never movable", id="daemonset"),
         pytest.param("ReplicaSet,Node", "Node", id="node"),
+        pytest.param("DaemonSet.apps.kruise.io", "never movable", id="daemonset-of-a-group"),
+        pytest.param("ReplicaSet.Example.com", "not a kind", id="group-not-lowercase"),
+        pytest.param("ReplicaSet.", "not a kind", id="empty-group"),
         pytest.param("Replica Set", "not a kind", id="space-inside"),
         pytest.param("ReplicaSet,,Job", "empty", id="empty-entry"),
         pytest.param("", "at least one kind", id="none"),

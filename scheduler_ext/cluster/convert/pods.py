@@ -33,7 +33,8 @@ logger = logging.getLogger(__name__)
 FINISHED_PHASES = frozenset({"Succeeded", "Failed"})
 _UNMODELLED_FIELDS = frozenset({"resourceClaims", "schedulingGates"})
 _PODS = KindReader(Kind.POD)
-_OWNERS: Cache[tuple[str, str, str], OwnerRef] = Cache(50_000)  # one ReplicaSet, one value
+# One value per owner (kind, name, uid, apiVersion): one ReplicaSet, one value.
+_OWNERS: Cache[tuple[str, str, str, str | None], OwnerRef] = Cache(50_000)
 
 
 def _priority(
@@ -142,10 +143,12 @@ def _owner(reader: Reader, meta: Mapping[str, Any]) -> OwnerRef | None:
         where = f"metadata.ownerReferences[{i}]"
         ref = reader.mapping(raw, where)
         if reader.boolean(ref.get("controller"), f"{where}.controller"):
+            api_version = ref.get("apiVersion")
             key = (
                 reader.string(ref.get("kind"), f"{where}.kind"),
                 reader.string(ref.get("name"), f"{where}.name"),
                 reader.string(ref.get("uid"), f"{where}.uid"),
+                None if api_version is None else reader.string(api_version, f"{where}.apiVersion"),
             )
             owner = _OWNERS.get(key)
             return owner if owner is not None else _OWNERS.remember(key, OwnerRef(*key))

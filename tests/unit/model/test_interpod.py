@@ -20,6 +20,7 @@ from scheduler_ext.planning import render
 from scheduler_ext.planning.options import PlanOptions, SolverChoice
 from scheduler_ext.planning.planner import make_plan
 from testkit import checker
+from testkit.bruteforce import brute_force
 from testkit.factories import node, pod
 from tests.unit.model import oracle
 
@@ -243,3 +244,43 @@ def test_the_certificate_keeps_only_a_necessary_spread_rule() -> None:
     assert looser is not None
     assert [g.necessary_only for g in looser.spread] == [True]
     assert relaxed(build_problem(one_per_node())) is None
+
+
+def _terminating_cases() -> list[Any]:
+    nodes = (zone_node("n0", "a"), zone_node("n1", "b"), zone_node("n2", "b"))
+    db_there = pod("db-0", node="n1", owner=None, labels={"app": "db"}, terminating=True)
+    term = (PodAffinityTerm(selector=app("db"), topology_key=ZONE),)
+    web = pod("web-1", labels={"app": "web"}, affinity=term)
+    web_away = pod("web-1", labels={"app": "web"}, anti_affinity=anti("db", ZONE))
+    leaving = [
+        pod(f"web-{i}", node="n0", owner=None, labels={"app": "web"}, terminating=True)
+        for i in (7, 8)
+    ]
+    spreading = [pod(f"web-{i}", labels={"app": "web"}, spread=spread("web")) for i in (1, 2)]
+    one_in_b = (zone_node("n0", "a"), zone_node("n1", "b", cpu=150))
+    return [
+        pytest.param(Cluster(nodes=nodes, pods=(db_there, web)), {"n1", "n2"}, id="affinity"),
+        pytest.param(Cluster(nodes=nodes, pods=(db_there, web_away)), {"n0"}, id="anti-affinity"),
+        pytest.param(
+            Cluster(nodes=one_in_b, pods=(*leaving, *spreading)), {"n0", "n1"}, id="spread"
+        ),
+    ]
+
+
+@pytest.mark.parametrize(("cluster", "nodes"), _terminating_cases())
+def test_a_terminating_pod_counts_as_kube_scheduler_counts_it(
+    cluster: Cluster, nodes: set[str]
+) -> None:
+    """kube-scheduler's snapshot holds a terminating pod until it is gone: it witnesses required
+    affinity and blocks anti-affinity (``interpodaffinity`` counts every pod on a node), but
+    spread skips it (``countPodsMatchSelector``: ``DeletionTimestamp != nil``). Until 2026-12 the
+    model did not take a terminating pod as an affinity witness: the pending pod stayed unplaced
+    and the plan still said ``optimal``."""
+    plan = render.plan_to_dict(
+        make_plan(cluster, PlanOptions(time_limit_seconds=5, solver="cpsat"), isolate=False)
+    )
+    result = checker.check_plan(cluster, plan)
+    assert result.objective == brute_force(cluster).objective
+    assert plan["status"]["optimal"] is True
+    assert {b["node"] for b in plan["spec"]["bindings"]} <= nodes
+    assert len(plan["spec"]["bindings"]) == len([p for p in cluster.pods if not p.bound])

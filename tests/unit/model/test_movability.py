@@ -219,3 +219,43 @@ def test_every_rule_is_documented_with_its_id() -> None:
     text = DOCS.read_text()
     documented = set(re.findall(r"^\| `([a-z-]+)` \|", text, flags=re.MULTILINE))
     assert documented == set(RULES) | set(BUDGET_RULES)
+
+
+CUSTOM_REPLICA_SET = OwnerRef("ReplicaSet", "web", "u1", api_version="example.com/v1")
+
+
+@pytest.mark.parametrize(
+    ("owner", "kinds", "movable"),
+    [
+        pytest.param(OwnerRef("ReplicaSet", "web", "u1", "apps/v1"), None, True, id="apps-rs"),
+        pytest.param(OwnerRef("ReplicaSet", "web"), None, True, id="api-version-not-stated"),
+        pytest.param(CUSTOM_REPLICA_SET, None, False, id="custom-group-rs"),
+        pytest.param(CUSTOM_REPLICA_SET, {"ReplicaSet.example.com"}, True, id="custom-rs-listed"),
+        pytest.param(
+            OwnerRef("StatefulSet", "db", "u1", "apps.kruise.io/v1beta1"), None, False, id="kruise"
+        ),
+        pytest.param(OwnerRef("Job", "j", "u1", "batch/v1"), {"Job"}, True, id="batch-job"),
+        pytest.param(OwnerRef("Job", "j", "u1", "example.com/v1"), {"Job"}, False, id="other-job"),
+        pytest.param(OwnerRef("Workflow", "w", "u1", "argoproj.io/v1"), {"Workflow"}, True),
+        pytest.param(
+            OwnerRef("Workflow", "w", "u1", "argoproj.io/v1"), {"Workflow.argoproj.io"}, True
+        ),
+        pytest.param(OwnerRef("Workflow", "w", "u1", "argoproj.io/v1"), {"Workflow.x.io"}, False),
+    ],
+)
+def test_owner_kind_takes_the_api_group_into_account(
+    owner: OwnerRef, kinds: set[str] | None, movable: bool
+) -> None:
+    policy = (
+        EvictionPolicy() if kinds is None else EvictionPolicy(movable_owner_kinds=frozenset(kinds))
+    )
+    reason = immovable_reason(running(owner=owner), policy)
+    assert (reason is None) == movable, reason
+    if not movable:
+        assert rule_of(reason) == "owner-kind"
+
+
+def test_a_custom_group_is_named_in_the_reason() -> None:
+    reason = immovable_reason(running(owner=CUSTOM_REPLICA_SET))
+    assert reason is not None
+    assert "owned by a ReplicaSet.example.com" in reason

@@ -94,6 +94,12 @@ def test_the_candidate_moves_when_nothing_forbids_it() -> None:
         pytest.param(
             cluster(owner=owner_reference("Workflow", "wf", uid="wf-1")), id="custom-controller"
         ),
+        pytest.param(
+            cluster(
+                owner=owner_reference("ReplicaSet", "rs", uid="rs-2", api_version="example.com/v1")
+            ),
+            id="replicaset-of-a-custom-group",
+        ),
         pytest.param(cluster(spec={"schedulerName": "volcano"}), id="other-scheduler"),
         pytest.param(cluster(owner=STATEFUL, spec=PVC_VOLUME), id="statefulset-with-pvc"),
     ],
@@ -105,6 +111,11 @@ def test_the_candidate_is_never_disrupted(c: Cluster) -> None:
 def test_switches_reach_the_plan() -> None:
     jobs = PlanOptions(time_limit_seconds=2.0, movable_owner_kinds=frozenset({"Job"}))
     assert disrupted(cluster(owner=JOB), jobs) == {CANDIDATE}
+    custom = owner_reference("ReplicaSet", "rs", uid="rs-2", api_version="example.com/v1")
+    listed = PlanOptions(
+        time_limit_seconds=2.0, movable_owner_kinds=frozenset({"ReplicaSet.example.com"})
+    )
+    assert disrupted(cluster(owner=custom), listed) == {CANDIDATE}
     claims = PlanOptions(time_limit_seconds=2.0, allow_pvc=True)
     assert disrupted(cluster(owner=STATEFUL, spec=PVC_VOLUME), claims) == {CANDIDATE}
 

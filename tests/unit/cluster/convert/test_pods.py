@@ -111,7 +111,13 @@ def test_pod_facts() -> None:
         annotations={"a": "1"},
         ownerReferences=[
             {"kind": "Other", "name": "x", "uid": "u0"},
-            {"kind": "ReplicaSet", "name": "web-abc", "uid": "u2", "controller": True},
+            {
+                "apiVersion": "apps/v1",
+                "kind": "ReplicaSet",
+                "name": "web-abc",
+                "uid": "u2",
+                "controller": True,
+            },
         ],
         deletionTimestamp="2024-01-01T00:00:00Z",
     )
@@ -141,7 +147,8 @@ def test_pod_facts() -> None:
         ),
         NodeSelectorTerm(match_expressions=(Requirement("gpu", "Exists"),)),
     )
-    assert pod.owner == OwnerRef("ReplicaSet", "web-abc", "u2")
+    assert pod.owner == OwnerRef("ReplicaSet", "web-abc", "u2", api_version="apps/v1")
+    assert pod.owner.group == "apps"
     assert pod.terminating
     assert not pod.local_storage
     assert pod.unmodelled is None

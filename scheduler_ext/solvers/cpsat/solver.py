@@ -32,6 +32,7 @@ from scheduler_ext.model.interpod_state import inexact_groups
 from scheduler_ext.model.problem import Problem
 from scheduler_ext.solvers.base import SolveResult, StageReport, StageStatus
 from scheduler_ext.solvers.cpsat import constraints, interpod
+from scheduler_ext.solvers.cpsat.symmetry import least_disturbing, symmetric_hint
 from scheduler_ext.solvers.cpsat.variables import ClassVariables, new_variables
 
 logger = logging.getLogger(__name__)
@@ -83,21 +84,6 @@ def _set_fixed(model: cp_model.CpModel, var: cp_model.IntVar, value: int) -> Non
     domain = model.proto.variables[var.index].domain
     domain[0] = value
     domain[1] = value
-
-
-def symmetric_hint(
-    problem: Problem, assignment: Assignment, groups: list[list[int]], weights: list[int]
-) -> Assignment:
-    """The same counts with identical nodes' contents reordered to satisfy symmetry breaking."""
-    counts = assignment.counts()
-    for group in groups:
-        loads = {n: sum(weights[c] * row.get(n, 0) for c, row in enumerate(counts)) for n in group}
-        by_load = sorted(group, key=lambda n: -loads[n])
-        contents = {n: [row.get(n, 0) for row in counts] for n in group}
-        for target, source in zip(group, by_load, strict=True):
-            for c, row in enumerate(counts):
-                row[target] = contents[source][c]
-    return Assignment.from_counts(counts)
 
 
 class _Run:
@@ -217,7 +203,10 @@ class _Run:
         before = self.incumbent_key
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             value = round(solver.objective_value)
-            if not self.offer(self.vars.extract(solver)) and status == StageStatus.OPTIMAL:
+            found = self.vars.extract(solver)
+            if maximize and self.symmetry is not None:
+                found = least_disturbing(self.problem, found, self.groups)
+            if not self.offer(found) and status == StageStatus.OPTIMAL:
                 status = StageStatus.FEASIBLE  # its optimum is no plan: fix only the incumbent's
         self.stages.append(
             StageReport(

@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-isolate", action="store_true", help="run CP-SAT in the planner's own process"
     )
+    parser.add_argument(
+        "--reference",
+        nargs=argparse.REMAINDER,
+        default=None,
+        help="reference mode, its own options follow (benchmarks/planner_search.py; --help)",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     return parser
 
@@ -96,6 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.worker:
         return worker_main()
+    if args.reference is not None:
+        from benchmarks.planner_search import main as reference_main
+
+        return reference_main(args.reference)
     quick_sizes = [ALL[n] for n in ("4x4", "8x8", "16x8", "32x8", "64x8", "1000x30")]
     sizes: list[Size] = args.sizes or (quick_sizes if args.quick else PAPER)
     seeds: int = args.seeds or (1 if args.quick else 12)

@@ -57,13 +57,13 @@ class Instance:
     failing: bool
 
 
-def _paper_instances(size: Size, seeds: int, quick: bool) -> Iterator[Instance]:
+def _paper_instances(size: Size, seeds: int, quick: bool, first: int) -> Iterator[Instance]:
     priorities = (4,) if quick else size.priorities
     utils = (0.95, 1.05) if quick else size.utils
     for k in priorities:
         for util in utils:
             found = 0
-            for seed in range(seeds * SEED_SEARCH_FACTOR if util < 1.0 else seeds):
+            for seed in range(first, first + (seeds * SEED_SEARCH_FACTOR if util < 1.0 else seeds)):
                 if found == seeds:
                     break
                 cluster = paper_workload(PaperSpec(size.nodes, size.pods_per_node, k, util, seed))
@@ -81,8 +81,8 @@ def _paper_instances(size: Size, seeds: int, quick: bool) -> Iterator[Instance]:
                 )
 
 
-def _fragmented_instances(size: Size, seeds: int) -> Iterator[Instance]:
-    for seed in range(seeds):
+def _fragmented_instances(size: Size, seeds: int, first: int) -> Iterator[Instance]:
+    for seed in range(first, first + seeds):
         cluster = fragmented_cluster(size.nodes, size.pods_per_node, seed=seed)
         end = kube_schedule(cluster)
         yield Instance(
@@ -95,7 +95,8 @@ def _fragmented_instances(size: Size, seeds: int) -> Iterator[Instance]:
         )
 
 
-def instances_for(size: Size, seeds: int, quick: bool) -> list[Instance]:
+def instances_for(size: Size, seeds: int, quick: bool, first_seed: int = 0) -> list[Instance]:
+    """``first_seed`` shifts the seeds tried: fresh instances for figures not tuned on them."""
     if size.kind == "paper":
-        return list(_paper_instances(size, seeds, quick))
-    return list(_fragmented_instances(size, max(1, min(seeds, 2))))
+        return list(_paper_instances(size, seeds, quick, first_seed))
+    return list(_fragmented_instances(size, max(1, min(seeds, 2)), first_seed))

@@ -51,6 +51,7 @@ class _Best:
         self.key = evaluate(problem, self.assignment).key
         self.solver = "none"
         self.optimal = False
+        self.disruption_bound = 0
         self.stages: list[StageReport] = []
 
     def offer(self, result: SolveResult) -> None:
@@ -63,6 +64,9 @@ class _Best:
         if key > self.key or (key == self.key and result.optimal and not self.optimal):
             self.assignment, self.key = result.assignment, key
             self.optimal, self.solver = result.optimal, result.solver
+            self.disruption_bound = result.disruption_bound
+        elif result.assignment == self.assignment:  # the same plan, bounded by a later stage
+            self.disruption_bound = max(self.disruption_bound, result.disruption_bound)
 
 
 def _search(
@@ -194,14 +198,26 @@ def _to_plan(
                     "name": s.name,
                     "status": s.status.value,
                     "seconds": round(s.seconds, 3),
+                    **({"limitSeconds": round(s.limit, 3)} if s.limit is not None else {}),
+                    **({"improved": True} if s.improved else {}),
                     **({"detail": s.detail} if s.detail else {}),
                 }
                 for s in best.stages
             ],
+            **_disruption(after.disturbed, best),
             **({"immovable": dict(problem.kept)} if problem.kept else {}),
             **_landing_order(problem, best.assignment, bindings, moves),
         },
     )
+
+
+def _disruption(disturbed: int, best: _Best) -> dict[str, object]:
+    """How far the disturbed pods may be from the fewest possible for this placement: the solver's
+    proven lower bound for plans placing at least as many pods per priority."""
+    if disturbed == 0:
+        return {}
+    bound = disturbed if best.optimal else min(disturbed, best.disruption_bound)
+    return {"disruption": {"disturbed": disturbed, "lowerBound": bound}}
 
 
 def _landing_order(

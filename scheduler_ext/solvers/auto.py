@@ -24,6 +24,9 @@ NEIGHBOURHOOD_SHARE = 0.5
 MAX_WHOLE_VARIABLES = 20_000
 """Above this many class x node variables, the whole model is not built at all."""
 
+WHOLE_ONLY_NODES = HOSTS + RECEIVERS
+"""Up to this many nodes the whole model runs alone (a neighbourhood would be most of it)."""
+
 
 def model_size(problem: Problem) -> int:
     return sum(len(cls.domain()) for cls in problem.classes)
@@ -38,8 +41,7 @@ def solve_auto(
     on_incumbent: IncumbentCallback | None = None,
 ) -> SolveResult:
     whole = model_size(problem) <= MAX_WHOLE_VARIABLES
-    if whole and len(problem.nodes) <= HOSTS + RECEIVERS:
-        # A neighbourhood would be the whole cluster anyway.
+    if whole and len(problem.nodes) <= WHOLE_ONLY_NODES:
         return solve_cpsat(
             problem, incumbent, deadline=deadline, workers=workers, on_incumbent=on_incumbent
         )
@@ -70,6 +72,7 @@ def solve_auto(
         optimal=second.optimal,
         solver=_credited(second, first).solver,
         stages=first.stages + second.stages,
+        disruption_bound=second.disruption_bound,
     )
 
 

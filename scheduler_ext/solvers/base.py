@@ -40,6 +40,11 @@ class StageReport:
     bound: int | None = None
     detail: str = ""
     """Free text for the diagnostics (e.g. rounds run); never a label."""
+    limit: float | None = None
+    """The seconds the stage was given (CP-SAT stages): one that ends well before them with
+    neither a proof nor a gain left its time unused."""
+    improved: bool = False
+    """The stage replaced the incumbent with a better solution."""
 
 
 @dataclass(frozen=True)
@@ -49,3 +54,6 @@ class SolveResult:
     """True only when the assignment is proven lexicographically optimal."""
     solver: str
     stages: tuple[StageReport, ...] = ()
+    disruption_bound: int = 0
+    """A proven lower bound on the disturbed running pods of any assignment that places at least
+    as many pods per priority as this one (0 when no disruption stage bounded it)."""

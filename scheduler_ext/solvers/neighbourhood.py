@@ -195,6 +195,8 @@ def solve_neighbourhoods(
                 status=StageStatus.DONE,
                 seconds=seconds,
                 detail=f"{rounds} rounds, {improvements} improvements",
+                limit=deadline - started,
+                improved=improvements > 0,
             ),
         ),
     )

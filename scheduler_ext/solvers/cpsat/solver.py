@@ -19,10 +19,12 @@ which lets a parent process keep the best plan even if this one is killed at the
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Collection
 from dataclasses import replace
 
+import numpy as np
 from ortools.sat.python import cp_model
 
 from scheduler_ext.model.assignment import Assignment, evaluate, interpod_violations
@@ -30,11 +32,22 @@ from scheduler_ext.model.interpod_state import inexact_groups
 from scheduler_ext.model.problem import Problem
 from scheduler_ext.solvers.base import SolveResult, StageReport, StageStatus
 from scheduler_ext.solvers.cpsat import constraints, interpod
+from scheduler_ext.solvers.cpsat.symmetry import least_disturbing, symmetric_hint
 from scheduler_ext.solvers.cpsat.variables import ClassVariables, new_variables
 
 logger = logging.getLogger(__name__)
 
 IncumbentCallback = Callable[[SolveResult], None]
+_Fixing = cp_model.BoundedLinearExpression | bool | np.bool_
+
+SYMMETRY_BREAKING = True
+"""Order identical nodes by load in the tier stages (where it is valid)."""
+TIER_SHARE = 0.5
+"""Share of the tiers' time a tier other than the last may take; unused time flows on."""
+DISRUPTION_SHARE = 0.2
+"""Share of the time left when the tier stages start that is kept for the disruption stage."""
+RESUME_SECONDS = 0.05
+"""Time left after the disruption stage above which an unproven tier is solved again."""
 
 _STATUS = {
     cp_model.OPTIMAL: StageStatus.OPTIMAL,
@@ -73,21 +86,6 @@ def _set_fixed(model: cp_model.CpModel, var: cp_model.IntVar, value: int) -> Non
     domain[1] = value
 
 
-def symmetric_hint(
-    problem: Problem, assignment: Assignment, groups: list[list[int]], weights: list[int]
-) -> Assignment:
-    """The same counts with identical nodes' contents reordered to satisfy symmetry breaking."""
-    counts = assignment.counts()
-    for group in groups:
-        loads = {n: sum(weights[c] * row.get(n, 0) for c, row in enumerate(counts)) for n in group}
-        by_load = sorted(group, key=lambda n: -loads[n])
-        contents = {n: [row.get(n, 0) for row in counts] for n in group}
-        for target, source in zip(group, by_load, strict=True):
-            for c, row in enumerate(counts):
-                row[target] = contents[source][c]
-    return Assignment.from_counts(counts)
-
-
 class _Run:
     """The state of one staged solve: model, incumbent and what has been proven."""
 
@@ -108,6 +106,15 @@ class _Run:
         self.incumbent = incumbent
         self.incumbent_key = evaluate(problem, incumbent).key
         self.proven = not problem.inexact
+        """False once something other than the stages' own proofs rules a proof out."""
+        self.open_tiers: set[int] = set()
+        """Priorities whose tier stage ended without a proof."""
+        self.disruption_open = False
+        self.disruption_bound = 0
+        """Lower bound on the incumbent's disturbed pods for its tiers (``SolveResult``)."""
+        self.finished = False
+        """Every stage has run: until then a result is never optimal."""
+        self.fixes: dict[int, cp_model.Constraint] = {}
         self.plans = True
         self.stages: list[StageReport] = []
         self.model, self.vars = build_model(problem, scope, incumbent, entrants)
@@ -117,7 +124,8 @@ class _Run:
         # but counts matters: no budget or cap binds, and no inter-pod rule looks at domains or
         # at which pods stay.
         if (
-            problem.max_disruptions is None
+            SYMMETRY_BREAKING
+            and problem.max_disruptions is None
             and not constraints.binding_budgets(problem)
             and not problem.has_interpod
         ):
@@ -132,9 +140,10 @@ class _Run:
     def result(self) -> SolveResult:
         return SolveResult(
             assignment=self.incumbent,
-            optimal=self.proven,
+            optimal=self.finished and self.proven,
             solver="cpsat",
             stages=tuple(self.stages),
+            disruption_bound=self.disruption_bound,
         )
 
     def offer(self, candidate: Assignment) -> bool:
@@ -149,6 +158,22 @@ class _Run:
             return False
         self.incumbent, self.incumbent_key = candidate, key
         return True
+
+    def fix(self, priority: int, constraint: _Fixing, proven: bool) -> None:
+        """Fix a tier's result for the later stages (replacing an earlier fix of it)."""
+        self.release([priority])
+        self.fixes[priority] = self.model.add(constraint)
+        if proven:
+            self.open_tiers.discard(priority)
+        else:
+            self.open_tiers.add(priority)
+
+    def release(self, priorities: Collection[int]) -> None:
+        """Drop the fixes of these tiers: a higher tier is solved again, they depend on it."""
+        for priority in priorities:
+            fixed = self.fixes.pop(priority, None)
+            if fixed is not None:
+                self.model.proto.constraints[fixed.index].clear_linear()
 
     def publish(self) -> None:
         if self.on_incumbent is not None:
@@ -175,9 +200,13 @@ class _Run:
         code = solver.solve(self.model)
         status = _STATUS.get(code, StageStatus.UNKNOWN)
         value = None
+        before = self.incumbent_key
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             value = round(solver.objective_value)
-            if not self.offer(self.vars.extract(solver)) and status == StageStatus.OPTIMAL:
+            found = self.vars.extract(solver)
+            if maximize and self.symmetry is not None:
+                found = least_disturbing(self.problem, found, self.groups)
+            if not self.offer(found) and status == StageStatus.OPTIMAL:
                 status = StageStatus.FEASIBLE  # its optimum is no plan: fix only the incumbent's
         self.stages.append(
             StageReport(
@@ -186,6 +215,8 @@ class _Run:
                 seconds=time.monotonic() - started,
                 value=value,
                 bound=round(solver.best_objective_bound) if value is not None else None,
+                limit=seconds,
+                improved=self.incumbent_key > before,
             )
         )
         return status, value, solver
@@ -219,52 +250,78 @@ def solve_cpsat(
     if search_seconds is not None:  # the search's own time starts once the model is built
         run.deadline = min(deadline, time.monotonic() + search_seconds)
     tiers = [p for p in problem.priorities if any(c.priority == p for c in problem.classes)]
-    totals = {p: sum(c.count for c in problem.classes if c.priority == p) for p in tiers}
-    tier_position = {p: i for i, p in enumerate(problem.priorities)}
-
-    for i, priority in enumerate(tiers):
-        expr = run.vars.tier_count(problem, priority)
-        fixed = dict(problem.fixed_by_priority).get(priority, 0)
-        have = run.incumbent_key[tier_position[priority]] - fixed
-        movable = any(run.vars.x[c.index] for c in problem.classes if c.priority == priority)
-        if not movable:
-            continue  # nothing at this priority can change in this model
-        if have >= totals[priority]:
-            run.model.add(expr == totals[priority])
-            continue
-        if run.remaining() <= 0.02:
-            run.proven = False
-            run.model.add(expr >= have)
-            continue
-        # Later tiers and the disruption stage still need time; unused time flows on.
-        share = run.remaining() * (0.6 if i == len(tiers) - 1 else 0.5)
-        status, _value, _ = run.solve_stage(f"tier {priority}", expr, True, share)
-        best = run.incumbent_key[tier_position[priority]] - fixed
-        if status == StageStatus.OPTIMAL:
-            run.model.add(expr == best)
-        else:
-            run.proven = False
-            run.model.add(expr >= best)
-        run.publish()
-
-    disturbed = evaluate(problem, run.incumbent).disturbed
-    if disturbed > 0:
-        if run.remaining() <= 0.02:
-            run.proven = False
-        else:
-            weight = sum(c.running_count for c in problem.classes) + 1
-            evicted = cp_model.LinearExpr.sum(run.vars.evicted)
-            objective = cp_model.LinearExpr.weighted_sum(
-                [run.vars.disturbed(problem), evicted], [weight, 1]
-            )
-            status, _, _ = run.solve_stage("disruption", objective, False, run.remaining())
-            if status != StageStatus.OPTIMAL:
-                run.proven = False
+    _solve_tiers(run, tiers, 0)
+    _minimise_disruption(run)
+    # Time the tiers did not need was kept for the disruption stage; what that stage leaves goes
+    # back to the first unproven tier (and the tiers after it, whose results depended on it).
+    while run.open_tiers and run.remaining() > RESUME_SECONDS:
+        first = min(tiers.index(p) for p in run.open_tiers)
+        run.release(tiers[first + 1 :])
+        before = run.incumbent_key
+        _solve_tiers(run, tiers, first)
+        if run.incumbent_key > before or run.disruption_open:
+            _minimise_disruption(run)
+    run.proven = run.proven and not run.open_tiers and not run.disruption_open
+    run.finished = True
     if run.proven and scope is None and plans and problem.has_interpod:
         _certify(run, deadline, workers)
     run.publish()
     logger.debug("cpsat stages: %s", run.stages)
     return run.result()
+
+
+def _solve_tiers(run: _Run, tiers: list[int], first: int) -> None:
+    """Maximise each tier from ``tiers[first]`` on, fixing each result for the next."""
+    problem = run.problem
+    tier_position = {p: i for i, p in enumerate(problem.priorities)}
+    # Kept back for the disruption stage: a tier's gain usually costs moves to be minimised.
+    reserve = run.remaining() * DISRUPTION_SHARE
+    for i in range(first, len(tiers)):
+        priority = tiers[i]
+        expr = run.vars.tier_count(problem, priority)
+        total = sum(c.count for c in problem.classes if c.priority == priority)
+        fixed = dict(problem.fixed_by_priority).get(priority, 0)
+        have = run.incumbent_key[tier_position[priority]] - fixed
+        if not any(run.vars.x[c.index] for c in problem.classes if c.priority == priority):
+            continue  # nothing at this priority can change in this model
+        if have >= total:
+            run.fix(priority, expr == total, proven=True)
+            continue
+        available = run.remaining() - reserve
+        if available <= 0.02:
+            run.fix(priority, expr >= have, proven=False)
+            continue
+        # Later tiers still need time; unused time flows on.
+        share = available if i == len(tiers) - 1 else available * TIER_SHARE
+        status, _value, _ = run.solve_stage(f"tier {priority}", expr, True, share)
+        best = run.incumbent_key[tier_position[priority]] - fixed
+        if status == StageStatus.OPTIMAL:
+            run.fix(priority, expr == best, proven=True)
+        else:
+            run.fix(priority, expr >= best, proven=False)
+        run.publish()
+
+
+def _minimise_disruption(run: _Run) -> None:
+    """The fewest disturbed running pods for the fixed tiers, then the fewest evictions."""
+    problem = run.problem
+    run.disruption_bound = 0
+    if evaluate(problem, run.incumbent).disturbed == 0:
+        run.disruption_open = False
+        return
+    if run.remaining() <= 0.02:
+        run.disruption_open = True
+        return
+    weight = sum(c.running_count for c in problem.classes) + 1
+    evicted = cp_model.LinearExpr.sum(run.vars.evicted)
+    objective = cp_model.LinearExpr.weighted_sum(
+        [run.vars.disturbed(problem), evicted], [weight, 1]
+    )
+    status, _, solver = run.solve_stage("disruption", objective, False, run.remaining())
+    run.disruption_open = status != StageStatus.OPTIMAL
+    if status in (StageStatus.OPTIMAL, StageStatus.FEASIBLE):
+        # weight * disturbed + evicted >= bound with evicted < weight: disturbed >= bound // weight
+        run.disruption_bound = max(0, math.floor(solver.best_objective_bound)) // weight
 
 
 def relaxed(problem: Problem) -> Problem | None:

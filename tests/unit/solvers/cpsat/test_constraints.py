@@ -6,7 +6,7 @@ from ortools.sat.python import cp_model
 
 from scheduler_ext.model.assignment import current_assignment
 from scheduler_ext.solvers.cpsat import constraints
-from scheduler_ext.solvers.cpsat.solver import symmetric_hint
+from scheduler_ext.solvers.cpsat.symmetry import symmetric_hint
 from scheduler_ext.solvers.cpsat.variables import new_variables
 from tests.unit.tiny import ClassSpec, tiny_problem
 

@@ -20,7 +20,7 @@ from scheduler_ext.model.movability import (
     EvictionPolicy,
 )
 
-SolverChoice = Literal["auto", "cpsat", "greedy"]
+SolverChoice = Literal["auto", "cpsat", "greedy", "aco"]
 SOLVER_CHOICES: tuple[SolverChoice, ...] = get_args(SolverChoice)
 
 _KIND = re.compile(r"[A-Za-z]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?")
@@ -75,7 +75,9 @@ class PlanOptions(BaseModel):
     plan from the command line and one from the service get the same budget.
     """
     solver: SolverChoice = "auto"
-    """auto: CP-SAT where it fits the budget, neighbourhood search beyond; greedy as the floor."""
+    """auto: CP-SAT where it fits the budget, neighbourhood search beyond; greedy as the floor.
+
+    aco: the ant colony (``solvers/aco``) after greedy, for the whole budget."""
     max_disruptions: int | None = Field(default=None, ge=0)
     """Move or evict at most this many running pods in all; unset means no limit."""
     allow_local_storage: bool = False

@@ -28,8 +28,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from scheduler_ext.model.assignment import Assignment
-from scheduler_ext.model.problem import PodClass
+from scheduler_ext.model.assignment import Assignment, current_assignment, evaluate
+from scheduler_ext.model.problem import PodClass, Problem
 from scheduler_ext.solvers.greedy import Victims, _State
 
 IntpArray = npt.NDArray[np.intp]
@@ -228,6 +228,12 @@ class _Walk:
             if n - keep > 0:
                 victims.append((victim, n - keep))
         return victims
+
+
+def base_of(problem: Problem) -> Base:
+    current = current_assignment(problem)
+    position = {p: i for i, p in enumerate(problem.priorities)}
+    return Base(current, evaluate(problem, current).key, position)
 
 
 def _outcome(state: _State, base: Base, log: list[tuple[PodClass, int, int]]) -> Trail:

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from scheduler_ext.model.assignment import Assignment, current_assignment, evaluate, violations
+from scheduler_ext.model.assignment import Assignment, evaluate, violations
 from scheduler_ext.model.problem import PodClass, Problem
-from scheduler_ext.solvers.aco.ant import Base, Trail, walk
+from scheduler_ext.solvers.aco.ant import Base, Trail, base_of, walk
 from scheduler_ext.solvers.aco.groups import node_groups
 from scheduler_ext.solvers.aco.heuristic import FIT_FLOOR, Heuristic, fit
 from scheduler_ext.solvers.base import SolveResult, StageReport, StageStatus
@@ -61,6 +61,7 @@ class ColonySettings:
     """Lifts an ant may make per pending pod (plus ``LIFT_SLACK``)."""
 
 
+DEFAULT_SETTINGS = ColonySettings()
 LIFT_SLACK = 16
 
 
@@ -96,7 +97,7 @@ class Pheromone:
                 row[group] = min(1.0, row[group] + amount)
 
 
-class _ColonyChooser:
+class ColonyChooser:
     """Choices by pheromone^alpha x heuristic^beta: the best with chance ``exploit``, else drawn."""
 
     def __init__(
@@ -138,13 +139,13 @@ class _ColonyChooser:
         return nodes[np.argsort(-(np.log(weights) + gumbel), kind="stable")]
 
 
-class _BestPlan:
+class BestPlan:
     """The best valid assignment so far and the choices that led to it."""
 
     def __init__(self, problem: Problem, base: Base, incumbent: Assignment) -> None:
         self.problem = problem
         self.assignment = incumbent
-        self.trail = _trail_of(problem, base, incumbent)
+        self.trail = trail_of(problem, base, incumbent)
         self.key = self.trail.key
         self.source = "incumbent"
 
@@ -164,7 +165,7 @@ class _BestPlan:
         return True
 
 
-def _trail_of(problem: Problem, base: Base, assignment: Assignment) -> Trail:
+def trail_of(problem: Problem, base: Base, assignment: Assignment) -> Trail:
     """A trail for an assignment made elsewhere: its landings, no lifts."""
     landings: list[tuple[int, int]] = []
     changes: list[tuple[int, tuple[tuple[int, int], ...]]] = []
@@ -186,13 +187,13 @@ def _trail_of(problem: Problem, base: Base, assignment: Assignment) -> Trail:
     )
 
 
-def _seeded(
+def seeded_best(
     problem: Problem, base: Base, incumbent: Assignment, deadline: float, with_greedy: bool
-) -> _BestPlan:
-    best = _BestPlan(problem, base, incumbent)
+) -> BestPlan:
+    best = BestPlan(problem, base, incumbent)
     for strategy in ("spread", "pack") if with_greedy else ():
         result = solve_greedy(problem, strategy=strategy, deadline=deadline)
-        best.offer(_trail_of(problem, base, result.assignment), f"greedy-{strategy}")
+        best.offer(trail_of(problem, base, result.assignment), f"greedy-{strategy}")
     return best
 
 
@@ -211,7 +212,7 @@ def solve_aco(
     on_incumbent: IncumbentCallback | None = None,
     seed: int = 0,
     heuristic: Heuristic = fit,
-    settings: ColonySettings = ColonySettings(),
+    settings: ColonySettings = DEFAULT_SETTINGS,
     solver: str = SOLVER,
     with_greedy: bool = True,
 ) -> SolveResult:
@@ -219,18 +220,13 @@ def solve_aco(
     ``with_greedy``) than greedy's; ``workers`` is unused (one core, numpy)."""
     del workers
     started = time.monotonic()
-    current = current_assignment(problem)
-    base = Base(
-        current,
-        evaluate(problem, current).key,
-        {p: i for i, p in enumerate(problem.priorities)},
-    )
-    best = _seeded(problem, base, incumbent, deadline, with_greedy)
+    base = base_of(problem)
+    best = seeded_best(problem, base, incumbent, deadline, with_greedy)
     state = _State(problem)
     pheromone = Pheromone(node_groups(problem), settings)
     pheromone.deposit(best.trail.landings, best.trail.lifts)
     rng = np.random.default_rng(seed)
-    chooser = _ColonyChooser(pheromone, heuristic, settings, rng)
+    chooser = ColonyChooser(pheromone, heuristic, settings, rng)
     pending = sum(cls.pending_count for cls in problem.classes)
     lift_limit = settings.lifts_per_pending * pending + LIFT_SLACK
     rounds = stall = ants = 0
@@ -260,7 +256,7 @@ def solve_aco(
         if best.offer(leader, solver):
             stall = 0
             if on_incumbent is not None:
-                on_incumbent(_result(best, solver, ()))
+                on_incumbent(result_of(best, solver, ()))
         else:
             stall += 1
         pheromone.evaporate()
@@ -277,10 +273,11 @@ def solve_aco(
         f"best from {best.source}",
     )
     logger.debug("%s: %s in %.3fs", solver, stage.detail, seconds)
-    return _result(best, solver, (stage,))
+    return result_of(best, solver, (stage,))
 
 
-def _result(best: _BestPlan, solver: str, stages: tuple[StageReport, ...]) -> SolveResult:
+def result_of(best: BestPlan, solver: str, stages: tuple[StageReport, ...]) -> SolveResult:
+    """The best plan under the name of whoever made it (``none``: nobody beat the incumbent)."""
     source = solver if best.source == solver else best.source.split("-")[0]
     source = "none" if source == "incumbent" else source
     return SolveResult(assignment=best.assignment, optimal=False, solver=source, stages=stages)

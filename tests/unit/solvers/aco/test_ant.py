@@ -10,8 +10,8 @@ import pytest
 
 from scheduler_ext.model.assignment import current_assignment, evaluate, node_load, violations
 from scheduler_ext.model.problem import Problem
-from scheduler_ext.solvers.aco.ant import Base, walk
-from scheduler_ext.solvers.aco.colony import ColonySettings, Pheromone, _ColonyChooser
+from scheduler_ext.solvers.aco.ant import base_of, walk
+from scheduler_ext.solvers.aco.colony import ColonyChooser, ColonySettings, Pheromone
 from scheduler_ext.solvers.aco.groups import node_groups
 from scheduler_ext.solvers.aco.heuristic import fit
 from scheduler_ext.solvers.greedy import _State
@@ -52,12 +52,10 @@ def test_the_walks_score_is_the_models_and_the_state_is_restored(seed: int) -> N
     before = [dict(c) for c in state.counts]
     free = state.free.copy()
     current = current_assignment(problem)
-    base = Base(
-        current, evaluate(problem, current).key, {p: i for i, p in enumerate(problem.priorities)}
-    )
+    base = base_of(problem)
     settings = ColonySettings()
     rng = np.random.default_rng(seed)
-    chooser = _ColonyChooser(Pheromone(node_groups(problem), settings), fit, settings, rng)
+    chooser = ColonyChooser(Pheromone(node_groups(problem), settings), fit, settings, rng)
     for _ in range(5):
         trail = walk(
             state,

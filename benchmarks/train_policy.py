@@ -86,9 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = TrainingSettings(steps=args.steps)
     trained, history = train(initial, training, settings, args.seed)
     before, after = score(initial, held_out, settings), score(trained, held_out, settings)
-    print(f"held-out one-pass score: random {before:.4f} -> trained {after:.4f}")
+    print(f"held-out one-pass score: random {before:.5f} -> trained {after:.5f}")
     first, last = sum(history[:20]) / 20, sum(history[-20:]) / 20
-    print(f"mean episode reward, first/last 20 steps: {first:.4f} / {last:.4f}")
+    print(f"mean episode reward, first/last 20 steps: {first:.5f} / {last:.5f}")
     trained.save(args.output)
     print(f"wrote {args.output} in {time.monotonic() - started:.1f}s")
     return 0

@@ -3,8 +3,8 @@
 An episode is one ant's walk (``solvers/aco/ant.py``) on a training problem in which every node
 choice is drawn from softmax(scores / temperature); its reward is the walk's score against the
 current placement, the lexicographic key flattened with weights that fall by 4x per priority tier
-(a tier counts more than any number of pods below it in almost every instance) and a small
-penalty per disturbed pod and eviction, per pending pod. The gradient of log-probability of each
+with pending pods (``tier_weights``) and a small penalty per disturbed pod and eviction, per
+pending pod. The gradient of log-probability of each
 choice is (one-hot - softmax) back-propagated through the network; the baseline is the mean
 reward of the episodes on the same problem in the same step, and advantages are normalised.
 Adam takes the steps. Everything is seeded: the same seed and problems give the same weights.
@@ -46,11 +46,22 @@ class TrainingSettings:
     where one node choice strands a later pod and the reward tells choices apart."""
 
 
-def reward(base: Base, key: tuple[int, ...], pending: int) -> float:
-    tiers = len(key) - 2
-    gained = sum((key[i] - base.key[i]) * TIER_WEIGHT ** (-i) for i in range(tiers))
-    cost = DISRUPTION_PENALTY * ((base.key[-2] - key[-2]) + (base.key[-1] - key[-1]))
-    return (gained - cost) / max(1, pending)
+def tier_weights(problem: Problem) -> tuple[float, ...]:
+    """Per entry of the key, its weight in the reward, per pending pod: a tier weighs 4x less
+    than the nearest tier above it that has pending pods (tiers without any only lose pods), so
+    that the reward has the same scale whichever tiers the pending pods are in; the last two
+    entries (disturbed, evictions) weigh a small penalty."""
+    pending = {c.priority for c in problem.classes if c.pending_count}
+    count = max(1, sum(c.pending_count for c in problem.classes))
+    weights, above = [], 0
+    for priority in problem.priorities:
+        weights.append(TIER_WEIGHT ** (-above) / count)
+        above += priority in pending
+    return (*weights, DISRUPTION_PENALTY / count, DISRUPTION_PENALTY / count)
+
+
+def reward(base: Base, key: tuple[int, ...], weights: tuple[float, ...]) -> float:
+    return sum((k - b) * w for k, b, w in zip(key, base.key, weights, strict=True))
 
 
 class _SamplingChooser:
@@ -82,16 +93,15 @@ class _SamplingChooser:
 
 @dataclass
 class _Episodes:
-    """Per problem its state (built once: walks leave it as found), base and pending count."""
+    """Per problem its state (built once: walks leave it as found), base and tier weights."""
 
     problems: Sequence[Problem]
-    states: dict[int, tuple[_State, Base, int]] = field(default_factory=dict)
+    states: dict[int, tuple[_State, Base, tuple[float, ...]]] = field(default_factory=dict)
 
-    def of(self, i: int) -> tuple[_State, Base, int]:
+    def of(self, i: int) -> tuple[_State, Base, tuple[float, ...]]:
         if i not in self.states:
             problem = self.problems[i]
-            pending = sum(c.pending_count for c in problem.classes)
-            self.states[i] = (_State(problem), base_of(problem), pending)
+            self.states[i] = (_State(problem), base_of(problem), tier_weights(problem))
         return self.states[i]
 
 
@@ -99,7 +109,7 @@ def _walk(
     state: _State,
     base: Base,
     chooser: PolicyChooser | _SamplingChooser,
-    pending: int,
+    weights: tuple[float, ...],
     order_noise: float,
     seed: int,
 ) -> float:
@@ -112,7 +122,7 @@ def _walk(
         order_noise=order_noise,
         lift_limit=0,
     )
-    return reward(base, trail.key, pending)
+    return reward(base, trail.key, weights)
 
 
 def score(
@@ -124,9 +134,9 @@ def score(
     chooser = PolicyChooser(net)
     rewards = []
     for i in range(len(problems)):
-        state, base, pending = episodes.of(i)
+        state, base, weights = episodes.of(i)
         for seed in range(orders):
-            rewards.append(_walk(state, base, chooser, pending, settings.order_noise, seed))
+            rewards.append(_walk(state, base, chooser, weights, settings.order_noise, seed))
     return float(np.mean(rewards))
 
 
@@ -159,12 +169,12 @@ def train(
     adam = _Adam(net, settings.learning_rate)
     history: list[float] = []
     for step in range(settings.steps):
-        state, base, pending = episodes.of(step % len(problems))
+        state, base, weights = episodes.of(step % len(problems))
         rewards, gradients = [], []
         for _ in range(settings.episodes):
             chooser = _SamplingChooser(net, rng, settings.temperature)
             order = int(rng.integers(1 << 30))
-            rewards.append(_walk(state, base, chooser, pending, settings.order_noise, order))
+            rewards.append(_walk(state, base, chooser, weights, settings.order_noise, order))
             gradients.append(chooser.gradient)
         values = np.array(rewards)
         history.append(float(values.mean()))

@@ -10,8 +10,8 @@ from scheduler_ext.solvers.policy.training import TrainingSettings, score, train
 from tests.unit.solvers.policy.holes import holes
 
 TINY = TrainingSettings(steps=12, episodes=6, learning_rate=0.1)
-ALL_PLACED = 0.25
-"""The reward of a walk that places every pending pod (second tier, weight 1/4, per pod)."""
+ALL_PLACED = 1.0
+"""The reward of a walk that places every pending pod (weight 1 per pod, per pending pod)."""
 
 
 def test_a_few_steps_beat_the_random_initial_weights_on_held_out_problems() -> None:

@@ -56,7 +56,7 @@ from testkit.matching import (
 DEFAULT_SCHEDULER = "default-scheduler"
 MOVABLE_OWNER_KINDS = disruption.MOVABLE_OWNER_KINDS
 budget_allowance = disruption.budget_allowance
-SOLVERS = frozenset({"cpsat", "neighbourhood", "greedy", "none"})
+SOLVERS = frozenset({"cpsat", "neighbourhood", "greedy", "aco", "rl", "none"})
 UNSCHEDULABLE_TAINT = Taint("node.kubernetes.io/unschedulable", "", "NoSchedule")
 NOT_READY_TAINT = Taint("node.kubernetes.io/not-ready", "", "NoSchedule")
 

@@ -20,7 +20,7 @@ from scheduler_ext.model.movability import (
     EvictionPolicy,
 )
 
-SolverChoice = Literal["auto", "cpsat", "greedy"]
+SolverChoice = Literal["auto", "cpsat", "greedy", "aco", "rl"]
 SOLVER_CHOICES: tuple[SolverChoice, ...] = get_args(SolverChoice)
 
 _KIND = re.compile(
@@ -80,7 +80,10 @@ class PlanOptions(BaseModel):
     plan from the command line and one from the service get the same budget.
     """
     solver: SolverChoice = "auto"
-    """auto: CP-SAT where it fits the budget, neighbourhood search beyond; greedy as the floor."""
+    """auto: CP-SAT where it fits the budget, neighbourhood search beyond; greedy as the floor.
+
+    aco: the ant colony (``solvers/aco``) after greedy, for the whole budget; rl: one pass of
+    the learned placement policy (``solvers/policy``) after greedy."""
     max_disruptions: int | None = Field(default=None, ge=0)
     """Move or evict at most this many running pods in all; unset means no limit."""
     allow_local_storage: bool = False

@@ -139,7 +139,7 @@ def make_plan(
     else:
         for strategy in ("spread", "pack"):
             best.offer(solve_greedy(problem, strategy=strategy, deadline=deadline))
-        method = "cpsat" if options.solver == "cpsat" else "auto"
+        method = options.solver if options.solver in ("cpsat", "aco", "rl") else "auto"
         if options.solver != "greedy" and time.monotonic() < deadline:
             outcome = _search(problem, best, deadline, options, method, worker, isolate)
             if outcome != "done":

@@ -41,6 +41,8 @@ METHODS = {
     "cpsat": ("scheduler_ext.solvers.cpsat.solver", "solve_cpsat"),
     "neighbourhood": ("scheduler_ext.solvers.neighbourhood", "solve_neighbourhoods"),
     "auto": ("scheduler_ext.solvers.auto", "solve_auto"),
+    "aco": ("scheduler_ext.solvers.aco.colony", "solve_aco_after_greedy"),
+    "rl": ("scheduler_ext.solvers.policy.construct", "solve_rl_after_greedy"),
 }
 """Solvers a worker can run, by name: module and function, imported in the child."""
 

@@ -294,6 +294,19 @@ build_go_pieces() {
 
 kind_dir() { module_dir "sigs.k8s.io/kind@$KIND_VERSION"; }
 
+storage_const() {
+  # storage_const NAME: a string constant of kind's storage add-on (an image name).
+  sed -n "s/^const $1 = \"\(.*\)\"/\1/p" "$(kind_dir)/pkg/build/nodeimage/const_storage.go"
+}
+
+storage_manifest() {
+  # kind's own storage manifest (a Go raw string in its source), with the image constants filled in.
+  awk '/^const defaultStorageManifest = `/{on=1; next} on && /^`/{exit} on' \
+    "$(kind_dir)/pkg/build/nodeimage/const_storage.go" |
+    sed -e "s#\` + storageProvisionerImage + \`#$(storage_const storageProvisionerImage)#" \
+      -e "s#\` + storageHelperImage + \`#$(storage_const storageHelperImage)#"
+}
+
 # --- the base image: kind's images/base, from debootstrap instead of a pulled Debian image ---------
 BASE_PACKAGES=systemd,conntrack,iptables,nftables,iproute2,ethtool,util-linux,mount,kmod,libseccomp2,pigz
 BASE_PACKAGES+=,fuse-overlayfs,e2fsprogs,bash,ca-certificates,curl,jq,procps
@@ -393,14 +406,12 @@ base_plus_image() {
 }
 
 build_images() {
-  local images=() image name kdir
+  local images=() image name
   mapfile -t images < <("$bin/kubeadm" config images list --kubernetes-version "$KUBE_VERSION")
   [ "${#images[@]}" -ge 5 ] || die "kubeadm config images list gave ${#images[@]} images: ${images[*]}"
-  kdir="$(kind_dir)"
   # kind runs the sandbox image its containerd config names, and its storage add-on's two images.
   images+=("$(sed -n 's/^[[:space:]]*sandbox_image = "\(.*\)"/\1/p' "$src/rootfs/etc/containerd/config.toml")")
-  images+=("$(sed -n 's/^const storageProvisionerImage = "\(.*\)"/\1/p' "$kdir/pkg/build/nodeimage/const_storage.go")")
-  images+=("$(sed -n 's/^const storageHelperImage = "\(.*\)"/\1/p' "$kdir/pkg/build/nodeimage/const_storage.go")")
+  images+=("$(storage_const storageProvisionerImage)" "$(storage_const storageHelperImage)")
   : >"$dest/images/list"
   for image in "${images[@]}"; do
     [ -n "$image" ] || die "an expected image name is empty (kind's sources changed?): ${images[*]}"
@@ -428,8 +439,7 @@ build_images() {
 
 # --- the node image: kind's `build node-image` steps -----------------------------------------------
 build_node() {
-  local cid kdir
-  kdir="$(kind_dir)"
+  local cid
   cid="kind-node-build-$$"
   docker rm -f "$cid" >/dev/null 2>&1 || true
   docker run -d --name "$cid" --entrypoint=sleep --security-opt seccomp=unconfined "$base_tag" infinity >/dev/null
@@ -452,8 +462,7 @@ data:
   note: "This node image has no kindnetd: /etc/cni/net.d/10-static.conflist (ptp, host-local 10.244.0.0/24, portmap). Single node only."
 EOF
   # kind's own storage manifest, taken from its source.
-  awk '/^const defaultStorageManifest = `/{on=1; next} on && /^`/{exit} on' \
-    "$kdir/pkg/build/nodeimage/const_storage.go" | docker exec -i "$cid" cp /dev/stdin /kind/manifests/default-storage.yaml
+  storage_manifest | docker exec -i "$cid" cp /dev/stdin /kind/manifests/default-storage.yaml
   docker exec "$cid" sh -c 'nohup containerd >/tmp/containerd.log 2>&1 &'
   docker exec "$cid" sh -c 'for i in 1 2 3 4 5 6 7 8 9 10; do [ -S /run/containerd/containerd.sock ] && break; sleep 1; done; ctr version >/dev/null'
   timed "ctr images import (into the node's containerd)" docker exec -i "$cid" ctr --namespace=k8s.io images import \

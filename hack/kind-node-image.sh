@@ -59,7 +59,7 @@ started=$SECONDS
 # Steps run as `if ! have; then timed step; fi`, never `have || timed step`: a function called in a
 # || list runs without errexit and its failures would pass unnoticed.
 # Any failing command stops the build with its line and text (functions included: set -E).
-trap 'die "line $LINENO: command failed: $BASH_COMMAND"' ERR
+trap 'die "${what:+$what: }line $LINENO: command failed: $BASH_COMMAND"' ERR
 
 timed() {
   # timed "<step>" cmd args...: runs a step (a command or a function of this script, which then runs
@@ -262,14 +262,14 @@ build_go_pieces() {
   fi
   if [ ! -x "$bin/crictl" ]; then
     # `go install sigs.k8s.io/cri-tools/cmd/crictl@...` is refused by the proxy (its version list);
-    # the module itself downloads, and it vendors its dependencies: build from a writable copy.
+    # the module itself downloads (without its vendor directory): build in a writable copy of it.
     local dir
     dir="$(module_dir "sigs.k8s.io/cri-tools@$CRICTL_VERSION")" || die "cannot download sigs.k8s.io/cri-tools@$CRICTL_VERSION"
     rm -rf "$src/cri-tools"
     cp -r "$dir" "$src/cri-tools"
     chmod -R u+w "$src/cri-tools"
     timed "crictl $CRICTL_VERSION (from a copy of the module)" env -C "$src/cri-tools" CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
-      go build -trimpath -mod=vendor -ldflags "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION" \
+      go build -trimpath -mod=mod -ldflags "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION" \
       -o "$bin/crictl" ./cmd/crictl
   fi
   if [ ! -x "$bin/coredns" ]; then

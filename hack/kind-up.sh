@@ -77,7 +77,7 @@ if [ "$kwok_nodes" -gt 0 ]; then
     log "kwok controller already running (pid $(cat "$state/kwok.pid"))"
   else
     log "starting the kwok controller (log: $state/kwok.log)"
-    nohup "$bins/kwok" --kubeconfig "$kubeconfig" --manage-all-nodes=false \
+    nohup "$bins/kwok" --kubeconfig "$kubeconfig" \
       --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
       --node-lease-duration-seconds=40 >"$state/kwok.log" 2>&1 &
     echo $! >"$state/kwok.pid"

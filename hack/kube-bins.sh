@@ -10,16 +10,31 @@
 # already complete it prints it and does nothing else. A build goes into a temporary directory next to
 # the cache and is renamed into place atomically; concurrent runs are serialised with flock.
 #
-# Usage: hack/kube-bins.sh            build if needed, print the directory
-#        hack/kube-bins.sh --check    print the directory if complete, else exit 1 without building
-#        hack/kube-bins.sh --key      print the cache key
+# With --node it builds instead the node binaries a kind node image needs (hack/kind-node-image.sh):
+#   kubelet kubeadm kube-proxy                                      (k8s.io/kubernetes, $KUBE_VERSION)
+# into a directory of their own (key node-k8s-...), the same way and with the same Go build cache.
+#
+# Usage: hack/kube-bins.sh [--node]            build if needed, print the directory
+#        hack/kube-bins.sh [--node] --check    print the directory if complete, else exit 1 without building
+#        hack/kube-bins.sh [--node] --key      print the cache key
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=versions.env
 source "$here/versions.env"
 
-BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd helm kwok kwokctl)
+set_name=control-plane
+if [ "${1:-}" = --node ]; then
+  set_name=node
+  shift
+fi
+if [ "$set_name" = node ]; then
+  kube_cmds=(kubelet kubeadm kube-proxy)
+  BINARIES=("${kube_cmds[@]}")
+else
+  kube_cmds=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+  BINARIES=("${kube_cmds[@]}" etcd helm kwok kwokctl)
+fi
 
 log() { printf 'kube-bins: %s\n' "$*" >&2; }
 die() {
@@ -31,7 +46,11 @@ command -v go >/dev/null 2>&1 || die "'go' is not on PATH; Go >= 1.26 is needed 
 
 goos="$(go env GOOS)"
 goarch="$(go env GOARCH)"
-key="k8s-${KUBE_VERSION}_etcd-${ETCD_VERSION}_helm-${HELM_VERSION}_kwok-${KWOK_VERSION}_${goos}-${goarch}_r${KUBE_BINS_RECIPE}"
+if [ "$set_name" = node ]; then
+  key="node-k8s-${KUBE_VERSION}_${goos}-${goarch}_r${KUBE_BINS_RECIPE}"
+else
+  key="k8s-${KUBE_VERSION}_etcd-${ETCD_VERSION}_helm-${HELM_VERSION}_kwok-${KWOK_VERSION}_${goos}-${goarch}_r${KUBE_BINS_RECIPE}"
+fi
 base="${KUBE_BINS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/scheduler-ext/kube-bins}"
 dest="$base/$key"
 
@@ -54,7 +73,7 @@ case "${1:-}" in
     exit 0
     ;;
   "") ;;
-  *) die "unknown argument '$1' (usage: $0 [--check|--key])" ;;
+  *) die "unknown argument '$1' (usage: $0 [--node] [--check|--key])" ;;
 esac
 
 if complete "$dest"; then
@@ -129,7 +148,6 @@ for m in "${staging[@]}"; do
 done
 step "kubernetes $KUBE_VERSION: replace ${#staging[@]} staging modules with $staging_version" \
   go mod edit "${replaces[@]}"
-kube_cmds=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
 pkgs=()
 for c in "${kube_cmds[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c@$KUBE_VERSION"); done
 step "kubernetes $KUBE_VERSION: go get ${kube_cmds[*]} (downloads the modules)" go get "${pkgs[@]}"
@@ -147,7 +165,8 @@ for c in "${kube_cmds[@]}"; do build_pkgs+=("k8s.io/kubernetes/cmd/$c"); done
 step "kubernetes $KUBE_VERSION: go build ${kube_cmds[*]} (the long part: minutes on 2 cores)" \
   go build -trimpath -ldflags "$ldflags" -o "$out/" "${build_pkgs[@]}"
 
-# --- etcd -----------------------------------------------------------------------------------------
+# --- etcd, helm, kwok (the control-plane set only) ------------------------------------------------
+if [ "$set_name" = control-plane ]; then
 # go.etcd.io/etcd/server/v3 has local replaces too; in a separate wrapper module they are ignored.
 emod="$tmp/etcd"
 mkdir -p "$emod"
@@ -163,21 +182,24 @@ step "helm $HELM_VERSION: go install" \
 step "kwok $KWOK_VERSION: go install kwok kwokctl" \
   env GOBIN="$out" GOFLAGS=-buildvcs=false go install -trimpath -ldflags "-s -w" \
   "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
+fi
 
 # --- check and publish ----------------------------------------------------------------------------
 for b in "${BINARIES[@]}"; do
   [ -x "$out/$b" ] || die "build finished but $b is missing from $out"
 done
-got="$("$out/kube-apiserver" --version 2>&1 || true)"
+got="$("$out/${kube_cmds[0]}" --version 2>&1 || true)"
 case "$got" in
   *"$KUBE_VERSION"*) ;;
-  *) die "kube-apiserver reports '$got', expected $KUBE_VERSION" ;;
+  *) die "${kube_cmds[0]} reports '$got', expected $KUBE_VERSION" ;;
 esac
-got="$("$out/etcd" --version 2>&1 | head -n1 || true)"
-case "$got" in
-  *"${ETCD_VERSION#v}"*) ;;
-  *) die "etcd reports '$got', expected ${ETCD_VERSION#v}" ;;
-esac
+if [ "$set_name" = control-plane ]; then
+  got="$("$out/etcd" --version 2>&1 | head -n1 || true)"
+  case "$got" in
+    *"${ETCD_VERSION#v}"*) ;;
+    *) die "etcd reports '$got', expected ${ETCD_VERSION#v}" ;;
+  esac
+fi
 {
   echo "KUBE_VERSION=$KUBE_VERSION"
   echo "ETCD_VERSION=$ETCD_VERSION"

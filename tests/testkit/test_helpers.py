@@ -198,6 +198,38 @@ def test_kube_bins_key_follows_versions_env() -> None:
         assert versions[name] in key
 
 
+def _script_key(script: str, *args: str) -> str:
+    return subprocess.run(
+        ["bash", str(REPO_ROOT / "hack" / script), *args, "--key"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+@pytest.mark.slow  # runs hack/kube-bins.sh --node --key and hack/kind-node-image.sh --key
+def test_node_binaries_and_kind_node_image_keys_follow_versions_env() -> None:
+    versions = dict(
+        line.split("=", 1)
+        for line in (REPO_ROOT / "hack" / "versions.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    node_key = _script_key("kube-bins.sh", "--node")
+    kind_key = _script_key("kind-node-image.sh")
+
+    assert node_key.startswith(f"node-k8s-{versions['KUBE_VERSION']}_")
+    assert node_key != _script_key("kube-bins.sh")
+    for name in (
+        "KIND_VERSION",
+        "KUBE_VERSION",
+        "CONTAINERD_VERSION",
+        "RUNC_VERSION",
+        "COREDNS_VERSION",
+    ):
+        assert versions[name] in kind_key
+    assert kind_key.endswith(f"_r{versions['KIND_NODE_RECIPE']}")
+
+
 # -- the recording extender answers the committed recordings validly -------------------------------
 
 

@@ -206,7 +206,9 @@ class _Scheduler:
                 state.add(victim)
                 gone.discard(id(victim))
                 if state.fits(pod) and (
-                    check is None or check.passes(state.name, [p for p in lower if id(p) in gone])
+                    check is None
+                    or not check.concerns(victim)  # the filters passed without it: still do
+                    or check.passes(state.name, [p for p in lower if id(p) in gone])
                 ):
                     continue
                 state.remove(victim)
@@ -227,9 +229,11 @@ class _Scheduler:
             freed = sum(p.requests.get(name) for p in lower)
             if state.used[name] - freed + amount > state.alloc.get(name, 0):
                 return False
+        if check is not None and not check.passes(state.name, lower):
+            return False  # the inter-pod filters fail even with every lower pod gone
         for victim in lower:
             state.remove(victim)
-        if not state.fits(pod) or (check is not None and not check.passes(state.name, lower)):
+        if not state.fits(pod):
             for victim in lower:
                 state.add(victim)
             return False

@@ -171,6 +171,18 @@ class PodCheck:
         ]
         self.self_affine = all(self.rules.incoming_term_matches(t, pod, pod) for t in pod.affinity)
         self.spread = [self._spread(index, i) for i in range(len(pod.spread))]
+        self._memo: dict[tuple[object, Group], bool] = {}
+
+    def _gone(self, slot: object, matches: Callable[[Pod], bool], removed: Sequence[Pod]) -> int:
+        """How many of ``removed`` ``matches`` counts, remembered per slot and label group."""
+        total = 0
+        for p in removed:
+            key = (slot, (p.namespace, p.labels, p.terminating))
+            hit = self._memo.get(key)
+            if hit is None:
+                hit = self._memo[key] = matches(p)
+            total += hit
+        return total
 
     def _spread(self, index: InterPodFilter, i: int) -> _Spread:
         constraint = self.pod.spread[i]
@@ -196,6 +208,30 @@ class PodCheck:
             return True
         return not self._affinity_holds(node, ())
 
+    def concerns(self, other: Pod) -> bool:
+        """Can ``other`` running or not change this pod's verdict on its node?"""
+        pod = self.pod
+        return bool(
+            self._gone(
+                "concerns",
+                lambda p: (
+                    any(self.rules.incoming_term_matches(t, pod, p) for t in pod.affinity)
+                    or any(self.rules.incoming_term_matches(t, pod, p) for t in pod.anti_affinity)
+                    or any(
+                        p.namespace == namespace and term in p.anti_affinity
+                        for namespace, term, _ in self.existing
+                    )
+                    or any(
+                        s.selector is not None
+                        and p.namespace == pod.namespace
+                        and selector_matches(s.selector, p.labels)
+                        for s in self.spread
+                    )
+                ),
+                [other],
+            )
+        )
+
     def _affinity_holds(self, node: str, removed: Sequence[Pod]) -> bool:
         terms = self.pod.affinity
         if not terms:
@@ -203,8 +239,10 @@ class PodCheck:
         labels = self.labels[node]
         if any(t.topology_key not in labels for t in terms):
             return False
-        gone = sum(
-            all(self.rules.incoming_term_matches(t, self.pod, p) for t in terms) for p in removed
+        gone = self._gone(
+            "affinity",
+            lambda p: all(self.rules.incoming_term_matches(t, self.pod, p) for t in terms),
+            removed,
         )
         if all(
             c[labels[t.topology_key]] - gone > 0 for t, c in zip(terms, self.affinity, strict=True)
@@ -217,11 +255,15 @@ class PodCheck:
         labels = self.labels[node]
         if not self._affinity_holds(node, removed):
             return False
-        for term, per_value in self.own_anti:
+        for i, (term, per_value) in enumerate(self.own_anti):
             value = labels.get(term.topology_key)
             if value is None:
                 continue
-            gone = sum(self.rules.incoming_term_matches(term, self.pod, p) for p in removed)
+            gone = self._gone(
+                ("anti", i),
+                lambda p, t=term: self.rules.incoming_term_matches(t, self.pod, p),  # type: ignore[misc]
+                removed,
+            )
             if per_value[value] - gone > 0:
                 return False
         for namespace, term, per_value in self.existing:
@@ -231,20 +273,23 @@ class PodCheck:
             gone = sum(p.namespace == namespace and term in p.anti_affinity for p in removed)
             if per_value[value] - gone > 0:
                 return False
-        return all(self._skew_ok(s, node, removed) for s in self.spread)
+        return all(self._skew_ok(i, s, node, removed) for i, s in enumerate(self.spread))
 
-    def _skew_ok(self, spread: _Spread, node: str, removed: Sequence[Pod]) -> bool:
+    def _skew_ok(self, index: int, spread: _Spread, node: str, removed: Sequence[Pod]) -> bool:
         value = self.labels[node].get(spread.key)
         if value is None:
             return False
         count = spread.domains.get(value, 0)
         selector = spread.selector
         if removed and node in spread.eligible and selector is not None:
-            count -= sum(
-                p.namespace == self.pod.namespace
-                and not p.terminating
-                and selector_matches(selector, p.labels)
-                for p in removed
+            count -= self._gone(
+                ("spread", index),
+                lambda p: (
+                    p.namespace == self.pod.namespace
+                    and not p.terminating
+                    and selector_matches(selector, p.labels)
+                ),
+                removed,
             )
         domains = spread.domains
         if value in domains and count != domains[value]:

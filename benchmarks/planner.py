@@ -60,7 +60,7 @@ from benchmarks.planner_running import (  # noqa: E402
 from benchmarks.planner_topology import print_topology  # noqa: E402
 
 
-def _sizes(text: str) -> list[Size]:
+def parse_sizes(text: str) -> list[Size]:
     out: list[Size] = []
     for part in text.split(","):
         part = part.strip()
@@ -78,7 +78,7 @@ def _sizes(text: str) -> list[Size]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
     parser.add_argument(
-        "--sizes", type=_sizes, default=None, help="groups or sizes, comma-separated"
+        "--sizes", type=parse_sizes, default=None, help="groups or sizes, comma-separated"
     )
     parser.add_argument("--seeds", type=int, default=None, help="instances per combination")
     parser.add_argument(
@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--cli-sizes",
-        type=_sizes,
+        type=parse_sizes,
         default=None,
         help="sizes whose first failing instance is also timed through the command line",
     )

@@ -2,7 +2,7 @@
 
 A change to the model must not make the paper-grid figures worse; two runs at different times on
 this shared 2-core machine differ by more than such a change does, so both revisions plan the
-same instances in one run, alternating per cell (nodes x pods per node x K x util): each cell's
+same instances in one run, alternating per cell (nodes x pods per node x K): each cell's
 failing instances go to one revision's planner worker and then the other's, the first of the
 two swapping from cell to cell, so that load falls on both alike. Instances are generated once,
 here (``planner_instances``), and handed to both workers pickled: the other checkout must have
@@ -50,10 +50,12 @@ def _python(checkout: Path) -> str:
 
 
 def _cells(instances: Sequence[Instance]) -> list[list[Instance]]:
-    by_cell: dict[tuple[int, float], list[Instance]] = defaultdict(list)
+    """The failing instances by K: a worker process per cell and revision (each start imports
+    OR-Tools, seconds on a loaded machine, so cells are not smaller)."""
+    by_cell: dict[int, list[Instance]] = defaultdict(list)
     for i in instances:
         if i.failing:
-            by_cell[(i.priorities, i.util)].append(i)
+            by_cell[i.priorities].append(i)
     return list(by_cell.values())
 
 

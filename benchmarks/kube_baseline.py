@@ -13,8 +13,11 @@ back to the queue as Pending (their ReplicaSet recreates them). After the arriva
 are retried highest priority first until a full pass changes nothing.
 
 Filters (node readiness, cordon, taints, nodeSelector, required node affinity) are the checker's
-(``testkit/checker.py``), so baseline and planner are judged by the same rules. Pod anti-affinity
-and topology spreading are not simulated; the benchmark workloads do not use them.
+(``testkit/checker.py``), so baseline and planner are judged by the same rules; so are required
+pod affinity, anti-affinity and DoNotSchedule topology spread (``benchmarks.kube_interpod``, kept
+by count), which preemption re-checks with the victims gone. A pod with ``preemptionPolicy:
+Never`` preempts nobody (``PodEligibleToPreemptOthers``). Scoring leaves out the preferred and
+ScheduleAnyway rules (and the default soft spread), which the planner does not model either.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from benchmarks.kube_interpod import InterPodFilter, PodCheck
 from scheduler_ext.domain import CPU, MEMORY, PODS, Cluster, LabelItems, Node, Pod
 from testkit import checker
 
@@ -144,6 +148,7 @@ class _Scheduler:
         self.preemptions = 0
         self.victims = 0
         self.requeued: list[Pod] = []
+        self.interpod = InterPodFilter(cluster) if InterPodFilter.needed(cluster) else None
 
     def allowed(self, pod: Pod) -> list[_NodeState]:
         key = (pod.node_selector, pod.required_node_affinity, pod.tolerations)
@@ -167,35 +172,47 @@ class _Scheduler:
     def bind(self, pod: Pod, state: _NodeState) -> None:
         state.add(pod)
         self.where[pod.key] = state.name
+        if self.interpod is not None:
+            self.interpod.add(pod, state.name)
 
     def schedule(self, pod: Pod) -> bool:
+        check = self.interpod.check(pod) if self.interpod is not None else None
         best: tuple[int, str] | None = None
         best_state = None
         for state in self.allowed(pod):
-            if state.fits(pod):
+            if state.fits(pod) and (check is None or check.passes(state.name)):
                 rank = (-state.score(pod), state.name)
                 if best is None or rank < best:
                     best, best_state = rank, state
         if best_state is not None:
             self.bind(pod, best_state)
             return True
-        return self.preemption and self.preempt(pod)
+        return self.preemption and pod.preempts and self.preempt(pod, check)
 
-    def _victims_on(self, pod: Pod, state: _NodeState) -> tuple[int, list[Pod]] | None:
+    def _victims_on(
+        self, pod: Pod, state: _NodeState, check: PodCheck | None
+    ) -> tuple[int, list[Pod]] | None:
         lower = [p for p in state.pods if p.priority < pod.priority]
-        if not lower or not self._fits_without(pod, state, lower):
+        if not lower or not self._fits_without(pod, state, lower, check):
             return None
         # MoreImportantPod: higher priority first, then the earlier arrival (list order).
         lower.sort(key=lambda p: -p.priority)
         violating, non_violating = self._split_by_budget(lower)
         victims: list[Pod] = []
+        gone = set(map(id, lower))
         violations = 0
         for group, counts in ((violating, True), (non_violating, False)):
             for victim in group:
                 state.add(victim)
-                if state.fits(pod):
+                gone.discard(id(victim))
+                if state.fits(pod) and (
+                    check is None
+                    or not check.concerns(victim)  # the filters passed without it: still do
+                    or check.passes(state.name, [p for p in lower if id(p) in gone])
+                ):
                     continue
                 state.remove(victim)
+                gone.add(id(victim))
                 victims.append(victim)
                 violations += counts
         for victim in victims:  # restore the node; the caller evicts for real
@@ -203,13 +220,17 @@ class _Scheduler:
         return violations, victims
 
     @staticmethod
-    def _fits_without(pod: Pod, state: _NodeState, lower: list[Pod]) -> bool:
+    def _fits_without(
+        pod: Pod, state: _NodeState, lower: list[Pod], check: PodCheck | None
+    ) -> bool:
         """Whether ``pod`` fits once every pod of ``lower`` is gone; the node is left without
         them when it does (the caller adds back the ones it keeps), unchanged when not."""
         for name, amount in pod.requests.amounts:  # cheap bound before touching the node
             freed = sum(p.requests.get(name) for p in lower)
             if state.used[name] - freed + amount > state.alloc.get(name, 0):
                 return False
+        if check is not None and not check.passes(state.name, lower):
+            return False  # the inter-pod filters fail even with every lower pod gone
         for victim in lower:
             state.remove(victim)
         if not state.fits(pod):
@@ -231,11 +252,13 @@ class _Scheduler:
             (violating if hit else non_violating).append(victim)
         return violating, non_violating
 
-    def preempt(self, pod: Pod) -> bool:
+    def preempt(self, pod: Pod, check: PodCheck | None = None) -> bool:
         best: tuple[int, int, int, int, str] | None = None
         choice: tuple[_NodeState, list[Pod]] | None = None
         for state in self.allowed(pod):
-            found = self._victims_on(pod, state)
+            if check is not None and check.unresolvable(state.name):
+                continue  # UnschedulableAndUnresolvable: nodesWherePreemptionMightHelp skips it
+            found = self._victims_on(pod, state, check)
             if found is None:
                 continue
             violations, victims = found
@@ -255,6 +278,8 @@ class _Scheduler:
             state.remove(victim)
             self.where[victim.key] = None
             self.requeued.append(victim)
+            if self.interpod is not None:
+                self.interpod.remove(victim, state.name)
         self.bind(pod, state)
         self.preemptions += 1
         self.victims += len(victims)

@@ -15,11 +15,17 @@ Sizes: ``paper`` = nodes {4,8,16,32} x pods/node {4,8}, each with K {1,2,4} x ut
 1.00, 1.05} (for util < 1 only seeds where a deterministic scheduler without preemption leaves
 pods Pending, as in the paper); ``larger`` = 64/128/256 nodes x 8 pods/node at K = 4;
 ``huge`` = fragmented clusters of 1,000 and 5,000 nodes x ~30 pods/node (the latter with a 10 s
-budget). Run from the repository root::
+budget); ``topology`` = zone-spread and one-per-node Deployments scaled up among fragmented
+lower-priority ReplicaSets at 100, 1,000 and 5,000 nodes (``benchmarks.workloads_topology``; 10 s
+at 5,000), reported per instance as well (``planner_topology``). Run from the repository root::
 
     python -m benchmarks.planner --quick
     python -m benchmarks.planner                       # the paper grid, 12 seeds, 1 s: ~15 min
     python -m benchmarks.planner --sizes all --seeds 2
+    python -m benchmarks.planner --sizes topology --seeds 3
+
+``--first-seed N`` starts every combination's seeds at N (fresh instances); the side-by-side run
+against another revision is ``benchmarks.planner_compare``.
 
 The "better-or-proven-optimal" column is the target metric: the plan places strictly more pods
 (lexicographically by priority) than the baseline, or it proves that nothing can.
@@ -45,14 +51,16 @@ from benchmarks.planner_instances import ALL, GROUPS, PAPER, Size, instances_for
 from benchmarks.planner_report import SizeReport, print_report  # noqa: E402
 from benchmarks.planner_running import (  # noqa: E402
     CliTiming,
+    Outcome,
     judge,
     run_planner,
     time_cli,
     worker_main,
 )
+from benchmarks.planner_topology import print_topology  # noqa: E402
 
 
-def _sizes(text: str) -> list[Size]:
+def parse_sizes(text: str) -> list[Size]:
     out: list[Size] = []
     for part in text.split(","):
         part = part.strip()
@@ -70,9 +78,12 @@ def _sizes(text: str) -> list[Size]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
     parser.add_argument(
-        "--sizes", type=_sizes, default=None, help="groups or sizes, comma-separated"
+        "--sizes", type=parse_sizes, default=None, help="groups or sizes, comma-separated"
     )
     parser.add_argument("--seeds", type=int, default=None, help="instances per combination")
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="the first seed of every combination"
+    )
     parser.add_argument("--time-limit", type=float, default=1.0, help="planner budget (s)")
     parser.add_argument(
         "--quick",
@@ -81,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--cli-sizes",
-        type=_sizes,
+        type=parse_sizes,
         default=None,
         help="sizes whose first failing instance is also timed through the command line",
     )
@@ -95,13 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="reference mode, its own options follow (benchmarks/planner_search.py; --help)",
     )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--time-build", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.worker:
-        return worker_main()
+        return worker_main(time_build=args.time_build)
     if args.reference is not None:
         from benchmarks.planner_search import main as reference_main
 
@@ -114,10 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     reports: list[SizeReport] = []
     cli: list[CliTiming] = []
+    topology: list[tuple[Outcome, float]] = []
     for size in sizes:
         begun = time.monotonic()
         budget = size.time_limit or args.time_limit
-        instances = instances_for(size, seeds, args.quick)
+        instances = instances_for(size, seeds, args.quick, args.first_seed)
         failing = [i for i in instances if i.failing]
         print(
             f"[{size.name}] {len(instances)} instances, {len(failing)} failing; planning "
@@ -132,19 +145,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             k4_instances=sum(i.priorities == 4 for i in instances),
         )
         if failing:
-            lines, rss = run_planner(failing, budget, isolate=not args.no_isolate)
+            lines, rss = run_planner(
+                failing,
+                budget,
+                isolate=not args.no_isolate,
+                time_build=size.kind == "topology",
+            )
             by_id = {line["id"]: line for line in lines}
             report.outcomes = [
                 judge(i, by_id.get(i.ident, {"wall": 0.0, "error": "no result from the worker"}))
                 for i in failing
             ]
             report.peak_rss_mb = rss / 1024
+            if size.kind == "topology":
+                topology += [(o, budget) for o in report.outcomes]
             if size in cli_sizes:
                 cli.append(time_cli(failing[0], budget))
         report.seconds = time.monotonic() - begun
         reports.append(report)
         print(f"[{size.name}] done in {report.seconds:.0f} s", file=sys.stderr, flush=True)
     print_report(reports, cli)
+    print_topology(topology)
     return 0
 
 

@@ -5,19 +5,22 @@ An instance is a generated workload after the kube-scheduler stand-in has placed
 stopped, as it does in a live cluster. Sizes: ``paper`` = nodes {4,8,16,32} x pods/node {4,8},
 each with K {1,2,4} x util {0.90, 0.95, 1.00, 1.05}; ``larger`` = 64/128/256 nodes x 8 pods/node
 at K = 4; ``huge`` = fragmented clusters of 1,000 and 5,000 nodes x ~30 pods/node (the latter
-with a 10 s budget). For util < 1 only seeds where a deterministic scheduler without preemption
+with a 10 s budget); ``topology`` = zone-spread and one-per-node Deployments scaled up on
+fragmented clusters of 100, 1,000 and 5,000 nodes (``benchmarks.workloads_topology``; 10 s at
+5,000). For util < 1 only seeds where a deterministic scheduler without preemption
 leaves pods Pending are kept, as in the paper: an instance kube-scheduler solves alone measures
 nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from benchmarks.kube_baseline import kube_schedule
 from benchmarks.workloads_fragmented import fragmented_cluster
 from benchmarks.workloads_paper import PaperSpec, paper_workload
+from benchmarks.workloads_topology import topology_cluster
 from scheduler_ext.domain import Cluster
 
 UTILS = (0.90, 0.95, 1.00, 1.05)
@@ -30,7 +33,7 @@ class Size:
     name: str
     nodes: int
     pods_per_node: int
-    kind: str  # "paper" | "fragmented"
+    kind: str  # "paper" | "fragmented" | "topology"
     priorities: tuple[int, ...] = (1, 2, 4)
     utils: tuple[float, ...] = UTILS
     time_limit: float | None = None
@@ -43,8 +46,19 @@ HUGE = [
     Size("1000x30", 1000, 30, "fragmented"),
     Size("5000x30", 5000, 30, "fragmented", time_limit=10.0),
 ]
-ALL = {s.name: s for s in [*PAPER, *LARGER, *HUGE]}
-GROUPS = {"paper": PAPER, "larger": LARGER, "huge": HUGE, "all": [*PAPER, *LARGER, *HUGE]}
+TOPOLOGY = [
+    Size("topology-100", 100, 30, "topology"),
+    Size("topology-1000", 1000, 30, "topology"),
+    Size("topology-5000", 5000, 30, "topology", time_limit=10.0),
+]
+ALL = {s.name: s for s in [*PAPER, *LARGER, *HUGE, *TOPOLOGY]}
+GROUPS = {
+    "paper": PAPER,
+    "larger": LARGER,
+    "huge": HUGE,
+    "topology": TOPOLOGY,
+    "all": [*PAPER, *LARGER, *HUGE, *TOPOLOGY],
+}
 
 
 @dataclass
@@ -55,15 +69,22 @@ class Instance:
     util: float
     baseline: Cluster
     failing: bool
+    generated: Cluster | None = None
+    """The workload before the baseline placed it (kept for the topology report only)."""
+    preemptions: int = 0
+    victims: int = 0
 
 
-def _paper_instances(size: Size, seeds: int, quick: bool, first: int) -> Iterator[Instance]:
+def _paper_instances(
+    size: Size, seeds: int, quick: bool, first_seed: int = 0
+) -> Iterator[Instance]:
     priorities = (4,) if quick else size.priorities
     utils = (0.95, 1.05) if quick else size.utils
     for k in priorities:
         for util in utils:
             found = 0
-            for seed in range(first, first + (seeds * SEED_SEARCH_FACTOR if util < 1.0 else seeds)):
+            tries = seeds * SEED_SEARCH_FACTOR if util < 1.0 else seeds
+            for seed in range(first_seed, first_seed + tries):
                 if found == seeds:
                     break
                 cluster = paper_workload(PaperSpec(size.nodes, size.pods_per_node, k, util, seed))
@@ -81,9 +102,13 @@ def _paper_instances(size: Size, seeds: int, quick: bool, first: int) -> Iterato
                 )
 
 
-def _fragmented_instances(size: Size, seeds: int, first: int) -> Iterator[Instance]:
-    for seed in range(first, first + seeds):
-        cluster = fragmented_cluster(size.nodes, size.pods_per_node, seed=seed)
+def _running_instances(size: Size, seeds: Iterable[int]) -> Iterator[Instance]:
+    """Fragmented or topology clusters: already running, planned where the baseline stopped."""
+    for seed in seeds:
+        if size.kind == "topology":
+            cluster = topology_cluster(size.nodes, size.pods_per_node, seed=seed)
+        else:
+            cluster = fragmented_cluster(size.nodes, size.pods_per_node, seed=seed)
         end = kube_schedule(cluster)
         yield Instance(
             ident=f"{size.name}-s{seed}",
@@ -92,11 +117,17 @@ def _fragmented_instances(size: Size, seeds: int, first: int) -> Iterator[Instan
             util=0.0,
             baseline=end.cluster,
             failing=bool(end.pending()),
+            generated=cluster if size.kind == "topology" else None,
+            preemptions=end.preemptions,
+            victims=end.victims,
         )
 
 
 def instances_for(size: Size, seeds: int, quick: bool, first_seed: int = 0) -> list[Instance]:
-    """``first_seed`` shifts the seeds tried: fresh instances for figures not tuned on them."""
+    """``seeds`` instances per combination, from seed ``first_seed`` on (for util < 1, the
+    search for seeds the scheduler fails starts there)."""
     if size.kind == "paper":
         return list(_paper_instances(size, seeds, quick, first_seed))
-    return list(_fragmented_instances(size, max(1, min(seeds, 2)), first_seed))
+    small = size.kind == "topology" and size.nodes < 5000
+    count = seeds if small else max(1, min(seeds, 2))  # large running clusters: at most 2
+    return list(_running_instances(size, range(first_seed, first_seed + count)))

@@ -41,7 +41,9 @@ def _gained(outcomes: Sequence[Outcome]) -> str:
     return " ".join(f"{p}:{total[p]:+d}" for p in sorted(total, reverse=True))
 
 
-def _row(label: str, time_limit: float, count: int, outcomes: list[Outcome], rss: float) -> str:
+def table_row(
+    label: str, time_limit: float, count: int, outcomes: list[Outcome], rss: float
+) -> str:
     planned = [o for o in outcomes if not o.error]
     walls = [o.wall for o in outcomes]
     optimal = sum(o.optimal for o in planned)
@@ -81,7 +83,7 @@ def print_report(reports: Sequence[SizeReport], cli: Sequence[CliTiming]) -> Non
     print()
     print(HEADER)
     for r in reports:
-        print(_row(r.size.name, r.time_limit, r.instances, r.outcomes, r.peak_rss_mb))
+        print(table_row(r.size.name, r.time_limit, r.instances, r.outcomes, r.peak_rss_mb))
     paper_k4 = [
         o
         for r in reports
@@ -92,7 +94,7 @@ def print_report(reports: Sequence[SizeReport], cli: Sequence[CliTiming]) -> Non
     if paper_k4 and len({r.size.name for r in reports if r.size.kind == "paper"}) > 1:
         count = sum(r.k4_instances for r in reports if r.size.kind == "paper")
         budget = next(r.time_limit for r in reports if r.size.kind == "paper")
-        print(_row("paper workload, K=4 pooled", budget, count, paper_k4, 0.0))
+        print(table_row("paper workload, K=4 pooled", budget, count, paper_k4, 0.0))
     print()
     print("Percentages are of failing instances (the baseline left pods Pending). Gains are summed")
     print(

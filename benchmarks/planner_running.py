@@ -47,12 +47,27 @@ class Outcome:
     evictions: int = 0
     error: str = ""
     warning: str = ""
+    before: tuple[int, ...] = ()
+    """Placed pods per priority (``priorities``) before and after the plan, by the checker."""
+    after: tuple[int, ...] = ()
+    priorities: tuple[int, ...] = ()
+    landed: frozenset[str] = frozenset()
+    """Pods Pending in the baseline that the plan places."""
+    build_seconds: float | None = None
+    """``build_problem`` alone, timed again after the plan (``--time-build``)."""
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    """Solver stages' seconds summed by stage name (the plan's diagnostics)."""
 
 
-def worker_main() -> int:
-    """Reads pickled (ident, cluster, options, isolate) jobs on stdin; one JSON line per plan."""
+def worker_main(time_build: bool = False) -> int:
+    """Reads pickled (ident, cluster, options, isolate) jobs on stdin; one JSON line per plan.
+
+    ``time_build``: once the plan is made, ``build_problem`` runs again alone and its time is
+    reported (``build``), to tell model building from search.
+    """
     import resource
 
+    from scheduler_ext.model.problem import build_problem
     from scheduler_ext.planning.planner import make_plan
     from scheduler_ext.planning.render import plan_to_dict
 
@@ -73,19 +88,30 @@ def worker_main() -> int:
             resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
         )
         line = {"id": ident, "plan": plan, "wall": wall, "rss_kb": rss, "error": error}
+        if time_build:
+            begun = time.monotonic()
+            build_problem(
+                cluster,
+                policy=options.eviction_policy(),
+                max_disruptions=options.max_disruptions,
+            )
+            line["build"] = time.monotonic() - begun
         sys.stdout.write(json.dumps(line) + "\n")
         sys.stdout.flush()
     return 0
 
 
-def _env() -> dict[str, str]:
+def _env(checkout: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(checkout), env.get("PYTHONPATH", "")]))
     return env
 
 
-def _run_child(argv: list[str], stdin: bytes | None) -> tuple[bytes, bytes, int, float, int]:
-    """Run a child; returns stdout, stderr, exit status, wall seconds and its peak RSS in KiB."""
+def _run_child(
+    argv: list[str], stdin: bytes | None, cwd: Path = ROOT
+) -> tuple[bytes, bytes, int, float, int]:
+    """Run a child in ``cwd``; returns stdout, stderr, exit status, wall seconds and its peak RSS
+    in KiB."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
         proc = subprocess.Popen(
@@ -93,8 +119,8 @@ def _run_child(argv: list[str], stdin: bytes | None) -> tuple[bytes, bytes, int,
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
             stdout=out,
             stderr=err,
-            cwd=ROOT,
-            env=_env(),
+            cwd=cwd,
+            env=_env(cwd),
         )
         if stdin is not None and proc.stdin is not None:
             proc.stdin.write(stdin)
@@ -108,13 +134,20 @@ def _run_child(argv: list[str], stdin: bytes | None) -> tuple[bytes, bytes, int,
 
 
 def run_planner(
-    instances: Sequence[Instance], time_limit: float, isolate: bool
+    instances: Sequence[Instance],
+    time_limit: float,
+    isolate: bool,
+    *,
+    checkout: Path = ROOT,
+    python: str = sys.executable,
+    time_build: bool = False,
 ) -> tuple[list[dict[str, Any]], int]:
+    """Plan ``instances`` in one worker process of ``checkout`` (another revision's tree, run
+    with ``python``, reads the same pickled jobs: the domain classes must be the same)."""
     options = PlanOptions(time_limit_seconds=time_limit)
     jobs = [(i.ident, i.baseline, options, isolate) for i in instances]
-    out, err, code, _, rss = _run_child(
-        [sys.executable, "-m", "benchmarks.planner", "--worker"], pickle.dumps(jobs)
-    )
+    argv = [python, "-m", "benchmarks.planner", "--worker", *(["--time-build"] * time_build)]
+    out, err, code, _, rss = _run_child(argv, pickle.dumps(jobs), cwd=checkout)
     if code != 0:
         sys.stderr.write(err.decode(errors="replace")[-4000:])
         raise SystemExit(f"planner worker failed with exit code {code}")
@@ -141,6 +174,16 @@ def judge(instance: Instance, line: dict[str, Any]) -> Outcome:
     outcome.improves = result.improves
     outcome.gained = result.gained()
     outcome.disturbed, outcome.evictions = result.disturbed, result.evictions
+    outcome.before, outcome.after, outcome.priorities = (
+        result.before,
+        result.after,
+        result.priorities,
+    )
+    outcome.landed = frozenset(b["pod"] for b in plan["spec"]["bindings"])
+    outcome.build_seconds = line.get("build")
+    for stage in plan["status"].get("diagnostics", {}).get("stages", []):
+        name = stage["name"]
+        outcome.stage_seconds[name] = outcome.stage_seconds.get(name, 0.0) + stage["seconds"]
     return outcome
 
 

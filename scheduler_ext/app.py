@@ -25,7 +25,7 @@ import threading
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, runtime_checkable
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -43,14 +43,21 @@ from scheduler_ext.errors import ClusterReadError
 from scheduler_ext.extender.binding import BindClient
 from scheduler_ext.metrics import Metrics
 from scheduler_ext.planning.history import PlanHistory
-from scheduler_ext.planning.leader import LeaderElector, LeaseTimes
+from scheduler_ext.planning.leader import LeaderElector, LeaseClient, LeaseTimes
 from scheduler_ext.planning.loop import PlanningLoop
-from scheduler_ext.planning.packingplans import PackingPlanJournal
-
-if TYPE_CHECKING:
-    from scheduler_ext.cluster.client import KubeClient
+from scheduler_ext.planning.packingplans import PackingPlanJournal, PlanObjects
 
 logger = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class OwnObjectsClient(WatchSource, PlanObjects, LeaseClient, Protocol):
+    """A client that also reaches the service's own objects (``cluster/client.py``
+    ``KubeClient``): what the PackingPlan journal and leader election need."""
+
+    namespace: str
+
+    def plans_served(self) -> bool: ...
 
 
 def create_app(
@@ -103,10 +110,11 @@ def create_app(
                 on_restart=metrics.watch_restarted,
                 on_event=metrics.watch_event,
             )
-        plans = _use_packingplans(settings, kube, stop, metrics) if kube is not None else None
+        own = kube or (client if own_store and isinstance(client, OwnObjectsClient) else None)
+        plans = _use_packingplans(settings, own, stop, metrics) if own is not None else None
         if plans is not None:
             service.plans = plans[0]
-        elector = _elector(settings, kube, metrics) if kube is not None else None
+        elector = _elector(settings, own, metrics) if own is not None else None
         if elector is None:
             metrics.leader.set(1)  # alone: this replica plans
 
@@ -159,7 +167,7 @@ def create_app(
 
 
 def _use_packingplans(
-    settings: Settings, kube: KubeClient, stop: threading.Event, metrics: Metrics
+    settings: Settings, kube: OwnObjectsClient, stop: threading.Event, metrics: Metrics
 ) -> tuple[PackingPlanJournal, PlanStore] | None:
     """The PackingPlan journal and the watched plans it reads, as ``planning.journal`` says;
     None: plans stay in memory."""
@@ -199,7 +207,7 @@ def _use_packingplans(
     return journal, store
 
 
-def _elector(settings: Settings, kube: KubeClient, metrics: Metrics) -> LeaderElector | None:
+def _elector(settings: Settings, kube: OwnObjectsClient, metrics: Metrics) -> LeaderElector | None:
     election = settings.leader_election
     if not election.enabled:
         return None

@@ -22,7 +22,6 @@ from typing import Any
 
 import pytest
 
-from scheduler_ext import crds
 from testkit import builders
 from testkit.cluster import KwokCluster, free_port
 from testkit.kube import Kube
@@ -48,20 +47,11 @@ def _env(identity: str) -> dict[str, str]:
     }
 
 
-def install_crd(cluster: KwokCluster, tmp: Path) -> None:
-    manifest = tmp / "packingplans.yaml"
-    manifest.write_text(crds.manifest())
-    cluster.kubectl("apply", "-f", str(manifest))
-    cluster.kubectl(
-        "wait", "--for=condition=Established", "crd/packingplans.scheduler-ext.io", "--timeout=60s"
-    )
-
-
 @pytest.fixture
-def cluster(cluster_factory: ClusterFactory, tmp_path: Path) -> Iterator[KwokCluster]:
+def cluster(cluster_factory: ClusterFactory) -> Iterator[KwokCluster]:
     made = cluster_factory(builders.scheduler_config(), prefix="pplan")
     try:
-        install_crd(made, tmp_path)
+        made.install_crds()
         with Kube(made.api_client()) as kube:
             kube.create(builders.namespace(NAMESPACE))
         yield made

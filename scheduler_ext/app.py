@@ -114,9 +114,12 @@ def create_app(
         plans = _use_packingplans(settings, own, stop, metrics) if own is not None else None
         if plans is not None:
             service.plans = plans[0]
-        elector = _elector(settings, own, metrics) if own is not None else None
+        # A replica that does not plan never runs for the Lease (it would hold it for nothing).
+        elector = None
+        if own is not None and settings.planning.enabled:
+            elector = _elector(settings, own, metrics)
         if elector is None:
-            metrics.leader.set(1)  # alone: this replica plans
+            metrics.leader.set(1 if settings.planning.enabled else 0)
 
         def may_plan() -> bool:
             return (elector is None or elector.is_leader) and (plans is None or plans[1].synced)

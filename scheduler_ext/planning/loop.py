@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.domain import PackingPlan
+from scheduler_ext.errors import SchedulerExtError
 from scheduler_ext.metrics import Metrics
 from scheduler_ext.planning.history import PlanDict, PlanJournal
 from scheduler_ext.planning.options import PlanOptions
@@ -123,6 +124,9 @@ class PlanningLoop:
             planned = self._store.generation
             try:
                 self.plan_once()
+            except SchedulerExtError as exc:  # the journal could not keep the plan
+                logger.warning("planning round failed: %s", exc)
+                self._metrics.plans.labels("failed").inc()
             except Exception:  # never let a bug end the loop
                 logger.exception("planning round failed")
                 self._metrics.plans.labels("failed").inc()

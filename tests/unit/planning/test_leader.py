@@ -4,65 +4,18 @@ renewal deadline, release on stop, and MicroTime as the API server parses it."""
 
 from __future__ import annotations
 
-import copy
-import itertools
 import re
-import threading
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
-from scheduler_ext.errors import ClusterReadError, ClusterWriteError, WriteConflict
+from scheduler_ext.errors import WriteConflict
 from scheduler_ext.planning.leader import LeaderElector, LeaseTimes, micro_time
 from testkit.wait import wait_for
+from tests.unit.planning.fakes import FakeLeases
 
 TIMES = LeaseTimes(lease_duration=15, renew_deadline=10, retry_period=2)
 MICRO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
-
-
-class FakeLeases:
-    """One namespace's Leases; a replace must carry the current resourceVersion (else 409)."""
-
-    def __init__(self) -> None:
-        self.leases: dict[str, dict[str, Any]] = {}
-        self.down = False
-        self._versions = itertools.count(1)
-        self.lock = threading.Lock()
-
-    def read_lease(self, name: str, timeout: float) -> Mapping[str, Any] | None:
-        if self.down:
-            raise ClusterReadError("reading lease: connection refused")
-        with self.lock:
-            lease = self.leases.get(name)
-            return copy.deepcopy(lease) if lease is not None else None
-
-    def create_lease(self, body: Mapping[str, Any], timeout: float) -> Mapping[str, Any]:
-        if self.down:
-            raise ClusterWriteError("creating lease: connection refused")
-        with self.lock:
-            name = body["metadata"]["name"]
-            if name in self.leases:
-                raise WriteConflict(f"creating lease {name}: 409 Conflict")
-            self.leases[name] = copy.deepcopy(dict(body))
-            self.leases[name]["metadata"]["resourceVersion"] = str(next(self._versions))
-            return copy.deepcopy(self.leases[name])
-
-    def replace_lease(self, body: Mapping[str, Any], timeout: float) -> Mapping[str, Any]:
-        if self.down:
-            raise ClusterWriteError("updating lease: connection refused")
-        with self.lock:
-            name = body["metadata"]["name"]
-            current = self.leases[name]
-            if body["metadata"]["resourceVersion"] != current["metadata"]["resourceVersion"]:
-                raise WriteConflict(f"updating lease {name}: 409 Conflict")
-            self.leases[name] = copy.deepcopy(dict(body))
-            self.leases[name]["metadata"]["resourceVersion"] = str(next(self._versions))
-            return copy.deepcopy(self.leases[name])
-
-    def holder(self, name: str = "lease") -> str:
-        return str(self.leases[name]["spec"]["holderIdentity"])
 
 
 class Clock:

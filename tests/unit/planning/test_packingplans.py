@@ -16,7 +16,7 @@ from scheduler_ext.planning.history import Phase, PlanDict
 from scheduler_ext.planning.object_size import MAX_PLAN_BYTES
 from scheduler_ext.planning.packingplans import PackingPlanJournal
 from scheduler_ext.planning.render import plan_to_dict
-from tests.unit.planning.fake_plans import FakePlanApi
+from tests.unit.planning.fakes import FakePlanApi
 
 
 def _plan(name: str, *, moves: int = 1, unplanned: int = 1) -> PlanDict:

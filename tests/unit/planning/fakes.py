@@ -1,4 +1,4 @@
-"""A fake of the API server's PackingPlan calls (``cluster/client.py``), in memory.
+"""Fakes of the API server's PackingPlan and Lease calls (``cluster/client.py``), in memory.
 
 It does what the real API server does and the journal relies on: a create ignores ``status`` (a
 subresource) and sets ``creationTimestamp``, ``uid`` and ``resourceVersion``; a name taken is 409;
@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import copy
 import itertools
+import threading
 from collections.abc import Mapping
 from typing import Any
 
-from scheduler_ext.errors import ClusterWriteError, WriteConflict
+from scheduler_ext.errors import ClusterReadError, ClusterWriteError, WriteConflict
 
 
 class FakePlanApi:
@@ -61,3 +62,46 @@ class FakePlanApi:
     def listed(self) -> list[Mapping[str, Any]]:
         """What a list (the informer's first call) answers now."""
         return [copy.deepcopy(o) for o in self.objects.values()]
+
+
+class FakeLeases:
+    """One namespace's Leases; a replace must carry the current resourceVersion (else 409)."""
+
+    def __init__(self) -> None:
+        self.leases: dict[str, dict[str, Any]] = {}
+        self.down = False
+        self._versions = itertools.count(1)
+        self.lock = threading.Lock()
+
+    def read_lease(self, name: str, timeout: float) -> Mapping[str, Any] | None:
+        if self.down:
+            raise ClusterReadError("reading lease: connection refused")
+        with self.lock:
+            lease = self.leases.get(name)
+            return copy.deepcopy(lease) if lease is not None else None
+
+    def create_lease(self, body: Mapping[str, Any], timeout: float) -> Mapping[str, Any]:
+        if self.down:
+            raise ClusterWriteError("creating lease: connection refused")
+        with self.lock:
+            name = body["metadata"]["name"]
+            if name in self.leases:
+                raise WriteConflict(f"creating lease {name}: 409 Conflict")
+            self.leases[name] = copy.deepcopy(dict(body))
+            self.leases[name]["metadata"]["resourceVersion"] = str(next(self._versions))
+            return copy.deepcopy(self.leases[name])
+
+    def replace_lease(self, body: Mapping[str, Any], timeout: float) -> Mapping[str, Any]:
+        if self.down:
+            raise ClusterWriteError("updating lease: connection refused")
+        with self.lock:
+            name = body["metadata"]["name"]
+            current = self.leases[name]
+            if body["metadata"]["resourceVersion"] != current["metadata"]["resourceVersion"]:
+                raise WriteConflict(f"updating lease {name}: 409 Conflict")
+            self.leases[name] = copy.deepcopy(dict(body))
+            self.leases[name]["metadata"]["resourceVersion"] = str(next(self._versions))
+            return copy.deepcopy(self.leases[name])
+
+    def holder(self, name: str = "lease") -> str:
+        return str(self.leases[name]["spec"]["holderIdentity"])

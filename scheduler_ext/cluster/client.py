@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 
 from scheduler_ext.cluster.informer import OPENED
-from scheduler_ext.cluster.kinds import KINDS, PLAN_GROUP, PLAN_VERSION, Kind
+from scheduler_ext.cluster.kinds import DEFAULT_NAMESPACE, KINDS, PLAN_GROUP, PLAN_VERSION, Kind
 from scheduler_ext.cluster.snapshot import cluster_from_objects
 from scheduler_ext.domain import Cluster
 from scheduler_ext.errors import (
@@ -211,32 +211,38 @@ def _gone(exc: BaseException) -> bool:
 # --- the service's own objects: PackingPlans and the leader-election Lease ----------------------
 # All in ``KubeClient.namespace``, through CustomObjectsApi with dict bodies and raw JSON answers.
 # The Lease goes through it too, not through CoordinationV1Api: that API turns a dict body into its
-# V1Lease model and serializes MicroTime fields with ``isoformat()``, which drops the fraction when
-# the microsecond is 0, and the API server then refuses the renewal (400; execution-notes.md §7).
+# V1Lease model and serializes MicroTime fields with ``isoformat()`` ("12:00:00+00:00" when the
+# microsecond is 0), not in the API server's MicroTime layout (six fractional digits and a zone:
+# execution-notes.md §7); here the times are sent as ``planning/leader.py`` formats them.
 
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
-WRITE_TIMEOUT_SECONDS = 10
-LEASES = ("coordination.k8s.io", "v1", "leases")
+WRITE_TIMEOUT = 10
+"""Seconds a write to the service's own objects may take."""
 
 
 def own_namespace(path: Path = SERVICE_ACCOUNT_NAMESPACE) -> str:
     """The namespace of the pod this runs in (its service account's), else ``default``."""
     try:
-        return path.read_text().strip() or "default"
+        return path.read_text().strip() or DEFAULT_NAMESPACE
     except OSError:
-        return "default"
+        return DEFAULT_NAMESPACE
 
 
-def _write_error(what: str, exc: BaseException) -> ClusterWriteError:
-    if getattr(exc, "status", None) == 409:
-        return WriteConflict(f"{what}: {_describe(exc)}")
-    return ClusterWriteError(f"{what}: {_describe(exc)}")
+def _status(exc: BaseException | None) -> object:
+    return getattr(exc, "status", None)
 
 
-def _json(response: Any) -> Mapping[str, Any]:
-    decoded = orjson.loads(response.data)
+def _written(what: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Mapping[str, Any]:
+    """One write, the object the API server answered with (raw JSON); ``WriteConflict`` on 409,
+    ``ClusterWriteError`` on any other failure."""
+    try:
+        response = call(*args, _preload_content=False, **kwargs)
+        decoded = orjson.loads(response.data)
+    except Exception as exc:
+        error = WriteConflict if _status(exc) == 409 else ClusterWriteError
+        raise error(f"{what}: {_describe(exc)}") from exc
     if not isinstance(decoded, Mapping):
-        raise ClusterWriteError("the API server sent no object")
+        raise ClusterWriteError(f"{what}: the API server sent no object")
     return decoded
 
 
@@ -249,113 +255,87 @@ class _OwnObjects:
     def _plans(self) -> tuple[str, str, str, str]:
         return PLAN_GROUP, PLAN_VERSION, self.namespace, Kind.PACKING_PLAN.plural
 
+    def _leases(self) -> tuple[str, str, str, str]:
+        return "coordination.k8s.io", "v1", self.namespace, "leases"
+
     def plans_served(self) -> bool:
         """Whether the API server serves PackingPlans here (the CRD is installed): one list of at
         most one object. False on 404; ClusterReadError when it cannot tell."""
         try:
-            response = self._custom.list_namespaced_custom_object(
-                *self._plans(),
-                limit=1,
-                _preload_content=False,
-                _request_timeout=CONNECT_TIMEOUT_SECONDS,
+            self._custom.list_namespaced_custom_object(
+                *self._plans(), limit=1, _request_timeout=CONNECT_TIMEOUT_SECONDS
             )
-            response.read()
-            response.release_conn()
         except Exception as exc:
-            if getattr(exc, "status", None) == 404:
+            if _status(exc) == 404:
                 return False
             raise ClusterReadError(f"listing packingplans: {_describe(exc)}") from exc
         return True
 
     def create_plan(self, body: Mapping[str, Any]) -> Mapping[str, Any]:
         """Create a PackingPlan (the API server drops ``status``: see ``patch_plan_status``)."""
-        name = body.get("metadata", {}).get("name")
-        try:
-            response = self._custom.create_namespaced_custom_object(
-                *self._plans(),
-                dict(body),
-                _preload_content=False,
-                _request_timeout=WRITE_TIMEOUT_SECONDS,
-            )
-            return _json(response)
-        except Exception as exc:
-            raise _write_error(f"creating packingplan {name}", exc) from exc
+        what = f"creating packingplan {body['metadata']['name']}"
+        create = self._custom.create_namespaced_custom_object
+        return _written(what, create, *self._plans(), dict(body), _request_timeout=WRITE_TIMEOUT)
 
     def patch_plan_status(self, name: str, status: Mapping[str, Any]) -> Mapping[str, Any]:
         """Merge ``status`` into the plan's status subresource; the plan as it is now."""
-        try:
-            response = self._custom.patch_namespaced_custom_object_status(
-                *self._plans(),
-                name,
-                {"status": dict(status)},
-                _content_type="application/merge-patch+json",
-                _preload_content=False,
-                _request_timeout=WRITE_TIMEOUT_SECONDS,
-            )
-            return _json(response)
-        except Exception as exc:
-            raise _write_error(f"updating the status of packingplan {name}", exc) from exc
+        return _written(
+            f"updating the status of packingplan {name}",
+            self._custom.patch_namespaced_custom_object_status,
+            *self._plans(),
+            name,
+            {"status": dict(status)},
+            _content_type="application/merge-patch+json",
+            _request_timeout=WRITE_TIMEOUT,
+        )
 
     def delete_plan(self, name: str) -> None:
         """Delete a PackingPlan; one already gone is no error."""
         try:
-            response = self._custom.delete_namespaced_custom_object(
-                *self._plans(), name, _preload_content=False, _request_timeout=WRITE_TIMEOUT_SECONDS
-            )
-            response.read()
-            response.release_conn()
-        except Exception as exc:
-            if getattr(exc, "status", None) == 404:
-                return
-            raise _write_error(f"deleting packingplan {name}", exc) from exc
+            delete = self._custom.delete_namespaced_custom_object
+            _written(f"deleting packingplan {name}", delete, *self._plans(), name,
+                     _request_timeout=WRITE_TIMEOUT)  # fmt: skip
+        except ClusterWriteError as exc:
+            if _status(exc.__cause__) != 404:
+                raise
 
     def read_lease(self, name: str, timeout: float) -> Mapping[str, Any] | None:
         """The Lease ``name`` as raw JSON, None if there is none."""
         try:
-            response = self._custom.get_namespaced_custom_object(
-                *LEASES[:2], self.namespace, LEASES[2], name,
-                _preload_content=False,
-                _request_timeout=timeout,
-            )  # fmt: skip
-            return _json(response)
-        except Exception as exc:
-            if getattr(exc, "status", None) == 404:
+            get = self._custom.get_namespaced_custom_object
+            return _written(f"reading lease {name}", get, *self._leases(), name,
+                            _request_timeout=timeout)  # fmt: skip
+        except ClusterWriteError as exc:
+            if _status(exc.__cause__) == 404:
                 return None
-            raise ClusterReadError(f"reading lease {name}: {_describe(exc)}") from exc
+            raise ClusterReadError(str(exc)) from exc
 
     def create_lease(self, body: Mapping[str, Any], timeout: float) -> Mapping[str, Any]:
         """Create a Lease (WriteConflict if someone else just did)."""
-        name = body.get("metadata", {}).get("name")
-        try:
-            response = self._custom.create_namespaced_custom_object(
-                *LEASES[:2], self.namespace, LEASES[2], dict(body),
-                _preload_content=False,
-                _request_timeout=timeout,
-            )  # fmt: skip
-            return _json(response)
-        except Exception as exc:
-            raise _write_error(f"creating lease {name}", exc) from exc
+        what = f"creating lease {body['metadata']['name']}"
+        create = self._custom.create_namespaced_custom_object
+        return _written(what, create, *self._leases(), dict(body), _request_timeout=timeout)
 
     def replace_lease(self, body: Mapping[str, Any], timeout: float) -> Mapping[str, Any]:
         """PUT the Lease; its ``metadata.resourceVersion`` makes a concurrent change a
         WriteConflict (the compare-and-swap leader election rests on)."""
-        name = body.get("metadata", {}).get("name")
-        try:
-            response = self._custom.replace_namespaced_custom_object(
-                *LEASES[:2], self.namespace, LEASES[2], name, dict(body),
-                _preload_content=False,
-                _request_timeout=timeout,
-            )  # fmt: skip
-            return _json(response)
-        except Exception as exc:
-            raise _write_error(f"updating lease {name}", exc) from exc
+        name = body["metadata"]["name"]
+        replace = self._custom.replace_namespaced_custom_object
+        return _written(
+            f"updating lease {name}", replace, *self._leases(), name, dict(body),
+            _request_timeout=timeout,
+        )  # fmt: skip
 
 
 class KubeClient(_OwnObjects):
     """Lists, watches and binds for the service, on one ApiClient (kubeconfig or in-cluster)."""
 
     def __init__(
-        self, api: Any, *, watch_read_timeout: float | None = None, namespace: str = "default"
+        self,
+        api: Any,
+        *,
+        watch_read_timeout: float | None = None,
+        namespace: str = DEFAULT_NAMESPACE,
     ) -> None:
         from kubernetes import client
 

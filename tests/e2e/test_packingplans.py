@@ -3,6 +3,9 @@
 - The shipped CRD installs; a plan the service makes is a PackingPlan in the service's namespace,
   with its phase, and ``kubectl get packingplans`` shows the printer columns; a restarted service
   serves the same plan through the plans API.
+- The client's writes are what the API server accepts: a plan bounded to fit (a long unplanned
+  list) is stored, its phase patched, retention deletes it; the Lease's MicroTime fields, even at
+  microsecond 0, are accepted on create and on a compare-and-swap renewal.
 - Two replicas against one cluster: exactly one holds the Lease and only it plans; both serve the
   leader's plans; killing the leader (SIGKILL: no release) hands the Lease to the other, which then
   plans.
@@ -17,11 +20,20 @@ import json
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from scheduler_ext.cluster.client import KubeClient
+from scheduler_ext.cluster.plan_store import PlanStore
+from scheduler_ext.domain import PackingPlan, PlanStatus, Unplanned
+from scheduler_ext.planning.history import Phase
+from scheduler_ext.planning.leader import LeaderElector
+from scheduler_ext.planning.object_size import MAX_PLAN_BYTES
+from scheduler_ext.planning.packingplans import PackingPlanJournal
+from scheduler_ext.planning.render import plan_to_dict
 from testkit import builders
 from testkit.cluster import KwokCluster, free_port
 from testkit.kube import Kube
@@ -145,6 +157,55 @@ def test_a_plan_is_a_packingplan_that_outlives_the_service(
         finally:
             first.stop()
             box.cleanup()
+
+
+def _long_plan(name: str, unplanned: int) -> dict[str, Any]:
+    reason = "not placed: no room at its priority within the time limit"
+    plan = PackingPlan(
+        name=name,
+        bindings=(),
+        moves=(),
+        evictions=(),
+        unplanned=tuple(Unplanned(f"team-{i % 97}/worker-{i}", reason) for i in range(unplanned)),
+        status=PlanStatus(False, False, "greedy", 5.0, ()),
+    )
+    return plan_to_dict(plan)
+
+
+def test_the_api_server_accepts_what_the_client_writes(cluster: KwokCluster) -> None:
+    client = KubeClient.connect(str(cluster.kubeconfig), namespace=NAMESPACE)
+    try:
+        assert client.plans_served()
+        journal = PackingPlanJournal(client, PlanStore(), keep=1, keep_unfinished=False)
+        journal.add(_long_plan("plan-long", 30_000))  # about 3 MB of JSON whole
+        stored = json.loads(
+            cluster.kubectl("get", "packingplan", "plan-long", "-n", NAMESPACE, "-o", "json")
+        )
+        kept = len(stored["spec"]["unplanned"])
+        assert stored["status"]["truncated"] == {"spec.unplanned": 30_000 - kept}
+        assert stored["status"]["counts"]["unplanned"] == 30_000
+        assert stored["status"]["phase"] == "Pending"
+        compact = json.dumps(stored, separators=(",", ":"))  # as etcd stores it
+        assert len(compact) < MAX_PLAN_BYTES + 20_000  # metadata, managedFields
+        journal.set_phase("plan-long", Phase.ABORTED, "a node is gone")
+        phase = cluster.kubectl(
+            "get", "pplan", "plan-long", "-n", NAMESPACE, "-o", "jsonpath={.status.phase}"
+        )
+        assert phase == "Aborted"
+        journal.add(_long_plan("plan-next", 3))  # keeps 1: plan-long is deleted
+        names = cluster.kubectl("get", "pplan", "-n", NAMESPACE, "-o", "name").split()
+        assert names == ["packingplan.scheduler-ext.io/plan-next"]
+
+        at_zero = datetime(2026, 12, 1, 12, 0, 0, 0, tzinfo=UTC)  # isoformat() drops ".000000"
+        elector = LeaderElector(client, name="probe", identity="e2e", now=lambda: at_zero)
+        assert elector.try_acquire_or_renew(10)  # create
+        assert elector.try_acquire_or_renew(10)  # renewal: PUT with the read resourceVersion
+        with Kube(cluster.api_client()) as kube:
+            lease = kube.coordination.read_namespaced_lease("probe", NAMESPACE)
+        assert lease.spec.holder_identity == "e2e"
+        assert lease.spec.renew_time == at_zero
+    finally:
+        client.close()
 
 
 def _leader(services: list[ServiceProcess]) -> list[float]:

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from scheduler_ext.cluster.kinds import PLAN_API_VERSION, Kind
-from scheduler_ext.domain import PackingPlan
+from scheduler_ext.domain import PackingPlan, TierCount
 
 API_VERSION = PLAN_API_VERSION
 KIND = Kind.PACKING_PLAN.value
@@ -55,7 +55,7 @@ def to_yaml(plan: PackingPlan) -> str:
     return str(yaml.safe_dump(plan_to_dict(plan), sort_keys=False))
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+def table(headers: list[str], rows: list[list[str]]) -> list[str]:
     widths = [
         max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)
     ]
@@ -65,12 +65,17 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
     ]
 
 
+def _priority(tier: TierCount) -> str:
+    names = ",".join(tier.class_names)
+    return f"{tier.priority} ({names})" if names else str(tier.priority)
+
+
 def to_table(plan: PackingPlan) -> str:
     status = plan.status
-    lines = _table(
+    lines = table(
         ["PRIORITY", "BEFORE", "AFTER", "GAINED"],
         [
-            [str(t.priority), str(t.before), str(t.after), f"{t.after - t.before:+d}"]
+            [_priority(t), str(t.before), str(t.after), f"{t.after - t.before:+d}"]
             for t in status.placed_by_priority
         ],
     )
@@ -84,7 +89,7 @@ def to_table(plan: PackingPlan) -> str:
         lines.append("")
         lines.append(f"{title} ({len(rows)})")
         if rows:
-            lines.extend("  " + line for line in _table(headers, rows))
+            lines.extend("  " + line for line in table(headers, rows))
     proof = "proven optimal" if status.optimal else "not proven optimal"
     verdict = "improves the placement" if status.improves else "no improvement"
     lines.append("")

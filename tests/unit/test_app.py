@@ -62,7 +62,7 @@ class FakeCluster(FakePlanApi, FakeLeases):
 
 def _settings(**planning: Any) -> Settings:
     return Settings(
-        planning=PlanningSettings(**{"start_method": "spawn", **planning}),
+        planning=PlanningSettings(**{"solver": "greedy", **planning}),  # no child process
         leader_election=LeaderElectionSettings(
             identity="me",
             lease_duration_seconds=3,

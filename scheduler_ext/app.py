@@ -43,7 +43,7 @@ from scheduler_ext.errors import ClusterReadError
 from scheduler_ext.extender.binding import BindClient
 from scheduler_ext.metrics import Metrics
 from scheduler_ext.planning.history import PlanHistory
-from scheduler_ext.planning.leader import LeaderElector, LeaseClient, LeaseTimes
+from scheduler_ext.planning.leader import LeaderElector, LeaseClient
 from scheduler_ext.planning.loop import PlanningLoop
 from scheduler_ext.planning.packingplans import PackingPlanJournal, PlanObjects
 
@@ -218,11 +218,7 @@ def _elector(settings: Settings, kube: OwnObjectsClient, metrics: Metrics) -> Le
         kube,
         name=election.lease_name,
         identity=election.identity or f"{socket.gethostname()}_{uuid.uuid4()}",
-        times=LeaseTimes(
-            election.lease_duration_seconds,
-            election.renew_deadline_seconds,
-            election.retry_period_seconds,
-        ),
+        times=election.times,
         on_started=lambda: metrics.leader.set(1),
         on_stopped=lambda: metrics.leader.set(0),
     )

@@ -30,6 +30,7 @@ from pydantic_settings import (
 from pydantic_settings import SettingsError as SourceError
 
 from scheduler_ext.errors import validation_lines
+from scheduler_ext.planning.leader import LeaseTimes
 from scheduler_ext.planning.options import OwnerKinds, PlanOptions
 
 ENV_PREFIX = "SCHEDULER_EXT_"
@@ -155,16 +156,15 @@ class LeaderElectionSettings(_Group):
     identity: str | None = None
     """This replica's name in the Lease; unset: the host name (the pod's name) and a UUID."""
 
+    @property
+    def times(self) -> LeaseTimes:
+        return LeaseTimes(
+            self.lease_duration_seconds, self.renew_deadline_seconds, self.retry_period_seconds
+        )
+
     @model_validator(mode="after")
     def _ordered(self) -> LeaderElectionSettings:
-        if not (
-            self.lease_duration_seconds
-            > self.renew_deadline_seconds
-            > 1.2 * self.retry_period_seconds
-        ):
-            raise ValueError(
-                "need lease_duration_seconds > renew_deadline_seconds > 1.2 x retry_period_seconds"
-            )
+        self.times  # noqa: B018  (LeaseTimes refuses durations out of client-go's order)
         return self
 
 

@@ -70,7 +70,7 @@ def test_lease_times_must_be_ordered_as_client_go_requires(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("SCHEDULER_EXT_LEADER_ELECTION__RENEW_DEADLINE_SECONDS", "20")
-    with pytest.raises(SettingsError, match=r"^leader_election \(.*lease_duration_seconds >"):
+    with pytest.raises(SettingsError, match=r"^leader_election \(.*need lease duration >"):
         load_settings()
     monkeypatch.setenv("SCHEDULER_EXT_LEADER_ELECTION__RENEW_DEADLINE_SECONDS", "12")
     settings = load_settings({"planning": {"journal": "memory"}, "cluster": {"namespace": "ops"}})

@@ -6,7 +6,12 @@ The lifespan starts the background parts and stops them on shutdown:
   feeding a new ``ClusterStore`` through ``client`` when it can list and watch (the command line
   passes a connected ``KubeClient``), else through a client built from
   ``settings.cluster.kubeconfig`` (else the usual kubeconfig lookup, else in-cluster config);
-- with ``settings.planning.enabled``: the planning loop (``planning/loop.py``).
+- with that client: the PackingPlan journal (``planning/packingplans.py``, fed by an informer
+  on the service's PackingPlans) when ``planning.journal`` says so (``auto``: when the API server
+  serves PackingPlans), else plans stay in memory; and, with ``leader_election.enabled``, the
+  leader elector (``planning/leader.py``) on the Lease;
+- with ``settings.planning.enabled``: the planning loop (``planning/loop.py``), planning only
+  while this replica holds the Lease (and the plans are synced); every replica serves the verbs.
 
 Tests inject a store they filled themselves, a fake bind client and a fresh registry, and drive
 the app through ``TestClient``; the real parts are exactly the same code.
@@ -15,10 +20,12 @@ the app through ``TestClient``; the real parts are exactly the same code.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -28,15 +35,29 @@ from scheduler_ext.api import errors, health, limits, openapi, plans
 from scheduler_ext.api.deps import Service
 from scheduler_ext.api.extender import ExtenderApp
 from scheduler_ext.cluster.informer import Backoff, WatchSource, start_informers
-from scheduler_ext.cluster.kinds import KINDS
+from scheduler_ext.cluster.kinds import KINDS, Kind
+from scheduler_ext.cluster.plan_store import PlanStore
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.config import Settings
+from scheduler_ext.errors import ClusterReadError
 from scheduler_ext.extender.binding import BindClient
 from scheduler_ext.metrics import Metrics
 from scheduler_ext.planning.history import PlanHistory
+from scheduler_ext.planning.leader import LeaderElector, LeaseClient
 from scheduler_ext.planning.loop import PlanningLoop
+from scheduler_ext.planning.packingplans import PackingPlanJournal, PlanObjects
 
 logger = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class OwnObjectsClient(WatchSource, PlanObjects, LeaseClient, Protocol):
+    """A client that also reaches the service's own objects (``cluster/client.py``
+    ``KubeClient``): what the PackingPlan journal and leader election need."""
+
+    namespace: str
+
+    def plans_served(self) -> bool: ...
 
 
 def create_app(
@@ -73,6 +94,7 @@ def create_app(
                 kube = KubeClient.connect(
                     str(kubeconfig) if kubeconfig else None,
                     watch_read_timeout=settings.cluster.staleness_seconds / 2,
+                    namespace=settings.cluster.namespace,
                 )
                 source = kube
                 if service.client is None:
@@ -88,6 +110,20 @@ def create_app(
                 on_restart=metrics.watch_restarted,
                 on_event=metrics.watch_event,
             )
+        own = kube or (client if own_store and isinstance(client, OwnObjectsClient) else None)
+        plans = _use_packingplans(settings, own, stop, metrics) if own is not None else None
+        if plans is not None:
+            service.plans = plans[0]
+        # A replica that does not plan never runs for the Lease (it would hold it for nothing).
+        elector = None
+        if own is not None and settings.planning.enabled:
+            elector = _elector(settings, own, metrics)
+        if elector is None:
+            metrics.leader.set(1 if settings.planning.enabled else 0)
+
+        def may_plan() -> bool:
+            return (elector is None or elector.is_leader) and (plans is None or plans[1].synced)
+
         loop = None
         if settings.planning.enabled:
             planning = settings.planning
@@ -98,6 +134,7 @@ def create_app(
                 planning,
                 debounce_seconds=planning.debounce_seconds,
                 start_method=planning.start_method,
+                may_plan=may_plan,
             )
             loop.start()
         app.state.planning_loop = loop
@@ -108,6 +145,8 @@ def create_app(
             stop.set()
             if loop is not None:
                 loop.stop()
+            if elector is not None:
+                elector.stop()  # releases the Lease: another replica takes over at once
             if kube is not None:
                 kube.close()
 
@@ -128,6 +167,64 @@ def create_app(
         app.state.admin_app = create_admin_app(service)
     openapi.install(app)
     return app
+
+
+def _use_packingplans(
+    settings: Settings, kube: OwnObjectsClient, stop: threading.Event, metrics: Metrics
+) -> tuple[PackingPlanJournal, PlanStore] | None:
+    """The PackingPlan journal and the watched plans it reads, as ``planning.journal`` says;
+    None: plans stay in memory."""
+    choice = settings.planning.journal
+    if choice == "memory":
+        return None
+    if choice == "auto":
+        try:
+            served = kube.plans_served()
+        except ClusterReadError as exc:  # cannot tell: the deployment installs the CRD
+            logger.warning("%s; keeping plans as PackingPlans anyway", exc)
+            served = True
+        if not served:
+            logger.info(
+                "PackingPlans are not served (the CRD is not installed): plans kept in memory only"
+            )
+            return None
+    store = PlanStore()
+    cluster = settings.cluster
+    start_informers(
+        kube,
+        store,
+        [Kind.PACKING_PLAN],
+        stop,
+        watch_timeout=cluster.watch_timeout_seconds,
+        backoff=Backoff(cluster.backoff_initial_seconds, cluster.backoff_max_seconds),
+        on_restart=metrics.watch_restarted,
+        on_event=metrics.watch_event,
+    )
+    logger.info("plans kept as PackingPlans in namespace %s", kube.namespace)
+    journal = PackingPlanJournal(
+        kube,
+        store,
+        keep=settings.planning.history,
+        keep_unfinished=settings.mode != "dry-run",  # in dry-run, nothing moves a plan on
+    )
+    return journal, store
+
+
+def _elector(settings: Settings, kube: OwnObjectsClient, metrics: Metrics) -> LeaderElector | None:
+    election = settings.leader_election
+    if not election.enabled:
+        return None
+    elector = LeaderElector(
+        kube,
+        name=election.lease_name,
+        identity=election.identity or f"{socket.gethostname()}_{uuid.uuid4()}",
+        times=election.times,
+        on_started=lambda: metrics.leader.set(1),
+        on_stopped=lambda: metrics.leader.set(0),
+    )
+    metrics.leader.set(0)
+    elector.start()
+    return elector
 
 
 def _fastapi(service: Service, title: str, **kwargs: Any) -> FastAPI:

@@ -86,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_and_options(plan, outputs=("table", "json", "yaml"))
     _add_explain(commands)
     _add_serve(commands)
+    commands.add_parser(
+        "crds",
+        help="print the custom resource definitions the service needs (kubectl apply -f -)",
+        description="Print the PackingPlan CustomResourceDefinition, as shipped in the package.",
+    )
     return parser
 
 
@@ -191,6 +196,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         client = KubeClient.connect(
             str(kubeconfig) if kubeconfig else None,
             watch_read_timeout=settings.cluster.staleness_seconds / 2,
+            namespace=settings.cluster.namespace,
         )
     except ClusterReadError as exc:
         print(f"scheduler-ext: error: {exc}", file=sys.stderr)  # noqa: T201
@@ -275,4 +281,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_plan(args, started)
     if args.command == "serve":
         return _run_serve(args)
+    if args.command == "crds":
+        from scheduler_ext import crds
+
+        sys.stdout.write(crds.manifest())
+        return 0
     return EXIT_USAGE  # pragma: no cover  (argparse requires a command)

@@ -30,6 +30,7 @@ from pydantic_settings import (
 from pydantic_settings import SettingsError as SourceError
 
 from scheduler_ext.errors import validation_lines
+from scheduler_ext.planning.leader import LeaseTimes
 from scheduler_ext.planning.options import OwnerKinds, PlanOptions
 
 ENV_PREFIX = "SCHEDULER_EXT_"
@@ -110,6 +111,9 @@ class ClusterSettings(_Group):
     """The state counts as stale when some watch has not heard from the API server for this long
     (a healthy watch hears a bookmark about once a minute; a silent one is reopened after half
     of it): /readyz answers 503 and no plan is made until every watch is heard again."""
+    namespace: str | None = None
+    """The namespace of the service's own objects, its PackingPlans and its Lease (one Role grants
+    both, deploy/rbac.yaml); unset: the namespace of the pod it runs in, else ``default``."""
     bind_wait_seconds: float = Field(default=2.0, ge=0, le=4.0)
     """How long the bind verb waits for the watch to show a pod it was asked to bind
     (kube-scheduler's own watch can be a moment ahead); below kube-scheduler's 5 s httpTimeout."""
@@ -125,9 +129,43 @@ class PlanningSettings(PlanOptions):
     debounce_seconds: float = Field(default=1.0, ge=0)
     """A pod must stay Unschedulable this long before a round starts; arrivals meanwhile batch."""
     history: int = Field(default=50, ge=1, le=10_000)
-    """Plans kept for the plans API, newest first; older ones are dropped."""
+    """Plans kept for the plans API, newest first; older ones are dropped (PackingPlans: deleted
+    once finished, or at once in dry-run, where nothing carries a plan out)."""
+    journal: Literal["auto", "packingplans", "memory"] = "auto"
+    """Where plans are kept. ``packingplans``: as PackingPlan objects in ``cluster.namespace``
+    (they survive restarts, every replica serves them; the CRD must be installed). ``memory``:
+    in this process only. ``auto``: PackingPlans if the API server serves them at start, else
+    memory (one log line says which)."""
     start_method: Literal["forkserver", "spawn"] = "forkserver"
     """How solver child processes start; never "fork" in a threaded service."""
+
+
+class LeaderElectionSettings(_Group):
+    """The Lease that lets one replica plan (``planning/leader.py``); client-go's semantics and
+    kube-scheduler's defaults. The Lease lives in ``cluster.namespace``."""
+
+    enabled: bool = True
+    """Off: this replica plans as if it held the Lease (one replica only)."""
+    lease_name: str = Field(default="scheduler-ext", min_length=1, max_length=253)
+    lease_duration_seconds: float = Field(default=15.0, ge=1)
+    """How long followers wait, after the last renewal they saw, before taking the Lease."""
+    renew_deadline_seconds: float = Field(default=10.0, ge=1)
+    """How long the holder keeps retrying a renewal before it stops planning."""
+    retry_period_seconds: float = Field(default=2.0, gt=0)
+    """How often the holder renews and followers try to acquire."""
+    identity: str | None = None
+    """This replica's name in the Lease; unset: the host name (the pod's name) and a UUID."""
+
+    @property
+    def times(self) -> LeaseTimes:
+        return LeaseTimes(
+            self.lease_duration_seconds, self.renew_deadline_seconds, self.retry_period_seconds
+        )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LeaderElectionSettings:
+        self.times  # noqa: B018  (LeaseTimes refuses durations out of client-go's order)
+        return self
 
 
 class Settings(BaseSettings):
@@ -145,6 +183,7 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     cluster: ClusterSettings = ClusterSettings()
     planning: PlanningSettings = PlanningSettings()
+    leader_election: LeaderElectionSettings = LeaderElectionSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -30,6 +30,15 @@ class BindError(SchedulerExtError):
     """The API server refused or failed a Binding (conflict, pod gone, unreachable)."""
 
 
+class ClusterWriteError(SchedulerExtError):
+    """The API server refused or failed a write to one of the service's own objects (its
+    PackingPlans, its Lease)."""
+
+
+class WriteConflict(ClusterWriteError):
+    """409: the object already exists, or changed since it was read (a lost compare-and-swap)."""
+
+
 class WatchExpired(SchedulerExtError):
     """The API server no longer has the resourceVersion a watch resumed from (410 Gone): relist."""
 

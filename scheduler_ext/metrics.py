@@ -94,6 +94,11 @@ class Metrics:
             "1 while every watch has heard from the API server within the staleness, else 0.",
             registry=r,
         )
+        self.leader = Gauge(
+            f"{PREFIX}_leader",
+            "1 while this replica holds the leader-election Lease (and may plan), else 0.",
+            registry=r,
+        )
         self.synced = Gauge(
             f"{PREFIX}_state_synced",
             "1 once every watched kind has been listed, else 0.",

@@ -315,6 +315,17 @@ class KwokCluster:
             raise ClusterError(f"kubectl {' '.join(args)} exited {proc.returncode}: {proc.stderr}")
         return proc.stdout
 
+    def install_crds(self) -> None:
+        """Apply the service's CRDs (``scheduler_ext/crds``, as shipped) and wait until the API
+        server serves them."""
+        from scheduler_ext import crds
+
+        manifest = self.workdir / "scheduler-ext-crds.yaml"
+        manifest.write_text(crds.manifest())
+        self.kubectl("apply", "-f", str(manifest))
+        name = crds.definition()["metadata"]["name"]
+        self.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=60s")
+
     def pids(self) -> dict[str, int]:
         """The cluster's component processes (kube-apiserver, etcd, ...), from kwokctl's pid
         files."""

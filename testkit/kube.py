@@ -62,6 +62,7 @@ class Kube:
         self.apps: Any = k8s.AppsV1Api(api)
         self.policy: Any = k8s.PolicyV1Api(api)
         self.scheduling: Any = k8s.SchedulingV1Api(api)
+        self.coordination: Any = k8s.CoordinationV1Api(api)
 
     def close(self) -> None:
         self.api.close()

@@ -16,7 +16,7 @@ from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.config import Settings
 from scheduler_ext.extender.binding import BindClient
 from scheduler_ext.metrics import Metrics
-from scheduler_ext.planning.history import PlanHistory
+from scheduler_ext.planning.history import PlanJournal
 
 
 @dataclass
@@ -26,7 +26,8 @@ class Service:
     metrics: Metrics
     client: BindClient | None
     """None when the service has no API access (tests of the read-only verbs)."""
-    plans: PlanHistory
+    plans: PlanJournal
+    """The plans API reads them here: PackingPlan objects or the in-memory history (app.py)."""
 
     @property
     def scheduler_names(self) -> tuple[str, ...]:

@@ -1,8 +1,11 @@
-"""The read-only plans API: the PackingPlans the planning loop recorded, newest first.
+"""The read-only plans API: the PackingPlans the plan journal keeps, newest first.
 
 ``GET /api/v1/plans`` is a ``PackingPlanList``; ``GET /api/v1/plans/{name}`` one ``PackingPlan``,
 exactly as ``scheduler-ext plan -o json`` prints it (``status.improves``: the plan strictly
-improves the lexicographic placement), plus ``metadata.creationTimestamp``.
+improves the lexicographic placement), plus ``metadata.creationTimestamp`` and the plan's
+``status.phase`` and ``status.reason``. The journal (``planning/history.py``) is the PackingPlan
+objects when they are used (``planning/packingplans.py``): every replica then serves every plan,
+those made before it started too.
 """
 
 from __future__ import annotations

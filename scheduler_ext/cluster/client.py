@@ -13,10 +13,12 @@ Lists are paged (``limit``/``continue``) so that a large cluster is not one gian
 reader only ever issues GET requests.
 
 ``KubeClient`` serves the extender service: raw lists with their resourceVersion and raw watch
-streams for the informers (``cluster/informer.py``), and the one write of this issue, the pod's
-Binding for the bind verb. Responses stay raw JSON there too (watch events are decoded line by
-line from the stream), and every failure becomes one of this project's errors with one line:
-``WatchExpired`` for 410 Gone (relist), ``ClusterReadError`` otherwise, ``BindError`` for binds.
+streams for the informers (``cluster/informer.py``), the pod's Binding for the bind verb, and the
+service's own objects in its namespace (PackingPlans and the leader-election Lease, one section
+below). Responses stay raw JSON there too (watch events are decoded line by line from the
+stream), and every failure becomes one of this project's errors with one line: ``WatchExpired``
+for 410 Gone (relist), ``ClusterReadError`` otherwise, ``BindError`` for binds,
+``ClusterWriteError`` (``WriteConflict`` for 409) for the service's own objects.
 """
 
 from __future__ import annotations
@@ -24,15 +26,24 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import orjson
 
 from scheduler_ext.cluster.informer import OPENED
-from scheduler_ext.cluster.kinds import KINDS, Kind
+from scheduler_ext.cluster.kinds import DEFAULT_NAMESPACE, KINDS, PLAN_GROUP, PLAN_VERSION, Kind
 from scheduler_ext.cluster.snapshot import cluster_from_objects
 from scheduler_ext.domain import Cluster
-from scheduler_ext.errors import BindError, ClusterReadError, SnapshotError, WatchExpired
+from scheduler_ext.errors import (
+    BindError,
+    ClusterReadError,
+    ClusterWriteError,
+    SnapshotError,
+    WatchExpired,
+    WriteConflict,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -197,25 +208,167 @@ def _gone(exc: BaseException) -> bool:
     return getattr(exc, "status", None) == 410
 
 
-class KubeClient:
+# --- the service's own objects: PackingPlans and the leader-election Lease ----------------------
+# All in ``KubeClient.namespace``, through CustomObjectsApi with dict bodies and raw JSON answers.
+# The Lease goes through it too, not through CoordinationV1Api: that API turns a dict body into its
+# V1Lease model and serializes MicroTime fields with ``isoformat()`` ("12:00:00+00:00" when the
+# microsecond is 0), not in the API server's MicroTime layout (six fractional digits and a zone:
+# execution-notes.md §7); here the times are sent as ``planning/leader.py`` formats them.
+
+SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+WRITE_TIMEOUT = 10
+"""Seconds a write to the service's own objects may take."""
+
+
+def own_namespace(path: Path = SERVICE_ACCOUNT_NAMESPACE) -> str:
+    """The namespace of the pod this runs in (its service account's), else ``default``."""
+    try:
+        return path.read_text().strip() or DEFAULT_NAMESPACE
+    except OSError:
+        return DEFAULT_NAMESPACE
+
+
+def _status(exc: BaseException | None) -> object:
+    return getattr(exc, "status", None)
+
+
+def _written(what: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Mapping[str, Any]:
+    """One write, the object the API server answered with (raw JSON); ``WriteConflict`` on 409,
+    ``ClusterWriteError`` on any other failure."""
+    try:
+        response = call(*args, _preload_content=False, **kwargs)
+        decoded = orjson.loads(response.data)
+    except Exception as exc:
+        error = WriteConflict if _status(exc) == 409 else ClusterWriteError
+        raise error(f"{what}: {_describe(exc)}") from exc
+    if not isinstance(decoded, Mapping):
+        raise ClusterWriteError(f"{what}: the API server sent no object")
+    return decoded
+
+
+class _OwnObjects:
+    """The calls on the service's own objects (mixed into ``KubeClient``)."""
+
+    namespace: str
+    _custom: Any
+
+    def _plans(self) -> tuple[str, str, str, str]:
+        return PLAN_GROUP, PLAN_VERSION, self.namespace, Kind.PACKING_PLAN.plural
+
+    def _leases(self) -> tuple[str, str, str, str]:
+        return "coordination.k8s.io", "v1", self.namespace, "leases"
+
+    def plans_served(self) -> bool:
+        """Whether the API server serves PackingPlans here (the CRD is installed): one list of at
+        most one object. False on 404; ClusterReadError when it cannot tell."""
+        try:
+            self._custom.list_namespaced_custom_object(
+                *self._plans(), limit=1, _request_timeout=CONNECT_TIMEOUT_SECONDS
+            )
+        except Exception as exc:
+            if _status(exc) == 404:
+                return False
+            raise ClusterReadError(f"listing packingplans: {_describe(exc)}") from exc
+        return True
+
+    def create_plan(self, body: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Create a PackingPlan (the API server drops ``status``: see ``patch_plan_status``)."""
+        what = f"creating packingplan {body['metadata']['name']}"
+        create = self._custom.create_namespaced_custom_object
+        return _written(what, create, *self._plans(), dict(body), _request_timeout=WRITE_TIMEOUT)
+
+    def patch_plan_status(self, name: str, status: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Merge ``status`` into the plan's status subresource; the plan as it is now."""
+        return _written(
+            f"updating the status of packingplan {name}",
+            self._custom.patch_namespaced_custom_object_status,
+            *self._plans(),
+            name,
+            {"status": dict(status)},
+            _content_type="application/merge-patch+json",
+            _request_timeout=WRITE_TIMEOUT,
+        )
+
+    def delete_plan(self, name: str) -> None:
+        """Delete a PackingPlan; one already gone is no error."""
+        try:
+            delete = self._custom.delete_namespaced_custom_object
+            _written(f"deleting packingplan {name}", delete, *self._plans(), name,
+                     _request_timeout=WRITE_TIMEOUT)  # fmt: skip
+        except ClusterWriteError as exc:
+            if _status(exc.__cause__) != 404:
+                raise
+
+    def read_lease(self, name: str, timeout: float) -> Mapping[str, Any] | None:
+        """The Lease ``name`` as raw JSON, None if there is none."""
+        try:
+            get = self._custom.get_namespaced_custom_object
+            return _written(f"reading lease {name}", get, *self._leases(), name,
+                            _request_timeout=timeout)  # fmt: skip
+        except ClusterWriteError as exc:
+            if _status(exc.__cause__) == 404:
+                return None
+            raise ClusterReadError(str(exc)) from exc
+
+    def create_lease(self, body: Mapping[str, Any], timeout: float) -> Mapping[str, Any]:
+        """Create a Lease (WriteConflict if someone else just did)."""
+        what = f"creating lease {body['metadata']['name']}"
+        create = self._custom.create_namespaced_custom_object
+        return _written(what, create, *self._leases(), dict(body), _request_timeout=timeout)
+
+    def replace_lease(self, body: Mapping[str, Any], timeout: float) -> Mapping[str, Any]:
+        """PUT the Lease; its ``metadata.resourceVersion`` makes a concurrent change a
+        WriteConflict (the compare-and-swap leader election rests on)."""
+        name = body["metadata"]["name"]
+        replace = self._custom.replace_namespaced_custom_object
+        return _written(
+            f"updating lease {name}", replace, *self._leases(), name, dict(body),
+            _request_timeout=timeout,
+        )  # fmt: skip
+
+
+class KubeClient(_OwnObjects):
     """Lists, watches and binds for the service, on one ApiClient (kubeconfig or in-cluster)."""
 
-    def __init__(self, api: Any, *, watch_read_timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        api: Any,
+        *,
+        watch_read_timeout: float | None = None,
+        namespace: str = DEFAULT_NAMESPACE,
+    ) -> None:
         from kubernetes import client
 
         self.api = api
         self._core: Any = client.CoreV1Api(api)  # raw dict bodies and responses, not models
+        self._custom: Any = client.CustomObjectsApi(api)
         self._lists = _list_calls(api)
+        self.namespace = namespace
+        """The service's own namespace: where its PackingPlans and its Lease live."""
+        self._lists[Kind.PACKING_PLAN] = partial(
+            self._custom.list_namespaced_custom_object,
+            PLAN_GROUP,
+            PLAN_VERSION,
+            namespace,
+            Kind.PACKING_PLAN.plural,
+        )
         self.watch_read_timeout = watch_read_timeout
         """Longest silence on an open watch before it is given up as dead (None: the server's
         watch timeout plus 30 s). A healthy watch hears a bookmark about once a minute."""
 
     @classmethod
     def connect(
-        cls, kubeconfig: str | None, *, watch_read_timeout: float | None = None
+        cls,
+        kubeconfig: str | None,
+        *,
+        watch_read_timeout: float | None = None,
+        namespace: str | None = None,
     ) -> KubeClient:
+        """``namespace`` unset: the pod's own namespace in a cluster, else ``default``."""
         return cls(
-            _api_client(kubeconfig, pool_size=POOL_SIZE), watch_read_timeout=watch_read_timeout
+            _api_client(kubeconfig, pool_size=POOL_SIZE),
+            watch_read_timeout=watch_read_timeout,
+            namespace=namespace or own_namespace(),
         )
 
     def close(self) -> None:

@@ -31,11 +31,10 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.errors import SchedulerExtError, WatchExpired
 
 logger = logging.getLogger(__name__)
@@ -56,6 +55,17 @@ class WatchSource(Protocol):
     ) -> Iterator[tuple[str, Mapping[str, Any]]]: ...
 
 
+class StateSink(Protocol):
+    """What an informer feeds: ``ClusterStore`` (the kinds the planner reads) or ``PlanStore``
+    (the service's PackingPlans)."""
+
+    def note_contact(self, kind: str) -> None: ...
+
+    def replace(self, kind: str, items: Iterable[Mapping[str, Any]]) -> None: ...
+
+    def apply(self, kind: str, event: str, obj: Mapping[str, Any]) -> None: ...
+
+
 @dataclass(frozen=True)
 class Backoff:
     initial: float = 0.2
@@ -72,7 +82,7 @@ class Informer:
         self,
         kind: str,
         source: WatchSource,
-        store: ClusterStore,
+        store: StateSink,
         stop: threading.Event,
         *,
         watch_timeout: int = 300,
@@ -156,7 +166,7 @@ class Informer:
 
 def start_informers(
     source: WatchSource,
-    store: ClusterStore,
+    store: StateSink,
     kinds: Sequence[str],
     stop: threading.Event,
     *,

@@ -8,6 +8,10 @@ events, log lines, metric labels).
 The order of ``KINDS`` is the order in which informers list them and snapshots are built:
 PriorityClasses before Pods (a pod without ``spec.priority`` takes its class's value), Nodes
 before the Pods bound to them.
+
+``Kind.PACKING_PLAN`` is the service's own custom resource (``crds/packingplans.yaml``): watched
+by the service (so every replica sees every plan), but not part of ``KINDS``: the planner never
+reads it, snapshots never hold it, and the cluster state's readiness does not wait for it.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ class Kind(StrEnum):
     NODE = "Node"
     POD_DISRUPTION_BUDGET = "PodDisruptionBudget"
     POD = "Pod"
+    PACKING_PLAN = "PackingPlan"
 
     @property
     def plural(self) -> str:
@@ -67,10 +72,19 @@ _TABLE: Mapping[Kind, _Facts] = {
         "list_pod_disruption_budget_for_all_namespaces",
     ),
     Kind.POD: _Facts("pods", True, "CoreV1Api", "list_pod_for_all_namespaces"),
+    # Listed in the service's own namespace only (cluster/client.py binds the arguments).
+    Kind.PACKING_PLAN: _Facts(
+        "packingplans", True, "CustomObjectsApi", "list_namespaced_custom_object"
+    ),
 }
 
-KINDS: tuple[Kind, ...] = tuple(Kind)
-"""Every kind read, in listing order."""
+KINDS: tuple[Kind, ...] = tuple(kind for kind in Kind if kind is not Kind.PACKING_PLAN)
+"""Every kind the planner reads, in listing order."""
+
+PLAN_GROUP = "scheduler-ext.io"
+PLAN_VERSION = "v1alpha1"
+PLAN_API_VERSION = f"{PLAN_GROUP}/{PLAN_VERSION}"
+"""The PackingPlan resource's API group and version (the CRD in ``crds/`` states them too)."""
 
 
 def object_key(kind: Kind | str, obj: Mapping[str, Any]) -> str | None:

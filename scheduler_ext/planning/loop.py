@@ -14,6 +14,9 @@ rest, ``planning/options.py``); the solver runs in a fresh child process (``Solv
 with forkserver or spawn, never fork (this process has threads), so a crash or a hang of the solver
 costs that round's improvements, never the service. The plan is stored (bounded history) for the
 plans API, logged in one line and counted. The service is dry-run: nothing is executed.
+
+With several replicas, only the leader plans (``may_plan``: the leader elector's ``is_leader``,
+``planning/leader.py``); the others keep the pending-pod metrics and serve the leader's plans.
 """
 
 from __future__ import annotations
@@ -25,12 +28,14 @@ import multiprocessing
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.domain import PackingPlan
+from scheduler_ext.errors import SchedulerExtError
 from scheduler_ext.metrics import Metrics
-from scheduler_ext.planning.history import PlanDict, PlanHistory
+from scheduler_ext.planning.history import PlanDict, PlanJournal
 from scheduler_ext.planning.options import PlanOptions
 from scheduler_ext.planning.planner import make_plan
 from scheduler_ext.planning.render import plan_to_dict
@@ -61,12 +66,13 @@ class PlanningLoop:
     def __init__(
         self,
         store: ClusterStore,
-        history: PlanHistory,
+        history: PlanJournal,
         metrics: Metrics,
         options: PlanOptions,
         *,
         debounce_seconds: float,
         start_method: str,
+        may_plan: Callable[[], bool] = lambda: True,
     ) -> None:
         self.options = options
         self._store = store
@@ -74,6 +80,7 @@ class PlanningLoop:
         self._metrics = metrics
         self._debounce_seconds = debounce_seconds
         self._start_method = start_method
+        self._may_plan = may_plan
         self._stop = threading.Event()
         self._sequence = itertools.count(1)
         self._thread = threading.Thread(target=self._run, name="planning-loop", daemon=True)
@@ -118,6 +125,8 @@ class PlanningLoop:
             store = self._store
             if not store.synced or seen == planned or not store.unschedulable():
                 continue
+            if not self._may_plan():  # another replica holds the Lease
+                continue
             if self._stop.wait(self._debounce_seconds):
                 return
             if not store.unschedulable():
@@ -130,6 +139,9 @@ class PlanningLoop:
             planned = self._store.generation
             try:
                 self.plan_once()
+            except SchedulerExtError as exc:  # the journal could not keep the plan
+                logger.warning("planning round failed: %s", exc)
+                self._metrics.plans.labels("failed").inc()
             except Exception:  # never let a bug end the loop
                 logger.exception("planning round failed")
                 self._metrics.plans.labels("failed").inc()

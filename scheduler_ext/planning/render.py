@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from scheduler_ext.cluster.kinds import PLAN_API_VERSION, Kind
 from scheduler_ext.domain import PackingPlan, TierCount
 
-API_VERSION = "scheduler-ext.io/v1alpha1"
-KIND = "PackingPlan"
+API_VERSION = PLAN_API_VERSION
+KIND = Kind.PACKING_PLAN.value
 
 
 def plan_to_dict(plan: PackingPlan) -> dict[str, Any]:

@@ -37,6 +37,14 @@ def test_json_output_is_a_packing_plan() -> None:
     assert status["wallSeconds"] <= 2 + 0.2
 
 
+def test_crds_prints_the_shipped_definition() -> None:
+    done = run("crds")
+    assert done.returncode == 0, done.stderr
+    definition = yaml.safe_load(done.stdout)
+    assert definition["kind"] == "CustomResourceDefinition"
+    assert definition["metadata"]["name"] == "packingplans.scheduler-ext.io"
+
+
 def test_yaml_and_table_outputs() -> None:
     done = run("plan", "--snapshot", str(EXAMPLE), "--time-limit", "1", "--output", "yaml")
     assert done.returncode == 0, done.stderr

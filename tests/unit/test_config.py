@@ -64,3 +64,15 @@ def test_tls_needs_both_files(tmp_path: Path) -> None:
     cert.write_text("x")
     with pytest.raises(SettingsError, match="given together"):
         load_settings({"server": {"tls_cert_file": str(cert)}})
+
+
+def test_lease_times_must_be_ordered_as_client_go_requires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SCHEDULER_EXT_LEADER_ELECTION__RENEW_DEADLINE_SECONDS", "20")
+    with pytest.raises(SettingsError, match=r"^leader_election \(.*need lease duration >"):
+        load_settings()
+    monkeypatch.setenv("SCHEDULER_EXT_LEADER_ELECTION__RENEW_DEADLINE_SECONDS", "12")
+    settings = load_settings({"planning": {"journal": "memory"}, "cluster": {"namespace": "ops"}})
+    assert settings.leader_election.renew_deadline_seconds == 12
+    assert (settings.planning.journal, settings.cluster.namespace) == ("memory", "ops")

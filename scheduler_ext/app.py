@@ -6,7 +6,9 @@ The lifespan starts the background parts and stops them on shutdown:
   feeding a new ``ClusterStore`` through ``client`` when it can list and watch (the command line
   passes a connected ``KubeClient``), else through a client built from
   ``settings.cluster.kubeconfig`` (else the usual kubeconfig lookup, else in-cluster config);
-- with ``settings.planning.enabled``: the planning loop (``planning/loop.py``).
+- with ``settings.planning.enabled``: the planning loop (``planning/loop.py``);
+- in enforce mode (``settings.mode``), the executor the loop hands its plans to
+  (``execution/executor.py``), writing through the same client as the bind verb.
 
 Tests inject a store they filled themselves, a fake bind client and a fresh registry, and drive
 the app through ``TestClient``; the real parts are exactly the same code.
@@ -18,7 +20,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -31,6 +33,8 @@ from scheduler_ext.cluster.informer import Backoff, WatchSource, start_informers
 from scheduler_ext.cluster.kinds import KINDS
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.config import Settings
+from scheduler_ext.execution.executor import Executor
+from scheduler_ext.execution.run import ExecutionClient
 from scheduler_ext.extender.binding import BindClient
 from scheduler_ext.metrics import Metrics
 from scheduler_ext.planning.history import PlanHistory
@@ -89,6 +93,7 @@ def create_app(
                 on_event=metrics.watch_event,
             )
         loop = None
+        executor = _executor(service) if settings.mode == "enforce" else None
         if settings.planning.enabled:
             planning = settings.planning
             loop = PlanningLoop(
@@ -98,7 +103,10 @@ def create_app(
                 planning,
                 debounce_seconds=planning.debounce_seconds,
                 start_method=planning.start_method,
+                handler=executor,
             )
+            if executor is not None:
+                executor.start()
             loop.start()
         app.state.planning_loop = loop
         logger.info("scheduler-ext %s serving in %s mode", __version__, settings.mode)
@@ -108,6 +116,8 @@ def create_app(
             stop.set()
             if loop is not None:
                 loop.stop()
+            if executor is not None:
+                executor.stop()
             if kube is not None:
                 kube.close()
 
@@ -128,6 +138,28 @@ def create_app(
         app.state.admin_app = create_admin_app(service)
     openapi.install(app)
     return app
+
+
+def _executor(service: Service) -> Executor | None:
+    """The executor of enforce mode, writing through the service's client (it must be able to
+    evict, bind, annotate and record Events: ``cluster/client.py``'s ``KubeClient`` can)."""
+    client = service.client
+    if client is None or not all(
+        hasattr(client, m) for m in ("evict", "bind", "annotate_pod", "create_event")
+    ):
+        logger.error("enforce mode needs a client that can evict pods: plans are not executed")
+        return None
+    execution = service.settings.execution
+    return Executor(
+        service.store,
+        service.plans,
+        cast(ExecutionClient, client),
+        service.metrics,
+        service.settings.planning.eviction_policy(),
+        deadline_seconds=execution.deadline_seconds,
+        poll_seconds=execution.poll_seconds,
+        event_namespace=execution.event_namespace,
+    )
 
 
 def _fastapi(service: Service, title: str, **kwargs: Any) -> FastAPI:

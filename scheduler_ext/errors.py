@@ -30,6 +30,10 @@ class BindError(SchedulerExtError):
     """The API server refused or failed a Binding (conflict, pod gone, unreachable)."""
 
 
+class ExecutionError(SchedulerExtError):
+    """A write of plan execution (an annotation, an Event) failed."""
+
+
 class WatchExpired(SchedulerExtError):
     """The API server no longer has the resourceVersion a watch resumed from (410 Gone): relist."""
 

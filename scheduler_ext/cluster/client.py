@@ -28,11 +28,18 @@ from typing import Any
 
 import orjson
 
+from scheduler_ext.cluster.eviction import EvictionOutcome, EvictionResult, classify
 from scheduler_ext.cluster.informer import OPENED
 from scheduler_ext.cluster.kinds import KINDS, Kind
 from scheduler_ext.cluster.snapshot import cluster_from_objects
 from scheduler_ext.domain import Cluster
-from scheduler_ext.errors import BindError, ClusterReadError, SnapshotError, WatchExpired
+from scheduler_ext.errors import (
+    BindError,
+    ClusterReadError,
+    ExecutionError,
+    SnapshotError,
+    WatchExpired,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -175,6 +182,8 @@ WatchEvent = tuple[str, Mapping[str, Any]]
 the server has answered the watch request."""
 
 BIND_TIMEOUT_SECONDS = 5
+WRITE_TIMEOUT_SECONDS = 10
+"""Evictions, patches and Events of plan execution (off the request path)."""
 CONNECT_TIMEOUT_SECONDS = 10
 POOL_SIZE = 64
 """Connections kept: one per watch, plus concurrent binds (up to the 40 threads of the pool)."""
@@ -318,3 +327,70 @@ class KubeClient:
             response.release_conn()
         except Exception as exc:
             raise BindError(f"binding {namespace}/{name} to {node}: {_describe(exc)}") from exc
+
+    # --- plan execution (enforce mode): evictions, pod annotations, Events ----------------------
+    # Planned pods are bound with ``bind`` above, as the bind verb binds.
+
+    def evict(self, namespace: str, name: str, uid: str) -> EvictionOutcome:
+        """POST the pod's policy/v1 Eviction with a UID precondition, never a DELETE; the answer
+        read as ``cluster/eviction.py`` says (a 2xx may carry a Failure: the body is read)."""
+        body = {
+            "apiVersion": "policy/v1",
+            "kind": "Eviction",
+            "metadata": {"name": name, "namespace": namespace},
+            "deleteOptions": {"preconditions": {"uid": uid}},
+        }
+        try:
+            response = self._core.create_namespaced_pod_eviction(
+                name,
+                namespace,
+                body,
+                _content_type="application/json",
+                _preload_content=False,
+                _request_timeout=WRITE_TIMEOUT_SECONDS,
+            )
+            data = response.read()
+            response.release_conn()
+            return classify(int(response.status), data)
+        except Exception as exc:
+            status = getattr(exc, "status", None)
+            if isinstance(status, int) and status:
+                return classify(status, getattr(exc, "body", None))
+            return EvictionOutcome(EvictionResult.REFUSED, _describe(exc))
+
+    def annotate_pod(
+        self, namespace: str, name: str, annotations: Mapping[str, str | None]
+    ) -> None:
+        """Merge ``annotations`` into the pod's (None removes one); ExecutionError on failure."""
+        body = {"metadata": {"annotations": dict(annotations)}}
+        try:
+            response = self._core.patch_namespaced_pod(
+                name,
+                namespace,
+                body,
+                _content_type="application/merge-patch+json",
+                _preload_content=False,
+                _request_timeout=WRITE_TIMEOUT_SECONDS,
+            )
+            response.read()
+            response.release_conn()
+        except Exception as exc:
+            raise ExecutionError(f"annotating pod {namespace}/{name}: {_describe(exc)}") from exc
+
+    def create_event(self, namespace: str, body: Mapping[str, Any]) -> None:
+        """Create an events.k8s.io/v1 Event (a raw body: ``eventTime`` is preformatted, which the
+        client's datetime serialization gets wrong); ExecutionError on failure."""
+        from kubernetes import client
+
+        events: Any = client.EventsV1Api(self.api)  # raw dict bodies and responses, not models
+        try:
+            response = events.create_namespaced_event(
+                namespace,
+                dict(body),
+                _preload_content=False,
+                _request_timeout=WRITE_TIMEOUT_SECONDS,
+            )
+            response.read()
+            response.release_conn()
+        except Exception as exc:
+            raise ExecutionError(f"recording an Event in {namespace}: {_describe(exc)}") from exc

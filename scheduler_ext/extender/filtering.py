@@ -119,7 +119,7 @@ def apply_holds(
             continue
         against = holds.against[name]
         free = {r: amount - against.get(r, 0) for r, amount in room[1].items()}
-        reason = misfit(demand, free)
-        if reason is not None:
-            failed[name] = reason + " (room held by a running plan)"
+        short = misfit(demand, free)
+        if short is not None:
+            failed[name] = short + " (room held by a running plan)"
     return [n for n in kept if n not in failed], failed, unresolvable

@@ -12,8 +12,10 @@ costs one round, not one per second.
 Each round runs ``make_plan`` with the service's planning options (``time_limit_seconds`` and the
 rest, ``planning/options.py``); the solver runs in a fresh child process (``SolverWorker``) started
 with forkserver or spawn, never fork (this process has threads), so a crash or a hang of the solver
-costs that round's improvements, never the service. The plan is stored (bounded history) for the
-plans API, logged in one line and counted. The service is dry-run: nothing is executed.
+costs that round's improvements, never the service. The plan is kept in the journal for the
+plans API, logged in one line and counted. In dry-run mode nothing more happens; in enforce mode an
+improving plan made on a fresh state is handed to the ``PlanHandler`` (the executor,
+``scheduler_ext/execution/``), and no new round starts while it carries a plan out.
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime
+from typing import Protocol
 
 from scheduler_ext.cluster.store import ClusterStore
-from scheduler_ext.domain import PackingPlan
+from scheduler_ext.domain import Cluster, PackingPlan
 from scheduler_ext.metrics import Metrics
-from scheduler_ext.planning.history import PlanDict, PlanHistory
+from scheduler_ext.planning.history import PlanDict, PlanJournal
 from scheduler_ext.planning.options import PlanOptions
 from scheduler_ext.planning.planner import make_plan
 from scheduler_ext.planning.render import plan_to_dict
@@ -57,18 +60,30 @@ def _stage_labels(name: str, status: str) -> tuple[str, str]:
     return name, StageStatus(status).value
 
 
+class PlanHandler(Protocol):
+    """Carries plans out (enforce mode): ``scheduler_ext.execution.Executor``."""
+
+    def busy(self) -> bool:
+        """A plan is being carried out: no new round until it ends."""
+
+    def submit(self, plan: PlanDict, cluster: Cluster, *, triggered: float) -> bool:
+        """Take a kept plan, made on ``cluster``, whose round started at ``triggered``."""
+
+
 class PlanningLoop:
     def __init__(
         self,
         store: ClusterStore,
-        history: PlanHistory,
+        history: PlanJournal,
         metrics: Metrics,
         options: PlanOptions,
         *,
         debounce_seconds: float,
         start_method: str,
+        handler: PlanHandler | None = None,
     ) -> None:
         self.options = options
+        self._handler = handler
         self._store = store
         self._history = history
         self._metrics = metrics
@@ -103,6 +118,8 @@ class PlanningLoop:
             store = self._store
             if not store.synced or seen == planned or not store.unschedulable():
                 continue
+            if self._handler is not None and self._handler.busy():
+                continue  # a plan is being carried out; plan again once it ends
             if self._stop.wait(self._debounce_seconds):
                 return
             if not store.unschedulable():
@@ -136,7 +153,15 @@ class PlanningLoop:
             if worker is not None:
                 worker.close()
         priorities = {pod.key: pod.priority for pod in cluster.pods}
-        return self._record(plan, priorities, time.monotonic() - started)
+        document = self._record(plan, priorities, time.monotonic() - started)
+        handler = self._handler
+        if handler is not None and document["status"]["improves"]:
+            if self._store.fresh:  # never act on a state the API server may have moved past
+                handler.submit(document, cluster, triggered=started)
+            else:
+                name = document["metadata"]["name"]
+                logger.warning("plan %s not executed: the watched state is stale", name)
+        return document
 
     def _record(self, plan: PackingPlan, priorities: dict[str, int], seconds: float) -> PlanDict:
         now = datetime.now(UTC)

@@ -48,16 +48,15 @@ def test_the_pod_room_is_held_for_goes_only_to_its_node() -> None:
 def test_a_replacement_is_matched_by_owner_and_shape() -> None:
     deps = held_deps()
     replacement = pod("web-2", "1")
-    replacement["metadata"]["ownerReferences"] = [
-        owner_reference("ReplicaSet", "rs", uid="rs-uid")
-    ]
+    replacement["metadata"]["ownerReferences"] = [owner_reference("ReplicaSet", "rs", uid="rs-uid")]
     _, answer = call(verbs.answer_filter, deps, {"Pod": replacement, "NodeNames": ["a", "b", "c"]})
     assert answer["NodeNames"] == ["b"]
     assert set(answer["FailedAndUnresolvableNodes"]) == {"c"}  # a already lacks room
     bigger = pod("web-3", "2")
     bigger["metadata"]["ownerReferences"] = replacement["metadata"]["ownerReferences"]
     _, answer = call(verbs.answer_filter, deps, {"Pod": bigger, "NodeNames": ["c"]})
-    assert answer["NodeNames"] == ["c"] and answer["FailedAndUnresolvableNodes"] is None
+    assert answer["NodeNames"] == ["c"]
+    assert answer["FailedAndUnresolvableNodes"] is None
 
 
 def test_preempt_offers_no_victim_for_a_pod_room_is_held_for() -> None:

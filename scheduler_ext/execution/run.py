@@ -137,11 +137,11 @@ class PlanRun:
 
     def _reserve(self) -> None:
         store = self._c.store
-        self._check_drift()
         owners = {v.owner_uid for v in self.targets.moves}
         for pod in store.pods():
             if pod.owner is not None and pod.owner.uid in owners:
                 self._known.setdefault(pod.owner.uid, set()).add(pod.uid)
+        self._check_drift()
         store.reserve(self.targets.reservations())
         self._reserved_at = self._c.clock()
         self._enter(Phase.RESERVING, "room held on " + ", ".join(sorted(self._held_nodes())))

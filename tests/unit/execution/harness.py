@@ -1,7 +1,7 @@
 """A small cluster, a fake API client and a hand-driven clock for stepping plans.
 
-Nodes ``a`` and ``b`` have 2 CPUs; ``v`` (ReplicaSet ``rs-uid``) runs on ``a`` and ``w`` on ``b``, one
-CPU each; ``p`` (2 CPUs) is Pending. The plan moves ``v`` to ``b`` and binds ``p`` to ``a``."""
+Nodes ``a`` and ``b`` have 2 CPUs; ``v`` (ReplicaSet ``rs-uid``) runs on ``a`` and ``w`` on ``b``,
+one CPU each; ``p`` (2 CPUs) is Pending. The plan moves ``v`` to ``b`` and binds ``p`` to ``a``."""
 
 from __future__ import annotations
 

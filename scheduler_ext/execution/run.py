@@ -188,6 +188,13 @@ class PlanRun:
         refusal = checks.victim_refusal(victim, self._c.store.snapshot(), self._c.policy)
         if refusal is not None:
             raise Abort("rules", refusal)
+        if victim.to_node is not None and not any(
+            r.node == victim.to_node
+            and r.owner_uid == victim.owner_uid
+            and r.demand == victim.demand
+            for r in self._c.store.reservations(self.plan)
+        ):
+            raise Abort("room", f"the new home of {victim.key} on {victim.to_node} is not held")
         namespace, name = _split(victim.key)
         outcome = self._c.client.evict(namespace, name, victim.uid)
         self._c.metrics.evictions.labels(outcome.result.value).inc()

@@ -172,3 +172,14 @@ def test_stopping_mid_plan_aborts_it() -> None:
     h.executor.stop()
     assert h.phase == "Aborted"
     assert h.store.reservations() == []
+
+
+def test_a_victim_whose_new_home_is_not_held_is_never_evicted() -> None:
+    h = Harness()
+    assert h.submit()
+    h.step()
+    h.store.apply("Pod", "ADDED", pod("other", "1", "b"))  # same owner and shape: takes the room
+    h.step(2.0)
+    assert h.phase == "Aborted"
+    assert h.reason == "the new home of ns/v on b is not held"
+    assert h.client.evictions == []

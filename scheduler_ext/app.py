@@ -34,6 +34,7 @@ from scheduler_ext.cluster.kinds import KINDS
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.config import Settings
 from scheduler_ext.execution.executor import Executor
+from scheduler_ext.execution.preemption import PreemptionGate
 from scheduler_ext.execution.run import ExecutionClient
 from scheduler_ext.extender.binding import BindClient
 from scheduler_ext.metrics import Metrics
@@ -63,6 +64,12 @@ def create_app(
         client=client,
         plans=PlanHistory(settings.planning.history),
     )
+    if settings.mode == "enforce":
+        planning = settings.planning
+        service.preemption = PreemptionGate(
+            service.plans,
+            window_seconds=planning.debounce_seconds + planning.time_limit_seconds + 10.0,
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -128,6 +128,11 @@ class Metrics:
             buckets=(*SOLVE_BUCKETS, 120.0, 300.0),
             registry=r,
         )
+        self.preemptions_deferred = Counter(
+            f"{PREFIX}_preemptions_deferred_total",
+            "Preempt calls answered with no candidate while the planner decides (enforce mode).",
+            registry=r,
+        )
         self.reservations = Gauge(
             f"{PREFIX}_reservations_held",
             "Room held on nodes by running plans (reservations not yet consumed).",

@@ -73,6 +73,10 @@ class VerbDeps(Protocol):
     def client(self) -> BindClient | None:
         """None when the service has no API access (tests of the read-only verbs)."""
 
+    def defers_preemption(self, key: str, uid: str) -> bool:
+        """Whether kube-scheduler's own preemption for this pod waits for the planner (enforce
+        mode: ``execution/preemption.py``); always False in dry-run."""
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -277,12 +281,17 @@ def _meta_victims(pods: Sequence[dict[str, Any]], node: str) -> list[dict[str, s
 
 async def answer_preempt(deps: VerbDeps, body: bytes) -> Reply:
     """kube-scheduler's candidates go back unchanged (as UIDs, which it always reads), except for a
-    pod a running plan holds room for: no candidate at all (an empty map: kube-scheduler deletes
-    nothing and keeps its nomination), since the plan makes its room by moves of its own."""
+    pod a running plan holds room for, or one whose preemption waits for the planner (enforce
+    mode): no candidate at all (an empty map: kube-scheduler deletes nothing and keeps its
+    nomination), since the plan makes its room by moves of its own."""
     with deps.metrics.time_verb("preempt"):
         args = parse(ExtenderPreemptionArgs, body)
         result: dict[str, dict[str, Any]] = {}
         if deps.store.holds_reservations and _held_for(deps, args.pod):
+            return _ok({"NodeNameToMetaVictims": result})
+        uid, _ = _identity(deps, args.pod)
+        if uid and deps.defers_preemption(_key(args.pod), uid):
+            deps.metrics.preemptions_deferred.inc()
             return _ok({"NodeNameToMetaVictims": result})
         if args.node_name_to_meta_victims is not None:
             for node, meta in args.node_name_to_meta_victims.items():

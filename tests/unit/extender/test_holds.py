@@ -76,3 +76,19 @@ def test_nothing_held_answers_as_before() -> None:
     _, answer = call(verbs.answer_filter, deps, {"Pod": pod("p", "1"), "NodeNames": ["b", "c"]})
     assert answer["NodeNames"] == ["b", "c"]
     assert answer["FailedAndUnresolvableNodes"] is None
+
+
+def test_preempt_offers_no_victim_while_the_planner_decides() -> None:
+    deps = held_deps()
+    deps.store.release("plan-1")
+    deps.deferred.add("ns/q")
+    victims = {"c": {"Pods": [{"UID": "uid-busy"}], "NumPDBViolations": 0}}
+    _, answer = call(
+        verbs.answer_preempt, deps, {"Pod": pod("q", "1"), "NodeNameToMetaVictims": victims}
+    )
+    assert answer == {"NodeNameToMetaVictims": {}}
+    deps.deferred.clear()
+    _, answer = call(
+        verbs.answer_preempt, deps, {"Pod": pod("q", "1"), "NodeNameToMetaVictims": victims}
+    )
+    assert answer == {"NodeNameToMetaVictims": victims}

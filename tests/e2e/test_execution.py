@@ -7,6 +7,9 @@ kube-controller-manager recreates evicted ReplicaSet pods and keeps PodDisruptio
   touched (a Job's pod cannot be shown here: kwok completes it at once; the owner-kind rule is
   tested in tests/unit/model/test_movability.py).
 - (b) A PodDisruptionBudget that allows no disruption is respected: the plan moves the other pod.
+- (c) kube-scheduler's own preemption is replaced by a move: a high-priority pod that may preempt,
+  and that a move places, runs with no pod killed (every lower-priority pod runs again, the
+  moved one on its planned node).
 
 Each test counts pods lost (a workload with fewer running pods than it asks for, a bare pod gone)
 and budget violations (a covered pod evicted while its budget allowed none), asserts both are 0,
@@ -87,8 +90,9 @@ def _annotated(manifest: dict[str, Any], annotations: dict[str, str]) -> dict[st
     return manifest
 
 
-def _pending_big(kube: Kube, box: Sandbox, cpu: str) -> None:
-    high = box.priority_class("high", 10_000, preemption_policy="Never")
+def _pending_big(kube: Kube, box: Sandbox, cpu: str, *, preempts: bool = False) -> None:
+    policy = {} if preempts else {"preemption_policy": "Never"}
+    high = box.priority_class("high", 10_000, **policy)
     kube.create(
         builders.pod(
             "big",
@@ -252,6 +256,36 @@ def test_a_budget_that_allows_no_disruption_is_respected(enforced: Enforced) -> 
         lost = _settled_lost(kube, ns, [])
         logger.info("budget e2e: pods lost %d, PDB violations %d", lost, violations)
         assert (lost, violations) == (0, 0)
+        del cluster
+    finally:
+        box.cleanup()
+
+
+def test_kube_schedulers_preemption_is_replaced_by_a_move(enforced: Enforced) -> None:
+    cluster, service, kube = enforced
+    box = Sandbox(kube, prefix="preempt")
+    try:
+        n0, n1 = box.nodes(2, cpu="2", memory="4Gi")
+        low = box.priority_class("low", 100)
+        ns = box.namespace
+        _deploy_on(kube, box, "low-a", n0, [n1], requests={"cpu": "1"}, priority_class_name=low)
+        _deploy_on(kube, box, "low-b", n1, [n0], requests={"cpu": "1"}, priority_class_name=low)
+        deferred = service.metric("scheduler_ext_preemptions_deferred_total")
+
+        _pending_big(kube, box, "2", preempts=True)  # kube-scheduler would kill one low pod
+        plan = _finished_plan(service, f"{ns}/big")
+        assert plan["status"]["phase"] == "Completed", plan["status"]
+        [move] = plan["spec"]["moves"]
+        assert plan["spec"]["evictions"] == []
+        big = kube.wait_pod("big", ns, is_running, description="big running")
+        assert big.spec.node_name == plan["spec"]["bindings"][0]["node"]
+        assert service.metric("scheduler_ext_preemptions_deferred_total") > deferred
+        moved_app = move["pod"].split("/")[1].rsplit("-", 2)[0]
+        [replacement] = kube.wait_running(ns, {"app": moved_app}, 1)
+        assert replacement.spec.node_name == move["toNode"]
+        lost = _settled_lost(kube, ns, [])  # a kill would leave a low pod Pending: lost
+        logger.info("preempt e2e: pods lost %d, PDB violations %d", lost, 0)
+        assert lost == 0
         del cluster
     finally:
         box.cleanup()

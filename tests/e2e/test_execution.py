@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from kubernetes.client.exceptions import ApiException
 
 from testkit import builders
 from testkit.cluster import KwokCluster, free_port
@@ -93,14 +94,20 @@ def _annotated(manifest: dict[str, Any], annotations: dict[str, str]) -> dict[st
 def _pending_big(kube: Kube, box: Sandbox, cpu: str, *, preempts: bool = False) -> None:
     policy = {} if preempts else {"preemption_policy": "Never"}
     high = box.priority_class("high", 10_000, **policy)
-    kube.create(
-        builders.pod(
-            "big",
-            namespace=box.namespace,
-            requests={"cpu": cpu},
-            priority_class_name=high,
-            node_selector=box.node_selector,
-        )
+    manifest = builders.pod(
+        "big",
+        namespace=box.namespace,
+        requests={"cpu": cpu},
+        priority_class_name=high,
+        node_selector=box.node_selector,
+    )
+    # The Priority admission plugin reads PriorityClasses from an informer: a class made a moment
+    # ago can still be unknown to it (403 "no PriorityClass with name ...").
+    wait_for(
+        lambda: kube.create(manifest),
+        lambda created: created is not None,
+        description="the pending pod created",
+        retry=lambda exc: isinstance(exc, ApiException) and exc.status == 403,
     )
 
 

@@ -378,19 +378,35 @@ class KubeClient:
             raise ExecutionError(f"annotating pod {namespace}/{name}: {_describe(exc)}") from exc
 
     def create_event(self, namespace: str, body: Mapping[str, Any]) -> None:
-        """Create an events.k8s.io/v1 Event (a raw body: ``eventTime`` is preformatted, which the
-        client's datetime serialization gets wrong); ExecutionError on failure."""
+        """Create an events.k8s.io/v1 Event from a raw body; ExecutionError on failure.
+
+        The generated ``create_namespaced_event`` validates a dict body into its model first,
+        which parses ``eventTime`` into a datetime and writes it back with ``isoformat()``: no
+        fraction at microsecond 0, which the API server rejects (400, MicroTime needs six
+        digits). So the request is built by the client's own serializer, with the body as given,
+        and sent through ``call_api``; the answer is checked here.
+        """
         from kubernetes import client
 
-        events: Any = client.EventsV1Api(self.api)  # raw dict bodies and responses, not models
+        events: Any = client.EventsV1Api(self.api)
         try:
-            response = events.create_namespaced_event(
-                namespace,
-                dict(body),
-                _preload_content=False,
-                _request_timeout=WRITE_TIMEOUT_SECONDS,
+            request = events._create_namespaced_event_serialize(
+                namespace=namespace,
+                body=dict(body),
+                pretty=None,
+                dry_run=None,
+                field_manager=None,
+                field_validation=None,
+                _request_auth=None,
+                _content_type="application/json",
+                _headers=None,
+                _host_index=0,
             )
-            response.read()
-            response.release_conn()
+            response = self.api.call_api(*request, _request_timeout=WRITE_TIMEOUT_SECONDS)
+            data = response.read()
+            status = int(response.status)
         except Exception as exc:
             raise ExecutionError(f"recording an Event in {namespace}: {_describe(exc)}") from exc
+        if not 200 <= status < 300:
+            line = _describe_status(status, getattr(response, "reason", ""), data)
+            raise ExecutionError(f"recording an Event in {namespace}: {line}")

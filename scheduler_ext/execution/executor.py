@@ -2,8 +2,9 @@
 
 The planning loop calls ``submit`` with an improving plan made on a fresh state (and the snapshot
 it was made from); the loop makes no new plan while ``busy``. The executor thread steps the plan
-(``run.PlanRun``) whenever the watched state changes, and at least every ``poll_seconds`` (so
-that the settle time and the deadline are seen on a quiet cluster). ``stop`` aborts a running
+(``run.PlanRun``) whenever the watched state changes (at most every ``STEP_INTERVAL_SECONDS``),
+and at least every ``poll_seconds`` (so that the settle time and the deadline are seen on a quiet
+cluster). ``stop`` aborts a running
 plan: its reservations live in this process only.
 """
 
@@ -25,6 +26,9 @@ from scheduler_ext.planning.history import Phase, PlanDict, PlanJournal
 
 logger = logging.getLogger(__name__)
 
+STEP_INTERVAL_SECONDS = 0.1
+"""Shortest time between two steps: a step reads every watched pod (drift), so a busy cluster's
+stream of events must not turn into a stream of full scans under the store's lock."""
 SETTLE_SECONDS = 1.0
 """Between holding room and the first eviction: a filter answered just before the holds may have
 let a pod in, bound (and counted) a moment later."""
@@ -120,4 +124,6 @@ class Executor:
                 with self._lock:
                     self._run = None
                 continue
+            if self._stop.wait(STEP_INTERVAL_SECONDS):
+                break
             self._store.wait_for_change(seen, self._poll)

@@ -6,6 +6,7 @@ and the deadline abort it with its reservations dropped and the reason told."""
 from __future__ import annotations
 
 from scheduler_ext.cluster.eviction import EvictionOutcome, EvictionResult
+from testkit.wait import wait_for
 from tests.unit.execution.harness import Harness, plan_dict, pod
 
 
@@ -183,3 +184,22 @@ def test_a_victim_whose_new_home_is_not_held_is_never_evicted() -> None:
     assert h.phase == "Aborted"
     assert h.reason == "the new home of ns/v on b is not held"
     assert h.client.evictions == []
+
+
+def test_the_executor_thread_steps_a_plan_on_every_change() -> None:
+    h = Harness()
+    h.executor.start()
+    try:
+        assert h.submit()
+        wait_for(lambda: h.phase, lambda p: p == "Reserving", description="Reserving")
+        h.clock.now += 2  # past the settle time; the poll wakes the thread
+        wait_for(lambda: h.client.evictions, bool, description="the eviction")
+        h.store.apply("Pod", "DELETED", pod("v", "1", "a"))
+        h.store.apply("Pod", "ADDED", pod("v2", "1", "b"))
+        wait_for(lambda: h.client.binds, bool, description="the binding")
+        h.store.apply("Pod", "MODIFIED", pod("p", "2", "a", owner=None))
+        wait_for(lambda: h.phase, lambda p: p == "Completed", description="Completed")
+        wait_for(h.executor.busy, lambda busy: not busy, description="the executor idle")
+    finally:
+        h.executor.stop()
+    assert h.phase == "Completed"

@@ -44,6 +44,9 @@ logger = logging.getLogger(__name__)
 PLAN_ANNOTATION = "scheduler-ext.io/plan"
 """On each planned pod while its plan runs: which plan holds room for it."""
 BIND_ATTEMPTS = 3
+BIND_RETRY_SECONDS = 2.0
+"""After a failed binding, the next try waits this long: a 409 usually means kube-scheduler bound
+the pod first, which the watch shows a moment later."""
 
 
 class ExecutionClient(EventClient, Protocol):
@@ -100,6 +103,7 @@ class PlanRun:
         self.evicted: set[str] = set()
         self._known: dict[str, set[str]] = {}
         self._bind_failures: dict[str, int] = {}
+        self._bind_after: dict[str, float] = {}
 
     @property
     def finished(self) -> bool:
@@ -222,6 +226,10 @@ class PlanRun:
 
     def _bind_one(self, placement: Placement) -> None:
         store = self._c.store
+        if placement.key in store.assumed() or self._c.clock() < self._bind_after.get(
+            placement.key, 0.0
+        ):
+            return  # bound by the bind verb (the watch will show it), or retried later
         demand = dict(placement.demand)
         holds = store.holds_for(placement.uid, "", demand)
         [room] = store.room([placement.node])
@@ -238,6 +246,7 @@ class PlanRun:
                 self._bind_failures.get(placement.key, 0) + 1
             )
             logger.info("plan %s: binding %s: %s", self.plan, placement.key, exc)
+            self._bind_after[placement.key] = self._c.clock() + BIND_RETRY_SECONDS
             if failures >= BIND_ATTEMPTS:
                 raise Abort("bind", f"binding {placement.key} failed: {exc}") from exc
             return

@@ -203,3 +203,17 @@ def test_the_executor_thread_steps_a_plan_on_every_change() -> None:
     finally:
         h.executor.stop()
     assert h.phase == "Completed"
+
+
+def test_a_failed_binding_is_retried_later_then_aborts() -> None:
+    h = Harness()
+    h.client.bind_error = "binding ns/p to a: 409 Conflict"
+    _to_evicting(h)
+    h.store.apply("Pod", "DELETED", pod("v", "1", "a"))
+    assert not h.step()
+    assert h.phase == "Binding"
+    assert not h.step(0.5)  # too soon for a second try
+    assert not h.step(2.0)
+    assert h.step(2.0)  # the third failure
+    assert h.phase == "Aborted"
+    assert h.reason.startswith("binding ns/p failed")

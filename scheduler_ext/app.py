@@ -12,6 +12,9 @@ The lifespan starts the background parts and stops them on shutdown:
   leader elector (``planning/leader.py``) on the Lease;
 - with ``settings.planning.enabled``: the planning loop (``planning/loop.py``), planning only
   while this replica holds the Lease (and the plans are synced); every replica serves the verbs.
+- in enforce mode (``settings.mode``), the executor the loop hands its plans to
+  (``execution/executor.py``), writing through the same client as the bind verb; it carries out
+  only what the loop hands it, so only the Lease holder executes.
 
 Tests inject a store they filled themselves, a fake bind client and a fresh registry, and drive
 the app through ``TestClient``; the real parts are exactly the same code.
@@ -25,7 +28,8 @@ import threading
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Any, Protocol, cast, runtime_checkable
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -40,6 +44,9 @@ from scheduler_ext.cluster.plan_store import PlanStore
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.config import Settings
 from scheduler_ext.errors import ClusterReadError
+from scheduler_ext.execution.executor import Executor
+from scheduler_ext.execution.preemption import PreemptionGate
+from scheduler_ext.execution.run import ExecutionClient
 from scheduler_ext.extender.binding import BindClient
 from scheduler_ext.metrics import Metrics
 from scheduler_ext.planning.history import PlanHistory
@@ -84,69 +91,16 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
-        kube = None
-        if own_store:
-            source = client if isinstance(client, WatchSource) else None
-            if source is None:
-                from scheduler_ext.cluster.client import KubeClient
-
-                kubeconfig = settings.cluster.kubeconfig
-                kube = KubeClient.connect(
-                    str(kubeconfig) if kubeconfig else None,
-                    watch_read_timeout=settings.cluster.staleness_seconds / 2,
-                    namespace=settings.cluster.namespace,
-                )
-                source = kube
-                if service.client is None:
-                    service.client = kube
-            cluster = settings.cluster
-            start_informers(
-                source,
-                service.store,
-                KINDS,
-                stop,
-                watch_timeout=cluster.watch_timeout_seconds,
-                backoff=Backoff(cluster.backoff_initial_seconds, cluster.backoff_max_seconds),
-                on_restart=metrics.watch_restarted,
-                on_event=metrics.watch_event,
-            )
+        kube = _watch(service, client, stop) if own_store else None
         own = kube or (client if own_store and isinstance(client, OwnObjectsClient) else None)
-        plans = _use_packingplans(settings, own, stop, metrics) if own is not None else None
-        if plans is not None:
-            service.plans = plans[0]
-        # A replica that does not plan never runs for the Lease (it would hold it for nothing).
-        elector = None
-        if own is not None and settings.planning.enabled:
-            elector = _elector(settings, own, metrics)
-        if elector is None:
-            metrics.leader.set(1 if settings.planning.enabled else 0)
-
-        def may_plan() -> bool:
-            return (elector is None or elector.is_leader) and (plans is None or plans[1].synced)
-
-        loop = None
-        if settings.planning.enabled:
-            planning = settings.planning
-            loop = PlanningLoop(
-                service.store,
-                service.plans,
-                metrics,
-                planning,
-                debounce_seconds=planning.debounce_seconds,
-                start_method=planning.start_method,
-                may_plan=may_plan,
-            )
-            loop.start()
-        app.state.planning_loop = loop
+        background = _start_planning(service, own, stop)
+        app.state.planning_loop = background.loop
         logger.info("scheduler-ext %s serving in %s mode", __version__, settings.mode)
         try:
             yield
         finally:
             stop.set()
-            if loop is not None:
-                loop.stop()
-            if elector is not None:
-                elector.stop()  # releases the Lease: another replica takes over at once
+            background.stop()
             if kube is not None:
                 kube.close()
 
@@ -167,6 +121,101 @@ def create_app(
         app.state.admin_app = create_admin_app(service)
     openapi.install(app)
     return app
+
+
+def _watch(service: Service, client: BindClient | None, stop: threading.Event) -> Any:
+    """Informers feeding the service's store, through ``client`` if it can list and watch, else
+    through a ``KubeClient`` made here (returned, to be closed; it also becomes the writer)."""
+    settings, metrics = service.settings, service.metrics
+    source = client if isinstance(client, WatchSource) else None
+    kube = None
+    if source is None:
+        from scheduler_ext.cluster.client import KubeClient
+
+        kubeconfig = settings.cluster.kubeconfig
+        kube = KubeClient.connect(
+            str(kubeconfig) if kubeconfig else None,
+            watch_read_timeout=settings.cluster.staleness_seconds / 2,
+            namespace=settings.cluster.namespace,
+        )
+        source = kube
+        if service.client is None:
+            service.client = kube
+    cluster = settings.cluster
+    start_informers(
+        source,
+        service.store,
+        KINDS,
+        stop,
+        watch_timeout=cluster.watch_timeout_seconds,
+        backoff=Backoff(cluster.backoff_initial_seconds, cluster.backoff_max_seconds),
+        on_restart=metrics.watch_restarted,
+        on_event=metrics.watch_event,
+    )
+    return kube
+
+
+@dataclass
+class _Background:
+    """What the lifespan started besides the informers, stopped in this order."""
+
+    loop: PlanningLoop | None = None
+    elector: LeaderElector | None = None
+    executor: Executor | None = None
+
+    def stop(self) -> None:
+        if self.loop is not None:
+            self.loop.stop()
+        if self.elector is not None:
+            self.elector.stop()  # releases the Lease: another replica takes over at once
+        if self.executor is not None:
+            self.executor.stop()
+
+
+def _start_planning(
+    service: Service, own: OwnObjectsClient | None, stop: threading.Event
+) -> _Background:
+    """The plan journal (PackingPlans when served), the leader elector, the executor (enforce
+    mode) and the planning loop, as the settings say."""
+    settings, metrics = service.settings, service.metrics
+    plans = _use_packingplans(settings, own, stop, metrics) if own is not None else None
+    if plans is not None:
+        service.plans = plans[0]
+    if settings.mode == "enforce":  # after the journal is chosen: the gate reads its plans
+        planning = settings.planning
+        service.preemption = PreemptionGate(
+            service.plans,
+            window_seconds=planning.debounce_seconds + planning.time_limit_seconds + 10.0,
+        )
+    background = _Background()
+    # A replica that does not plan never runs for the Lease (it would hold it for nothing).
+    if own is not None and settings.planning.enabled:
+        background.elector = _elector(settings, own, metrics)
+    elector = background.elector
+    if elector is None:
+        metrics.leader.set(1 if settings.planning.enabled else 0)
+
+    def may_plan() -> bool:
+        return (elector is None or elector.is_leader) and (plans is None or plans[1].synced)
+
+    if settings.mode == "enforce":
+        background.executor = _executor(service)
+    if settings.planning.enabled:
+        planning = settings.planning
+        background.loop = PlanningLoop(
+            service.store,
+            service.plans,
+            metrics,
+            planning,
+            debounce_seconds=planning.debounce_seconds,
+            start_method=planning.start_method,
+            may_plan=may_plan,
+            handler=background.executor,
+        )
+        if background.executor is not None:
+            background.executor.start()
+        background.loop.start()
+    return background
 
 
 def _use_packingplans(
@@ -225,6 +274,28 @@ def _elector(settings: Settings, kube: OwnObjectsClient, metrics: Metrics) -> Le
     metrics.leader.set(0)
     elector.start()
     return elector
+
+
+def _executor(service: Service) -> Executor | None:
+    """The executor of enforce mode, writing through the service's client (it must be able to
+    evict, bind, annotate and record Events: ``cluster/client.py``'s ``KubeClient`` can)."""
+    client = service.client
+    if client is None or not all(
+        hasattr(client, m) for m in ("evict", "bind", "annotate_pod", "create_event")
+    ):
+        logger.error("enforce mode needs a client that can evict pods: plans are not executed")
+        return None
+    execution = service.settings.execution
+    return Executor(
+        service.store,
+        service.plans,
+        cast(ExecutionClient, client),
+        service.metrics,
+        service.settings.planning.eviction_policy(),
+        deadline_seconds=execution.deadline_seconds,
+        poll_seconds=execution.poll_seconds,
+        event_namespace=execution.event_namespace,
+    )
 
 
 def _fastapi(service: Service, title: str, **kwargs: Any) -> FastAPI:

@@ -153,7 +153,11 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--host", help="listen address (default 127.0.0.1; 0.0.0.0 in a pod, with mutual TLS)"
     )
     serve.add_argument("--port", type=int, help="listen port (default 8888)")
-    serve.add_argument("--mode", choices=("dry-run",), help="dry-run: plans are only recorded")
+    serve.add_argument(
+        "--mode",
+        choices=("dry-run", "enforce"),
+        help="dry-run (default): plans are only recorded; enforce: plans are carried out",
+    )
     serve.add_argument("--tls-cert-file", metavar="PEM", help="serve HTTPS with this certificate")
     serve.add_argument("--tls-key-file", metavar="PEM", help="private key of --tls-cert-file")
     serve.add_argument(

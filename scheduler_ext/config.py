@@ -168,6 +168,19 @@ class LeaderElectionSettings(_Group):
         return self
 
 
+class ExecutionSettings(_Group):
+    """How enforce mode carries out a plan (``docs/execution.md``)."""
+
+    deadline_seconds: float = Field(default=120.0, gt=0)
+    """A plan not Completed this long after it was handed over is aborted and its reservations
+    dropped (Koordinator's migration TTL is 5 minutes; a kwok or a warm cluster replaces a pod in
+    seconds)."""
+    poll_seconds: float = Field(default=0.5, gt=0, le=10)
+    """The executor re-reads the watched state at least this often while a plan runs."""
+    event_namespace: str = "default"
+    """Namespace of the Events about a plan (a cluster-scoped object's Events live there)."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -176,14 +189,18 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    mode: Literal["dry-run"] = "dry-run"
-    """dry-run: plans are computed, recorded and served; nothing is evicted."""
+    mode: Literal["dry-run", "enforce"] = "dry-run"
+    """dry-run: plans are computed, recorded and served; nothing is evicted. enforce: an
+    actionable plan made on a fresh state is carried out (``scheduler_ext/execution/``,
+    docs/execution.md): room held, victims evicted through the Eviction API, pods bound."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """Log level of the service."""
     server: ServerSettings = ServerSettings()
     cluster: ClusterSettings = ClusterSettings()
     planning: PlanningSettings = PlanningSettings()
     leader_election: LeaderElectionSettings = LeaderElectionSettings()
+
+    execution: ExecutionSettings = ExecutionSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -39,6 +39,10 @@ class WriteConflict(ClusterWriteError):
     """409: the object already exists, or changed since it was read (a lost compare-and-swap)."""
 
 
+class ExecutionError(SchedulerExtError):
+    """A write of plan execution (an annotation, an Event) failed."""
+
+
 class WatchExpired(SchedulerExtError):
     """The API server no longer has the resourceVersion a watch resumed from (410 Gone): relist."""
 

@@ -99,6 +99,50 @@ class Metrics:
             "1 while this replica holds the leader-election Lease (and may plan), else 0.",
             registry=r,
         )
+        self.plan_phases = Counter(
+            f"{PREFIX}_plan_phases_total",
+            "Executed plans entering each phase (Reserving, Evicting, Binding, Completed, "
+            "Aborted).",
+            ["phase"],
+            registry=r,
+        )
+        self.plan_outcomes = Counter(
+            f"{PREFIX}_plan_outcomes_total",
+            "Executed plans by outcome (completed, aborted) and abort cause (drift, deadline, "
+            "budget, eviction, rules, room, bind, stopped; empty when completed).",
+            ["outcome", "cause"],
+            registry=r,
+        )
+        self.evictions = Counter(
+            f"{PREFIX}_evictions_total",
+            "Evictions plan execution asked the Eviction API for, by result (evicted, gone, "
+            "blocked, refused).",
+            ["result"],
+            registry=r,
+        )
+        self.moves = Counter(
+            f"{PREFIX}_moves_total",
+            "Moved pods by result: landed (the replacement on its planned node) or abandoned "
+            "(the plan ended first).",
+            ["result"],
+            registry=r,
+        )
+        self.plan_running = Histogram(
+            f"{PREFIX}_plan_trigger_to_running_seconds",
+            "From the planning round's start to every pod of the executed plan running.",
+            buckets=(*SOLVE_BUCKETS, 120.0, 300.0),
+            registry=r,
+        )
+        self.preemptions_deferred = Counter(
+            f"{PREFIX}_preemptions_deferred_total",
+            "Preempt calls answered with no candidate while the planner decides (enforce mode).",
+            registry=r,
+        )
+        self.reservations = Gauge(
+            f"{PREFIX}_reservations_held",
+            "Room held on nodes by running plans (reservations not yet consumed).",
+            registry=r,
+        )
         self.synced = Gauge(
             f"{PREFIX}_state_synced",
             "1 once every watched kind has been listed, else 0.",

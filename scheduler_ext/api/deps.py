@@ -7,13 +7,14 @@ around a store they filled themselves and a fake bind client, without monkeypatc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.config import Settings
+from scheduler_ext.execution.preemption import PreemptionGate
 from scheduler_ext.extender.binding import BindClient
 from scheduler_ext.metrics import Metrics
 from scheduler_ext.planning.history import PlanJournal
@@ -28,6 +29,11 @@ class Service:
     """None when the service has no API access (tests of the read-only verbs)."""
     plans: PlanJournal
     """The plans API reads them here: PackingPlan objects or the in-memory history (app.py)."""
+    preemption: PreemptionGate | None = field(default=None)
+    """Enforce mode: kube-scheduler's preemption waits for the planner's verdict."""
+
+    def defers_preemption(self, key: str, uid: str) -> bool:
+        return self.preemption is not None and self.preemption.defers(key, uid)
 
     @property
     def scheduler_names(self) -> tuple[str, ...]:

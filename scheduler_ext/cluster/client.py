@@ -32,6 +32,7 @@ from typing import Any
 
 import orjson
 
+from scheduler_ext.cluster.eviction import EvictionOutcome, EvictionResult, classify
 from scheduler_ext.cluster.informer import OPENED
 from scheduler_ext.cluster.kinds import DEFAULT_NAMESPACE, KINDS, PLAN_GROUP, PLAN_VERSION, Kind
 from scheduler_ext.cluster.snapshot import cluster_from_objects
@@ -40,6 +41,7 @@ from scheduler_ext.errors import (
     BindError,
     ClusterReadError,
     ClusterWriteError,
+    ExecutionError,
     SnapshotError,
     WatchExpired,
     WriteConflict,
@@ -186,6 +188,8 @@ WatchEvent = tuple[str, Mapping[str, Any]]
 the server has answered the watch request."""
 
 BIND_TIMEOUT_SECONDS = 5
+WRITE_TIMEOUT_SECONDS = 10
+"""Evictions, patches and Events of plan execution (off the request path)."""
 CONNECT_TIMEOUT_SECONDS = 10
 POOL_SIZE = 64
 """Connections kept: one per watch, plus concurrent binds (up to the 40 threads of the pool)."""
@@ -471,3 +475,86 @@ class KubeClient(_OwnObjects):
             response.release_conn()
         except Exception as exc:
             raise BindError(f"binding {namespace}/{name} to {node}: {_describe(exc)}") from exc
+
+    # --- plan execution (enforce mode): evictions, pod annotations, Events ----------------------
+    # Planned pods are bound with ``bind`` above, as the bind verb binds.
+
+    def evict(self, namespace: str, name: str, uid: str) -> EvictionOutcome:
+        """POST the pod's policy/v1 Eviction with a UID precondition, never a DELETE; the answer
+        read as ``cluster/eviction.py`` says (a 2xx may carry a Failure: the body is read)."""
+        body = {
+            "apiVersion": "policy/v1",
+            "kind": "Eviction",
+            "metadata": {"name": name, "namespace": namespace},
+            "deleteOptions": {"preconditions": {"uid": uid}},
+        }
+        try:
+            response = self._core.create_namespaced_pod_eviction(
+                name,
+                namespace,
+                body,
+                _content_type="application/json",
+                _preload_content=False,
+                _request_timeout=WRITE_TIMEOUT_SECONDS,
+            )
+            data = response.read()
+            response.release_conn()
+            return classify(int(response.status), data)
+        except Exception as exc:
+            status = getattr(exc, "status", None)
+            if isinstance(status, int) and status:
+                return classify(status, getattr(exc, "body", None))
+            return EvictionOutcome(EvictionResult.REFUSED, _describe(exc))
+
+    def annotate_pod(
+        self, namespace: str, name: str, annotations: Mapping[str, str | None]
+    ) -> None:
+        """Merge ``annotations`` into the pod's (None removes one); ExecutionError on failure."""
+        body = {"metadata": {"annotations": dict(annotations)}}
+        try:
+            response = self._core.patch_namespaced_pod(
+                name,
+                namespace,
+                body,
+                _content_type="application/merge-patch+json",
+                _preload_content=False,
+                _request_timeout=WRITE_TIMEOUT_SECONDS,
+            )
+            response.read()
+            response.release_conn()
+        except Exception as exc:
+            raise ExecutionError(f"annotating pod {namespace}/{name}: {_describe(exc)}") from exc
+
+    def create_event(self, namespace: str, body: Mapping[str, Any]) -> None:
+        """Create an events.k8s.io/v1 Event from a raw body; ExecutionError on failure.
+
+        The generated ``create_namespaced_event`` validates a dict body into its model first,
+        which parses ``eventTime`` into a datetime and writes it back with ``isoformat()``: no
+        fraction at microsecond 0, which the API server rejects (400, MicroTime needs six
+        digits). So the request is built by the client's own serializer, with the body as given,
+        and sent through ``call_api``; the answer is checked here.
+        """
+        from kubernetes import client
+
+        events: Any = client.EventsV1Api(self.api)
+        try:
+            request = events._create_namespaced_event_serialize(
+                namespace=namespace,
+                body=dict(body),
+                pretty=None,
+                dry_run=None,
+                field_manager=None,
+                field_validation=None,
+                _request_auth=None,
+                _content_type="application/json",
+                _headers=None,
+                _host_index=0,
+            )
+            response = self.api.call_api(*request, _request_timeout=WRITE_TIMEOUT_SECONDS)
+            data = response.read()
+            status = int(response.status)
+        except Exception as exc:
+            raise ExecutionError(f"recording an Event in {namespace}: {_describe(exc)}") from exc
+        if not 200 <= status < 300:
+            line = _describe_status(status, getattr(response, "reason", ""), data)
+            raise ExecutionError(f"recording an Event in {namespace}: {line}")

@@ -75,6 +75,9 @@ class WatchedObjects:
     def value(self, kind: Kind, key: str) -> object | None:
         return self._values[kind].get(key)
 
+    def values(self, kind: Kind) -> list[object]:
+        return list(self._values[kind].values())
+
     def upsert(self, kind: Kind, key: str, obj: Raw) -> Change | None:
         """Convert and keep ``obj``; the change, or None when nothing the planner reads changed."""
         try:

@@ -9,7 +9,10 @@ The store ties three things together under one lock:
 - pods the bind verb bound that the watch has not shown bound yet ("assumed", as kube-scheduler
   calls them), counted on their node until the watch confirms them or ``assume_ttl`` passes:
   kube-scheduler binds in a goroutine of its own, so the next pod's filter can arrive before the
-  watch has shown the last one bound, and the same room must not be offered twice.
+  watch has shown the last one bound, and the same room must not be offered twice;
+- the room running plans hold (``cluster/reservations.py``), consumed here the moment a pod they
+  name is counted on their node. ``holds_reservations`` is read without the lock so that the
+  filter verb pays nothing while no plan runs.
 
 Freshness: with a ``staleness``, the store remembers when each kind's informer last heard from the
 API server; ``fresh`` says whether all did within it. A stalled API server or a silently dead watch
@@ -35,6 +38,13 @@ from typing import Any
 from scheduler_ext.cluster.accounting import Columns, NodeAccounting, Room
 from scheduler_ext.cluster.kinds import KINDS, Kind, object_key
 from scheduler_ext.cluster.objects import Change, PodEntry, WatchedObjects
+from scheduler_ext.cluster.reservations import (
+    NO_HOLDS,
+    Holds,
+    Reservation,
+    Reservations,
+    demand_items,
+)
 from scheduler_ext.domain import Cluster, Node, Pod
 
 logger = logging.getLogger(__name__)
@@ -77,6 +87,9 @@ class ClusterStore:
         """Priority -> pods of ``_pending`` that are not assumed."""
         self._unschedulable: set[str] = set()
         """Keys of ``_pending`` that kube-scheduler marked Unschedulable."""
+        self._reservations = Reservations()
+        self.holds_reservations = False
+        """Whether any room is held (read without the lock: a plain attribute, set under it)."""
 
     # --- state -----------------------------------------------------------------------------------
 
@@ -175,6 +188,9 @@ class ClusterStore:
         if new is not None:
             if new.pod.node_name is not None:
                 self._nodes.charge(new.pod.node_name, new.demand, +1)
+                newly_bound = old is None or old.pod.node_name is None
+                if self.holds_reservations and newly_bound and key not in self._assumed:
+                    self._consume(key, new.pod, new.demand, new.pod.node_name)
             elif not new.pod.terminating:
                 self._pending[key] = new
                 self._count_pending(key, new, +1)
@@ -214,6 +230,8 @@ class ClusterStore:
             expires = self._clock() + self._assume_ttl
             self._assumed[pod.key] = _Assumed(known.uid, node, demand, expires)
             self._nodes.charge(node, demand, +1)
+            if self.holds_reservations:
+                self._consume(pod.key, known, demand, node)
             self._bump()
 
     def _forget(self, key: str) -> None:
@@ -236,6 +254,50 @@ class ClusterStore:
         with self._lock:
             self._expire()
             return {key: a.node for key, a in self._assumed.items()}
+
+    # --- reservations (plan execution) ----------------------------------------------------------
+
+    def _consume(self, key: str, pod: Pod, demand: Mapping[str, int], node: str) -> None:
+        owner = pod.owner.uid if pod.owner is not None else ""
+        self._reservations.consume(key, pod.uid, owner, demand_items(demand), node)
+        self.holds_reservations = bool(self._reservations)
+
+    def reserve(self, reservations: Iterable[Reservation]) -> None:
+        """Hold room (``cluster/reservations.py``) until consumed or dropped."""
+        with self._lock:
+            self._reservations.add(reservations)
+            self.holds_reservations = bool(self._reservations)
+            self._bump()
+
+    def release(self, plan: str) -> list[Reservation]:
+        """Drop every reservation of ``plan``; the ones still held are returned."""
+        with self._lock:
+            dropped = self._reservations.drop(plan)
+            self.holds_reservations = bool(self._reservations)
+            self._bump()
+            return dropped
+
+    def reservations(self, plan: str | None = None) -> list[Reservation]:
+        """The reservations still held (of ``plan``, or of every plan)."""
+        with self._lock:
+            return self._reservations.held(plan)
+
+    def consumed(self, plan: str) -> dict[str, str]:
+        """Reservation id -> key of the pod that took it, for ``plan``."""
+        with self._lock:
+            return self._reservations.consumed(plan)
+
+    def holds_for(self, uid: str, owner_uid: str, demand: Mapping[str, int]) -> Holds:
+        """What the held room means for a pod (``Reservations.holds_for``)."""
+        if not self.holds_reservations:
+            return NO_HOLDS
+        with self._lock:
+            return self._reservations.holds_for(uid, owner_uid, demand_items(demand))
+
+    def pods(self) -> list[Pod]:
+        """Every watched pod (bound, pending, terminating), as the store holds them."""
+        with self._lock:
+            return [e.pod for e in self._objects.values(Kind.POD) if isinstance(e, PodEntry)]
 
     # --- for the verbs ---------------------------------------------------------------------------
 

@@ -7,6 +7,10 @@ repeating them here would only add latency. Nodes the service does not know yet 
 moment ago) pass: there is no accounting to reject them on, and kube-scheduler has already checked
 that the pod fits its own cache.
 
+While a plan runs (enforce mode), ``apply_holds`` also keeps the room the plan holds from every
+pod it is not held for, and keeps the pods it is held for to their planned nodes
+(``cluster/reservations.py``); with no plan running it is never called.
+
 ``misfit`` and ``filter_by_room`` state the rule node by node (the reference the tests hold the
 verb to); ``filter_columns`` is what the verb runs when some node may lack room: every asked node
 at once over the store's columns, with one reason string per combination of missing resources.
@@ -14,12 +18,13 @@ at once over the store's columns, with one reason string per combination of miss
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import compress, repeat
 
 import numpy as np
 
 from scheduler_ext.cluster.accounting import Columns, Room
+from scheduler_ext.cluster.reservations import Holds
 from scheduler_ext.domain import PODS
 
 REASON_PREFIX = "scheduler-ext: "
@@ -82,3 +87,39 @@ def filter_columns(
             reason = reasons[mask] = _reason(missing)
         failed[names[position]] = reason
     return list(compress(names, masks == 0)), failed
+
+
+def apply_holds(
+    demand: Mapping[str, int],
+    passed: Sequence[str],
+    holds: Holds,
+    rooms: Callable[[Sequence[str]], Sequence[Room]],
+) -> tuple[list[str], dict[str, str], dict[str, str]]:
+    """The room running plans hold (``cluster/reservations.py``), applied to the nodes that
+    passed: (still passing, {node: reason} failed, {node: reason} unresolvable).
+
+    A pod some reservation names may go only to the nodes held for it: every other node is
+    unresolvable for it (so kube-scheduler's preemption does not pick victims there either). Any
+    other pod sees the free room of a node minus what is held there for others."""
+    if holds.pinned is not None:
+        pinned = holds.pinned
+        kept = [name for name in passed if name in pinned]
+        plans = ", ".join(sorted(set(pinned.values())))
+        where = ", ".join(sorted(pinned))
+        reason = f"{REASON_PREFIX}room is held for this pod on {where} (plan {plans})"
+        unresolvable = dict.fromkeys((n for n in passed if n not in pinned), reason)
+    else:
+        kept, unresolvable = list(passed), {}
+    held = [name for name in kept if name in holds.against]
+    if not held:
+        return kept, {}, unresolvable
+    failed: dict[str, str] = {}
+    for name, room in zip(held, rooms(held), strict=True):
+        if room is None:
+            continue
+        against = holds.against[name]
+        free = {r: amount - against.get(r, 0) for r, amount in room[1].items()}
+        short = misfit(demand, free)
+        if short is not None:
+            failed[name] = short + " (room held by a running plan)"
+    return [n for n in kept if n not in failed], failed, unresolvable

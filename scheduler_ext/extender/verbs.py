@@ -39,6 +39,7 @@ from starlette.concurrency import run_in_threadpool
 
 from scheduler_ext.cluster import convert
 from scheduler_ext.cluster.kinds import DEFAULT_NAMESPACE
+from scheduler_ext.cluster.reservations import Holds
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.errors import SnapshotError
 from scheduler_ext.extender import filtering, scoring
@@ -71,6 +72,10 @@ class VerbDeps(Protocol):
     @property
     def client(self) -> BindClient | None:
         """None when the service has no API access (tests of the read-only verbs)."""
+
+    def defers_preemption(self, key: str, uid: str) -> bool:
+        """Whether kube-scheduler's own preemption for this pod waits for the planner (enforce
+        mode: ``execution/preemption.py``); always False in dry-run."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,7 @@ def _filter_answer(
     names: list[str] | None = None,
     nodes: list[dict[str, Any]] | None = None,
     failed: dict[str, str] | None = None,
+    unresolvable: dict[str, str] | None = None,
     error: str = "",
 ) -> Reply:
     return _ok(
@@ -122,10 +128,34 @@ def _filter_answer(
             "Nodes": None if nodes is None else {"metadata": {}, "items": nodes},
             "NodeNames": names,
             "FailedNodes": failed,
-            "FailedAndUnresolvableNodes": None,
+            "FailedAndUnresolvableNodes": unresolvable or None,
             "Error": error,
         }
     )
+
+
+def _identity(deps: VerbDeps, raw_pod: dict[str, Any]) -> tuple[str, str]:
+    """(the pod's UID, its controller's UID): the watched state's copy when it knows the pod,
+    else the body's. Read only while a plan holds room."""
+    meta = raw_pod.get("metadata")
+    if not isinstance(meta, dict):
+        return "", ""
+    name, uid = meta.get("name"), meta.get("uid")
+    if not isinstance(uid, str):
+        return "", ""
+    pod = deps.store.pod(f"{meta.get('namespace') or DEFAULT_NAMESPACE}/{name}")
+    if pod is None or pod.uid != uid:
+        try:
+            pod = convert.pod_from(raw_pod)
+        except SnapshotError:
+            return uid, ""
+    owner = pod.owner.uid if pod is not None and pod.owner is not None else ""
+    return uid, owner
+
+
+def _holds(deps: VerbDeps, raw_pod: dict[str, Any], demand: dict[str, int]) -> Holds:
+    uid, owner = _identity(deps, raw_pod)
+    return deps.store.holds_for(uid, owner, demand)
 
 
 def _demand(deps: VerbDeps, raw_pod: dict[str, Any]) -> dict[str, int] | None:
@@ -170,19 +200,26 @@ async def answer_filter(deps: VerbDeps, body: bytes) -> Reply:
             metrics.verb_error("filter", "not_synced")
             return _filter_answer(error=NOT_SYNCED)
         try:
+            unresolvable: dict[str, str] = {}
             if demand is None:  # a finished pod holds nothing: no reason to reject any node
                 passed, failed = names, dict[str, str]()
             else:
                 passed, failed = _verdicts(deps.store, demand, names)
+                if deps.store.holds_reservations:  # a plan runs: its held room (else free)
+                    holds = _holds(deps, args.pod, demand)
+                    passed, more, unresolvable = filtering.apply_holds(
+                        demand, passed, holds, deps.store.room
+                    )
+                    failed.update(more)
         except Exception as exc:  # the protocol's way to report a failure is the Error field
             logger.exception("filter failed")
             metrics.verb_error("filter", "internal")
             return _filter_answer(error=f"scheduler-ext: internal error: {shown(exc)}")
         if nodes is None:
-            return _filter_answer(names=passed, failed=failed)
+            return _filter_answer(names=passed, failed=failed, unresolvable=unresolvable)
         kept = set(passed)
         items = [node for node, name in zip(nodes, names, strict=True) if name in kept]
-        return _filter_answer(nodes=items, failed=failed)
+        return _filter_answer(nodes=items, failed=failed, unresolvable=unresolvable)
 
 
 async def answer_prioritize(deps: VerbDeps, body: bytes) -> Reply:
@@ -243,10 +280,19 @@ def _meta_victims(pods: Sequence[dict[str, Any]], node: str) -> list[dict[str, s
 
 
 async def answer_preempt(deps: VerbDeps, body: bytes) -> Reply:
-    """For now kube-scheduler's candidates go back unchanged (as UIDs, which it always reads)."""
+    """kube-scheduler's candidates go back unchanged (as UIDs, which it always reads), except for a
+    pod a running plan holds room for, or one whose preemption waits for the planner (enforce
+    mode): no candidate at all (an empty map: kube-scheduler deletes nothing and keeps its
+    nomination), since the plan makes its room by moves of its own."""
     with deps.metrics.time_verb("preempt"):
         args = parse(ExtenderPreemptionArgs, body)
         result: dict[str, dict[str, Any]] = {}
+        if deps.store.holds_reservations and _held_for(deps, args.pod):
+            return _ok({"NodeNameToMetaVictims": result})
+        uid, _ = _identity(deps, args.pod)
+        if uid and deps.defers_preemption(_key(args.pod), uid):
+            deps.metrics.preemptions_deferred.inc()
+            return _ok({"NodeNameToMetaVictims": result})
         if args.node_name_to_meta_victims is not None:
             for node, meta in args.node_name_to_meta_victims.items():
                 if meta is not None:
@@ -262,6 +308,21 @@ async def answer_preempt(deps: VerbDeps, body: bytes) -> Reply:
                         "NumPDBViolations": victims.num_pdb_violations,
                     }
         return _ok({"NodeNameToMetaVictims": result})
+
+
+def _held_for(deps: VerbDeps, raw_pod: object) -> bool:
+    """Whether some running plan holds room for this pod."""
+    if not isinstance(raw_pod, dict):
+        return False
+    uid, owner = _identity(deps, raw_pod)
+    demand = deps.store.demand(_key(raw_pod), uid) or {}
+    return deps.store.holds_for(uid, owner, demand).pinned is not None
+
+
+def _key(raw_pod: dict[str, Any]) -> str:
+    meta = raw_pod.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    return f"{meta.get('namespace') or DEFAULT_NAMESPACE}/{meta.get('name')}"
 
 
 Verb = Callable[[VerbDeps, bytes], Awaitable[Reply]]

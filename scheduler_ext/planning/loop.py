@@ -12,8 +12,10 @@ costs one round, not one per second.
 Each round runs ``make_plan`` with the service's planning options (``time_limit_seconds`` and the
 rest, ``planning/options.py``); the solver runs in a fresh child process (``SolverWorker``) started
 with forkserver or spawn, never fork (this process has threads), so a crash or a hang of the solver
-costs that round's improvements, never the service. The plan is stored (bounded history) for the
-plans API, logged in one line and counted. The service is dry-run: nothing is executed.
+costs that round's improvements, never the service. The plan is kept in the journal for the
+plans API, logged in one line and counted. In dry-run mode nothing more happens; in enforce mode an
+improving plan made on a fresh state is handed to the ``PlanHandler`` (the executor,
+``scheduler_ext/execution/``), and no new round starts while it carries a plan out.
 
 With several replicas, only the leader plans (``may_plan``: the leader elector's ``is_leader``,
 ``planning/leader.py``); the others keep the pending-pod metrics and serve the leader's plans.
@@ -30,9 +32,10 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol
 
 from scheduler_ext.cluster.store import ClusterStore
-from scheduler_ext.domain import PackingPlan
+from scheduler_ext.domain import Cluster, PackingPlan
 from scheduler_ext.errors import SchedulerExtError
 from scheduler_ext.metrics import Metrics
 from scheduler_ext.planning.history import PlanDict, PlanJournal
@@ -62,6 +65,16 @@ def _stage_labels(name: str, status: str) -> tuple[str, str]:
     return name, StageStatus(status).value
 
 
+class PlanHandler(Protocol):
+    """Carries plans out (enforce mode): ``scheduler_ext.execution.Executor``."""
+
+    def busy(self) -> bool:
+        """A plan is being carried out: no new round until it ends."""
+
+    def submit(self, plan: PlanDict, cluster: Cluster, *, triggered: float) -> bool:
+        """Take a kept plan, made on ``cluster``, whose round started at ``triggered``."""
+
+
 class PlanningLoop:
     def __init__(
         self,
@@ -73,8 +86,10 @@ class PlanningLoop:
         debounce_seconds: float,
         start_method: str,
         may_plan: Callable[[], bool] = lambda: True,
+        handler: PlanHandler | None = None,
     ) -> None:
         self.options = options
+        self._handler = handler
         self._store = store
         self._history = history
         self._metrics = metrics
@@ -127,6 +142,8 @@ class PlanningLoop:
                 continue
             if not self._may_plan():  # another replica holds the Lease
                 continue
+            if self._handler is not None and self._handler.busy():
+                continue  # a plan is being carried out; plan again once it ends
             if self._stop.wait(self._debounce_seconds):
                 return
             if not store.unschedulable():
@@ -165,7 +182,15 @@ class PlanningLoop:
             if not self._stop.is_set():
                 self._spare = self._new_worker()  # warm for the next round
         priorities = {pod.key: pod.priority for pod in cluster.pods}
-        return self._record(plan, priorities, time.monotonic() - started)
+        document = self._record(plan, priorities, time.monotonic() - started)
+        handler = self._handler
+        if handler is not None and document["status"]["improves"]:
+            if self._store.fresh:  # never act on a state the API server may have moved past
+                handler.submit(document, cluster, triggered=started)
+            else:
+                name = document["metadata"]["name"]
+                logger.warning("plan %s not executed: the watched state is stale", name)
+        return document
 
     def _record(self, plan: PackingPlan, priorities: dict[str, int], seconds: float) -> PlanDict:
         now = datetime.now(UTC)

@@ -370,6 +370,9 @@ def test_the_extender_app_alone_dispatches_on_the_last_path_segment(store: Clust
             self.scheduler_names = ("default-scheduler",)
             self.bind_wait_seconds = 0.0
 
+        def defers_preemption(self, key: str, uid: str) -> bool:
+            return False
+
     bare = BareClient(ExtenderApp(Deps()))  # no lifespan: the bare app serves HTTP only
     answer = bare.post("/filter", content=json.dumps(copy_of("filter.node-cache")))
     assert answer.status_code == 200

@@ -47,6 +47,10 @@ class Deps:
         self.client: Binder | None = Binder()
         self.scheduler_names = ("default-scheduler",)
         self.bind_wait_seconds = 0.0
+        self.deferred: set[str] = set()
+
+    def defers_preemption(self, key: str, uid: str) -> bool:
+        return key in self.deferred
 
 
 def synced_store() -> ClusterStore:

@@ -177,3 +177,57 @@ def test_a_worker_is_started_ahead_of_each_round() -> None:
     finally:
         loop.stop()
     assert loop._spare is None
+
+
+class Handler:
+    def __init__(self) -> None:
+        self.taken: list[tuple[str, int]] = []
+
+    def busy(self) -> bool:
+        return False
+
+    def submit(self, plan: dict[str, Any], cluster: Any, *, triggered: float) -> bool:
+        self.taken.append((plan["metadata"]["name"], len(cluster.pods)))
+        return True
+
+
+def test_enforce_mode_hands_an_improving_plan_on_a_fresh_state_over() -> None:
+    store = fragmented()
+    handler = Handler()
+    history = PlanHistory()
+    options = PlanningSettings(solver="greedy")
+    loop = PlanningLoop(
+        store,
+        history,
+        Metrics(CollectorRegistry()),
+        options,
+        debounce_seconds=0,
+        start_method=options.start_method,
+        handler=handler,
+    )
+    plan = loop.plan_once()
+    assert plan is not None
+    assert plan["status"]["improves"]
+    assert handler.taken == [(plan["metadata"]["name"], 3)]
+
+
+def test_a_stale_state_is_never_handed_over() -> None:
+    store = ClusterStore(staleness=5.0, clock=lambda: 100.0)  # no watch ever heard: stale
+    for kind in KINDS:
+        store.replace(kind, [node("n1")] if kind == "Node" else [])
+    handler = Handler()
+    options = PlanningSettings(solver="greedy")
+    loop = PlanningLoop(
+        store,
+        PlanHistory(),
+        Metrics(CollectorRegistry()),
+        options,
+        debounce_seconds=0,
+        start_method=options.start_method,
+        handler=handler,
+    )
+    store.apply("Pod", "ADDED", pod("high", "1", 1000, None))
+    plan = loop.plan_once()
+    assert plan is not None
+    assert plan["status"]["improves"]
+    assert handler.taken == []

@@ -1,0 +1,353 @@
+"""One plan carried out, a step at a time, against the watched state.
+
+``PlanRun.step`` moves the plan as far as the state allows now and returns; the executor calls it
+again after every change of the state (or every ``poll``). The phases (``planning/history.Phase``):
+
+1. **Pending -> Reserving**: the state still follows the plan (``checks.drift``); the UIDs of each
+   moved pod's owner's pods are noted (a later one is a replacement); the room is held
+   (``cluster/reservations.py``) and must fit on every node once the victims are gone; the
+   planned pods are annotated with the plan's name.
+2. **Reserving -> Evicting**, ``settle`` seconds later: a filter answered just before the holds
+   were in place may have let a pod in; the room is checked again before anything is evicted.
+3. **Evicting**: each victim is checked against the live state and the eviction rules just
+   before its own eviction, then evicted through policy/v1 Eviction with its UID as
+   precondition. A 429 (a PodDisruptionBudget) or any refusal aborts: never forced, never a
+   DELETE. Then the victims must be gone from the state (a terminating pod still holds its room).
+4. **Binding**: each planned pod not yet bound is bound to its node through the API (kube-scheduler
+   may bind it first: the filter keeps it to that node), once the room there is free; the plan is
+   Completed when every planned pod runs on its node and every held room was taken by the pod it
+   was held for (the replacements of moved pods on their planned nodes).
+
+Any drift, a refusal, or the deadline aborts the plan: its reservations are dropped and the reason
+goes to the journal, the log, an Event and the metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from scheduler_ext.cluster.eviction import EvictionOutcome, EvictionResult
+from scheduler_ext.cluster.store import ClusterStore
+from scheduler_ext.errors import SchedulerExtError
+from scheduler_ext.execution import checks
+from scheduler_ext.execution.events import EventClient, Recorder
+from scheduler_ext.execution.targets import Placement, Targets, Victim
+from scheduler_ext.metrics import Metrics
+from scheduler_ext.model.movability import EvictionPolicy
+from scheduler_ext.planning.history import Phase, PlanJournal
+
+logger = logging.getLogger(__name__)
+
+PLAN_ANNOTATION = "scheduler-ext.io/plan"
+"""On each planned pod while its plan runs: which plan holds room for it."""
+BIND_ATTEMPTS = 3
+BIND_RETRY_SECONDS = 2.0
+"""After a failed binding, the next try waits this long: a 409 usually means kube-scheduler bound
+the pod first, which the watch shows a moment later."""
+
+
+class ExecutionClient(EventClient, Protocol):
+    """The writes plan execution makes (``cluster/client.py`` ``KubeClient``)."""
+
+    def evict(self, namespace: str, name: str, uid: str) -> EvictionOutcome: ...
+
+    def bind(self, namespace: str, name: str, uid: str, node: str) -> None:
+        """BindError with one line on any failure."""
+
+    def annotate_pod(
+        self, namespace: str, name: str, annotations: Mapping[str, str | None]
+    ) -> None: ...
+
+
+class Abort(Exception):
+    def __init__(self, cause: str, reason: str) -> None:
+        super().__init__(reason)
+        self.cause = cause
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every run of one executor shares."""
+
+    store: ClusterStore
+    journal: PlanJournal
+    client: ExecutionClient
+    recorder: Recorder
+    metrics: Metrics
+    policy: EvictionPolicy
+    clock: Callable[[], float]
+    deadline_seconds: float
+    settle_seconds: float
+
+
+def _split(key: str) -> tuple[str, str]:
+    namespace, name = key.split("/", 1)
+    return namespace, name
+
+
+class PlanRun:
+    def __init__(self, targets: Targets, context: RunContext, *, triggered: float) -> None:
+        self.targets = targets
+        self.plan = targets.plan
+        self._c = context
+        self.phase = Phase.PENDING
+        self.reason = ""
+        self._triggered = triggered
+        self._started = context.clock()
+        self._deadline = self._started + context.deadline_seconds
+        self._reserved_at = 0.0
+        self.evicted: set[str] = set()
+        self._known: dict[str, set[str]] = {}
+        self._bind_failures: dict[str, int] = {}
+        self._bind_after: dict[str, float] = {}
+
+    @property
+    def finished(self) -> bool:
+        return self.phase.finished
+
+    def step(self) -> bool:
+        """Advance as far as the state allows now; True once Completed or Aborted."""
+        if self.finished:
+            return True
+        try:
+            if self._c.clock() > self._deadline:
+                raise Abort(
+                    "deadline", f"stalled in {self.phase} past its deadline: {self._waiting()}"
+                )
+            if self.phase is Phase.PENDING:
+                self._reserve()
+            elif self.phase is Phase.RESERVING:
+                self._start_evicting()
+            elif self.phase is Phase.EVICTING:
+                self._evict()
+            elif self.phase is Phase.BINDING:
+                self._bind()
+        except Abort as exc:
+            self.abort(exc.cause, exc.reason)
+        finally:
+            self._c.metrics.reservations.set(len(self._c.store.reservations()))
+        return self.finished
+
+    # --- phases ----------------------------------------------------------------------------------
+
+    def _check_drift(self) -> None:
+        why = checks.drift(self.targets, self._c.store, evicted=self.evicted, known=self._known)
+        if why is not None:
+            raise Abort("drift", why)
+
+    def _reserve(self) -> None:
+        store = self._c.store
+        owners = {v.owner_uid for v in self.targets.moves}
+        for pod in store.pods():
+            if pod.owner is not None and pod.owner.uid in owners:
+                self._known.setdefault(pod.owner.uid, set()).add(pod.uid)
+        self._check_drift()
+        store.reserve(self.targets.reservations())
+        self._reserved_at = self._c.clock()
+        self._enter(Phase.RESERVING, "room held on " + ", ".join(sorted(self._held_nodes())))
+        short = checks.room_short(self.targets, store)
+        if short is not None:
+            raise Abort("room", short)
+        for placement in self.targets.placements:
+            self._annotate(placement, self.plan)
+            self._c.recorder.on_pod(
+                placement,
+                "PlanStarted",
+                "Reserving",
+                f"plan {self.plan} places it on {placement.node}: room held there, "
+                f"{len(self.targets.victims)} pod(s) to move or evict first",
+            )
+        self._c.recorder.on_plan(self.plan, "PlanStarted", "Reserving", self._summary())
+
+    def _start_evicting(self) -> None:
+        if self._c.clock() - self._reserved_at < self._c.settle_seconds:
+            return
+        self._check_drift()
+        short = checks.room_short(self.targets, self._c.store)
+        if short is not None:
+            raise Abort("room", short)
+        self._enter(Phase.EVICTING, f"evicting {len(self.targets.victims)} pod(s)")
+        self._evict()
+
+    def _evict(self) -> None:
+        self._check_drift()
+        for victim in self.targets.victims:
+            if victim.key not in self.evicted:
+                self._evict_one(victim)
+        store = self._c.store
+        left = [
+            v.key
+            for v in self.targets.victims
+            if (pod := store.pod(v.key)) is not None and pod.uid == v.uid
+        ]
+        if not left:
+            self._enter(Phase.BINDING, "every victim is gone")
+            self._bind()
+
+    def _evict_one(self, victim: Victim) -> None:
+        refusal = checks.victim_refusal(victim, self._c.store.snapshot(), self._c.policy)
+        if refusal is not None:
+            raise Abort("rules", refusal)
+        if victim.to_node is not None and not any(
+            r.node == victim.to_node
+            and r.owner_uid == victim.owner_uid
+            and r.demand == victim.demand
+            for r in self._c.store.reservations(self.plan)
+        ):
+            raise Abort("room", f"the new home of {victim.key} on {victim.to_node} is not held")
+        namespace, name = _split(victim.key)
+        outcome = self._c.client.evict(namespace, name, victim.uid)
+        self._c.metrics.evictions.labels(outcome.result.value).inc()
+        if outcome.result is EvictionResult.BLOCKED:
+            raise Abort("budget", f"eviction of {victim.key} refused: {outcome.detail}")
+        if outcome.result is EvictionResult.REFUSED:
+            raise Abort("eviction", f"eviction of {victim.key} failed: {outcome.detail}")
+        self.evicted.add(victim.key)
+        for_pod = self._placement_on(victim.node)
+        where = f"moved to {victim.to_node}" if victim.to_node else "evicted"
+        note = f"{where} to make room for {for_pod.key} (plan {self.plan})"
+        logger.info("plan %s: %s %s", self.plan, victim.key, note)
+        self._c.recorder.on_victim(victim, for_pod, note)
+
+    def _bind(self) -> None:
+        self._check_drift()
+        store = self._c.store
+        for placement in self.targets.placements:
+            pod = store.pod(placement.key)
+            if pod is not None and pod.node_name is None:
+                self._bind_one(placement)
+        if store.reservations(self.plan) or not self._running():
+            return
+        self._complete()
+
+    def _bind_one(self, placement: Placement) -> None:
+        store = self._c.store
+        if placement.key in store.assumed() or self._c.clock() < self._bind_after.get(
+            placement.key, 0.0
+        ):
+            return  # bound by the bind verb (the watch will show it), or retried later
+        demand = dict(placement.demand)
+        holds = store.holds_for(placement.uid, "", demand)
+        [room] = store.room([placement.node])
+        if room is None:
+            raise Abort("drift", f"node {placement.node} is gone")
+        against = holds.against.get(placement.node, {})
+        if any(room[1].get(r, 0) - against.get(r, 0) < amount for r, amount in demand.items()):
+            return  # not free yet: a victim's room is still counted (or taken: the deadline)
+        namespace, name = _split(placement.key)
+        try:
+            self._c.client.bind(namespace, name, placement.uid, placement.node)
+        except SchedulerExtError as exc:  # kube-scheduler may have bound it first: re-read
+            failures = self._bind_failures[placement.key] = (
+                self._bind_failures.get(placement.key, 0) + 1
+            )
+            logger.info("plan %s: binding %s: %s", self.plan, placement.key, exc)
+            self._bind_after[placement.key] = self._c.clock() + BIND_RETRY_SECONDS
+            if failures >= BIND_ATTEMPTS:
+                raise Abort("bind", f"binding {placement.key} failed: {exc}") from exc
+            return
+        pod = store.pod(placement.key)
+        if pod is not None:
+            store.assume(pod, placement.node)
+        logger.info("plan %s: bound %s to %s", self.plan, placement.key, placement.node)
+
+    # --- endings ---------------------------------------------------------------------------------
+
+    def _running(self) -> bool:
+        """Every planned pod and every replacement that took held room runs on its node."""
+        store = self._c.store
+        keys = [p.key for p in self.targets.placements]
+        keys += list(store.consumed(self.plan).values())
+        for key in keys:
+            pod = store.pod(key)
+            if pod is None or pod.node_name is None or pod.phase != "Running":
+                return False
+        return True
+
+    def _complete(self) -> None:
+        c = self._c
+        c.store.release(self.plan)
+        moved = len(self.targets.moves)
+        c.metrics.moves.labels("landed").inc(moved)
+        c.metrics.plan_running.observe(max(0.0, c.clock() - self._triggered))
+        summary = (
+            f"{len(self.targets.placements)} pod(s) placed, {moved} moved, "
+            f"{len(self.targets.victims) - moved} evicted"
+        )
+        self._enter(Phase.COMPLETED, summary)
+        c.metrics.plan_outcomes.labels("completed", "").inc()
+        for placement in self.targets.placements:
+            self._annotate(placement, None)
+            c.recorder.on_pod(
+                placement,
+                "PlanSucceeded",
+                "Binding",
+                f"placed on {placement.node} by plan {self.plan}",
+            )
+        c.recorder.on_plan(self.plan, "PlanSucceeded", "Binding", summary)
+
+    def abort(self, cause: str, reason: str) -> None:
+        """End the plan here: drop its reservations, say why everywhere."""
+        if self.finished:
+            return
+        c = self._c
+        c.store.release(self.plan)
+        landed = set(c.store.consumed(self.plan).values())
+        c.metrics.moves.labels("abandoned").inc(max(0, len(self.targets.moves) - len(landed)))
+        logger.warning("plan %s aborted in %s: %s", self.plan, self.phase, reason)
+        self._enter(Phase.ABORTED, reason)
+        c.metrics.plan_outcomes.labels("aborted", cause).inc()
+        for placement in self.targets.placements:
+            self._annotate(placement, None)
+            c.recorder.on_pod(placement, "PlanAborted", "Aborting", reason, warning=True)
+        c.recorder.on_plan(self.plan, "PlanAborted", "Aborting", reason, warning=True)
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def _enter(self, phase: Phase, reason: str) -> None:
+        self.phase = phase
+        self.reason = reason
+        self._c.metrics.plan_phases.labels(phase.value).inc()
+        logger.info("plan %s: %s (%s)", self.plan, phase.value, reason)
+        try:
+            self._c.journal.set_phase(self.plan, phase, reason)
+        except KeyError:
+            logger.warning(
+                "plan %s is no longer in the journal; phase %s not kept", self.plan, phase
+            )
+        except SchedulerExtError as exc:
+            logger.warning("plan %s: phase %s not kept: %s", self.plan, phase, exc)
+
+    def _annotate(self, placement: Placement, value: str | None) -> None:
+        namespace, name = _split(placement.key)
+        try:
+            self._c.client.annotate_pod(namespace, name, {PLAN_ANNOTATION: value})
+        except SchedulerExtError as exc:
+            logger.info("plan %s: %s", self.plan, exc)
+
+    def _held_nodes(self) -> set[str]:
+        return {r.node for r in self._c.store.reservations(self.plan)}
+
+    def _placement_on(self, node: str) -> Placement:
+        """The planned pod a victim on ``node`` makes room for (the first planned there, else
+        the first of the plan: room can be freed in a chain of moves)."""
+        return next(
+            (p for p in self.targets.placements if p.node == node), self.targets.placements[0]
+        )
+
+    def _summary(self) -> str:
+        places = ", ".join(f"{p.key} on {p.node}" for p in self.targets.placements)
+        moves = len(self.targets.moves)
+        return f"places {places}; moves {moves}, evicts {len(self.targets.victims) - moves}"
+
+    def _waiting(self) -> str:
+        held = self._c.store.reservations(self.plan)
+        if self.phase is Phase.EVICTING:
+            return "victims not gone: " + ", ".join(sorted(v.key for v in self.targets.victims))
+        if held:
+            return "room not taken: " + ", ".join(f"{r.label} on {r.node}" for r in held)
+        return "planned pods not running yet"

@@ -11,15 +11,79 @@ from __future__ import annotations
 import re
 
 FUNCTIONS = frozenset(
-    """abs absent absent_over_time avg avg_over_time bottomk ceil changes clamp clamp_max
-    clamp_min count count_over_time count_values day_of_month day_of_week delta deriv exp floor
-    group histogram_quantile holt_winters idelta increase irate label_join label_replace last_over_time
-    ln log2 log10 max max_over_time min min_over_time predict_linear quantile quantile_over_time
-    rate resets round scalar sgn sort sort_desc sqrt stddev stddev_over_time stdvar sum
-    sum_over_time time timestamp topk vector""".split()
+    [
+        "abs",
+        "absent",
+        "absent_over_time",
+        "avg",
+        "avg_over_time",
+        "bottomk",
+        "ceil",
+        "changes",
+        "clamp",
+        "clamp_max",
+        "clamp_min",
+        "count",
+        "count_over_time",
+        "count_values",
+        "day_of_month",
+        "day_of_week",
+        "delta",
+        "deriv",
+        "exp",
+        "floor",
+        "group",
+        "histogram_quantile",
+        "holt_winters",
+        "idelta",
+        "increase",
+        "irate",
+        "label_join",
+        "label_replace",
+        "last_over_time",
+        "ln",
+        "log2",
+        "log10",
+        "max",
+        "max_over_time",
+        "min",
+        "min_over_time",
+        "predict_linear",
+        "quantile",
+        "quantile_over_time",
+        "rate",
+        "resets",
+        "round",
+        "scalar",
+        "sgn",
+        "sort",
+        "sort_desc",
+        "sqrt",
+        "stddev",
+        "stddev_over_time",
+        "stdvar",
+        "sum",
+        "sum_over_time",
+        "time",
+        "timestamp",
+        "topk",
+        "vector",
+    ]
 )
 KEYWORDS = frozenset(
-    "and or unless by without on ignoring group_left group_right offset bool".split()
+    [
+        "and",
+        "or",
+        "unless",
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+        "offset",
+        "bool",
+    ]
 )
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')

@@ -54,11 +54,12 @@ def _mounts(container: dict[str, Any]) -> dict[str, str]:
 def test_lint_is_clean() -> None:
     result = helm("lint", str(CHART), "--strict", "--kube-version", "1.36.0")
     assert "0 chart(s) failed" in result.stdout
-    assert "[WARNING]" not in result.stdout and "[ERROR]" not in result.stdout
+    assert "[WARNING]" not in result.stdout
+    assert "[ERROR]" not in result.stdout
 
 
 def test_the_extender_role_is_deploy_rbac_in_dry_run(default: Rendered) -> None:
-    shipped = [o for o in yaml.safe_load_all((REPO / "deploy" / "rbac.yaml").read_text())]
+    shipped = list(yaml.safe_load_all((REPO / "deploy" / "rbac.yaml").read_text()))
     [shipped_role] = [o for o in shipped if o["kind"] == "ClusterRole"]
     assert default.get("ClusterRole", NAME)["rules"] == shipped_role["rules"]
     [binding] = [b for b in default.of_kind("ClusterRoleBinding") if b["roleRef"]["name"] == NAME]
@@ -97,7 +98,8 @@ def test_the_settings_file_is_valid_for_the_service(default: Rendered, tmp_path:
     path.write_text(yaml.safe_dump(settings))
     loaded = load_settings(config_file=path)
     assert loaded.mode == "dry-run"
-    assert loaded.server.host == "0.0.0.0" and loaded.server.admin_port == 8889
+    assert loaded.server.host == "0.0.0.0"
+    assert loaded.server.admin_port == 8889
     assert loaded.planning.scheduler_names == ("scheduler-ext",)
 
 
@@ -155,7 +157,8 @@ def test_the_certificates_chain_to_one_ca_and_name_the_service(
         assert result.returncode == 0, result.stdout + result.stderr
     decoded: Any = ssl._ssl._test_decode_cert(str(tmp_path / "server-tls.crt"))  # type: ignore[attr-defined]
     names = {value for kind, value in decoded["subjectAltName"] if kind == "DNS"}
-    assert HOST in names and NAME in names
+    assert HOST in names
+    assert NAME in names
     # Both sides load them as the service and kube-scheduler will.
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=ca)
     context.load_cert_chain(tmp_path / "server-tls.crt", tmp_path / "server-tls.key")
@@ -166,7 +169,8 @@ def test_every_pod_is_locked_down(default: Rendered) -> None:
     pods += [p["spec"] for p in default.of_kind("Pod")]
     for spec in pods:
         security = spec["securityContext"]
-        assert security["runAsNonRoot"] is True and security["runAsUser"] == 65532
+        assert security["runAsNonRoot"] is True
+        assert security["runAsUser"] == 65532
         assert security["seccompProfile"] == {"type": "RuntimeDefault"}
         for container in spec["containers"]:
             context = container["securityContext"]
@@ -211,9 +215,9 @@ def test_service_pdb_and_network_policy_select_the_extender_pods(default: Render
         admin["from"][0]["podSelector"]["matchLabels"].items()
         <= test_pod["metadata"]["labels"].items()
     )
-    assert {"app.kubernetes.io/name": "prometheus"} == admin["from"][1]["podSelector"][
-        "matchLabels"
-    ]
+    assert admin["from"][1]["podSelector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "prometheus"
+    }
 
 
 def test_kube_scheduler_has_the_roles_of_a_kube_scheduler(default: Rendered) -> None:
@@ -256,7 +260,8 @@ def test_cert_manager_makes_the_secrets_the_pods_mount() -> None:
 def test_without_tls_nothing_mentions_certificates() -> None:
     rendered = render({"tls": {"enabled": False}})
     [extender] = _scheduler_config(rendered)["extenders"]
-    assert extender["urlPrefix"].startswith("http://") and extender["enableHTTPS"] is False
+    assert extender["urlPrefix"].startswith("http://")
+    assert extender["enableHTTPS"] is False
     assert "tlsConfig" not in extender
     assert not {k for k in _settings(rendered)["server"] if k.startswith("tls_")}
     assert not rendered.of_kind("Secret")

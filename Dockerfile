@@ -1,11 +1,10 @@
 # The scheduler-ext service image: `docker build .` (or hack/image.sh where no image can be pulled).
 #
-# Two stages on the same base: the first builds a virtualenv in /opt/scheduler-ext (dependencies
-# in a layer of their own, so a source change reinstalls only the project), the second copies it
-# onto a clean base: no pip, no setuptools, no packages' own test suites, no build cache. The image
-# runs as a numeric non-root user and writes nothing outside /tmp (the chart mounts an emptyDir
-# there and sets readOnlyRootFilesystem): bytecode is compiled at build time, HOME and TMPDIR are
-# /tmp. One process, one uvicorn worker (`scheduler-ext serve`: the state is in memory).
+# Stages on the same base: one builds a virtualenv in /opt/scheduler-ext (dependencies in a layer
+# of their own, so a source change reinstalls only the project), the last copies it onto a clean
+# base: no pip, no setuptools, no packages' own test suites, no build cache. The image runs as a
+# numeric non-root user and writes nothing outside /tmp (the chart mounts an emptyDir there and
+# sets readOnlyRootFilesystem): bytecode is compiled at build time, HOME and TMPDIR are /tmp. One process, one uvicorn worker (`scheduler-ext serve`: the state is in memory).
 #
 # BASE: any image with Python 3.11+ as `python3` and its venv module (Debian's python3.11 and
 # python3-venv, or the official python image). hack/image.sh builds one from Debian packages.
@@ -15,6 +14,13 @@
 #   DOCKER_BUILDKIT=1 docker build --secret id=ca,src=/etc/ssl/certs/ca-certificates.crt .
 ARG BASE=python:3.11-slim
 
+# The runtime dependencies alone, read from pyproject.toml: the install below is reused until they
+# change (a new dev dependency or tool setting does not reinstall them).
+FROM ${BASE} AS requirements
+WORKDIR /src
+COPY pyproject.toml ./
+RUN python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' > requirements.txt
+
 FROM ${BASE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -22,13 +28,11 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
 RUN python3 -m venv /opt/scheduler-ext
-# The dependencies alone first (read from pyproject.toml), so that this layer is reused until they
-# change.
-COPY pyproject.toml ./
+COPY --from=requirements /src/requirements.txt ./
 RUN --mount=type=secret,id=ca,required=false \
     if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi \
-    && /opt/scheduler-ext/bin/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' > /tmp/requirements.txt \
-    && /opt/scheduler-ext/bin/pip install --no-cache-dir --requirement /tmp/requirements.txt
+    && /opt/scheduler-ext/bin/pip install --no-cache-dir --requirement requirements.txt
+COPY pyproject.toml ./
 COPY README.md ./
 COPY scheduler_ext ./scheduler_ext
 RUN --mount=type=secret,id=ca,required=false \

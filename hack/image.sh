@@ -86,7 +86,7 @@ ensure_engine() {
   [ "$(id -u)" = 0 ] || die "no Docker engine answers, and only root can start dockerd"
   mkdir -p "$cache"
   log "starting dockerd (log: $cache/dockerd.log)"
-  nohup dockerd >>"$cache/dockerd.log" 2>&1 &
+  nohup dockerd </dev/null >>"$cache/dockerd.log" 2>&1 &
   local i
   for i in $(seq 1 60); do
     engine_up && return 0
@@ -104,7 +104,7 @@ make_base_tarball() {
   tmp="$(mktemp -d "$cache/.tmp-$key.XXXXXX")"
   # shellcheck disable=SC2064  # expand now: $tmp is local
   trap "rm -rf '$tmp'" EXIT
-  log "debootstrap $DEBIAN_SUITE with $BASE_PACKAGES (about half a minute)"
+  log "debootstrap $DEBIAN_SUITE with $BASE_PACKAGES (network-bound: 4 minutes here, once per recipe)"
   local started=$SECONDS
   # shellcheck disable=SC2086  # DEBIAN_MIRROR is optional: unset means debootstrap's default
   debootstrap --variant=minbase --include="$BASE_PACKAGES" "$DEBIAN_SUITE" "$tmp/rootfs" \

@@ -15,7 +15,16 @@ import pytest
 import yaml
 
 from scheduler_ext.config import load_settings
-from tests.deploy.chart import CHART, NAMESPACE, REPO, Rendered, helm, render, render_error
+from tests.deploy.chart import (
+    CHART,
+    NAMESPACE,
+    REPO,
+    Rendered,
+    helm,
+    kube_version,
+    render,
+    render_error,
+)
 from tests.deploy.test_metric_names import DASHBOARD, RULES
 
 pytestmark = pytest.mark.slow
@@ -301,3 +310,8 @@ def test_without_the_second_scheduler_only_the_extender_is_rendered() -> None:
 )
 def test_the_values_schema_refuses_mistakes(values: dict[str, Any], complaint: str) -> None:
     assert complaint in render_error(values)
+
+
+def test_the_default_kube_scheduler_is_the_version_the_harness_tests() -> None:
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert values["scheduler"]["image"]["tag"] == kube_version()  # hack/versions.env

@@ -4,7 +4,8 @@
 # of their own, so a source change reinstalls only the project), the last copies it onto a clean
 # base: no pip, no setuptools, no packages' own test suites, no build cache. The image runs as a
 # numeric non-root user and writes nothing outside /tmp (the chart mounts an emptyDir there and
-# sets readOnlyRootFilesystem): bytecode is compiled at build time, HOME and TMPDIR are /tmp. One process, one uvicorn worker (`scheduler-ext serve`: the state is in memory).
+# sets readOnlyRootFilesystem): pip compiles the bytecode at build time, HOME and TMPDIR are
+# /tmp. One process, one uvicorn worker (`scheduler-ext serve`: the state is in memory).
 #
 # BASE: any image with Python 3.11+ as `python3` and its venv module (Debian's python3.11 and
 # python3-venv, or the official python image). hack/image.sh builds one from Debian packages.
@@ -37,8 +38,7 @@ COPY README.md ./
 COPY scheduler_ext ./scheduler_ext
 RUN --mount=type=secret,id=ca,required=false \
     if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi \
-    && /opt/scheduler-ext/bin/pip install --no-cache-dir --no-deps --no-compile . \
-    && /opt/scheduler-ext/bin/python -m compileall -q -j 0 /opt/scheduler-ext/lib \
+    && /opt/scheduler-ext/bin/pip install --no-cache-dir --no-deps . \
     && /opt/scheduler-ext/bin/pip uninstall --yes pip setuptools \
     && find /opt/scheduler-ext/lib -depth -type d -name tests -exec rm -rf {} + \
     && /opt/scheduler-ext/bin/scheduler-ext serve --help > /dev/null

@@ -155,7 +155,11 @@ def test_the_chart_installs_and_its_identities_do_their_job(
     finally:
         if scheduler is not None:
             scheduler.terminate()
-            scheduler.wait(15)
+            try:
+                scheduler.wait(15)
+            except subprocess.TimeoutExpired:
+                scheduler.kill()
+                scheduler.wait(5)
         service.stop()
 
     before = {s: _json(cluster, "-n", NAMESPACE, "get", "secret", s)["data"]

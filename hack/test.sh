@@ -9,6 +9,7 @@ ruff check scheduler_ext testkit tests benchmarks
 ruff format --check scheduler_ext testkit tests benchmarks
 mypy
 lint-imports
+hadolint Dockerfile
 # The control plane for the end-to-end tests: built once (about 10 minutes), then reused.
 bash hack/kube-bins.sh >/dev/null
 pytest "$@"

@@ -140,7 +140,7 @@ def _pod_metadata(pod: Pod) -> dict[str, Any]:
     if pod.owner is not None:
         metadata["ownerReferences"] = [
             {
-                "apiVersion": _OWNER_API.get(pod.owner.kind, "batch/v1"),
+                "apiVersion": pod.owner.api_version or _OWNER_API.get(pod.owner.kind, "batch/v1"),
                 "kind": pod.owner.kind,
                 "name": pod.owner.name,
                 "uid": pod.owner.uid or f"uid-{pod.owner.kind}-{pod.owner.name}",

@@ -208,6 +208,15 @@ def test_the_api_server_accepts_what_the_client_writes(cluster: KwokCluster) -> 
         client.close()
 
 
+def _counted_a_plan(service: ServiceProcess) -> None:
+    """The service counted a round it planned (counted just after the plan is stored)."""
+    wait_for(
+        lambda: service.metric("scheduler_ext_plans_total", outcome="no_improvement"),
+        lambda count: count >= 1,
+        description="a planning round counted",
+    )
+
+
 def _leader(services: list[ServiceProcess]) -> list[float]:
     return [s.metric("scheduler_ext_leader") for s in services]
 
@@ -245,7 +254,7 @@ def test_one_replica_leads_and_plans_and_the_other_takes_over(
                 )
                 == 0
             )
-            assert leader.metric("scheduler_ext_plans_total", outcome="no_improvement") >= 1
+            _counted_a_plan(leader)
             assert _leader(services).count(1.0) == 1
 
             assert leader.process is not None
@@ -269,7 +278,7 @@ def test_one_replica_leads_and_plans_and_the_other_takes_over(
             # The new leader plans: a new unschedulable pod gets a plan from it.
             _unschedulable(kube, box, "huger")
             _plan_for(follower, f"{box.namespace}/huger")
-            assert follower.metric("scheduler_ext_plans_total", outcome="no_improvement") >= 1
+            _counted_a_plan(follower)
         finally:
             for service in services:
                 service.stop()

@@ -6,7 +6,10 @@ The run is reproducible: the same ``--seed`` gives the same weights. It prints t
 one-pass score on the held-out problems before and after, and writes the weights where the
 package loads them from (``--output`` to write elsewhere).
 
-    python -m benchmarks.train_policy --seed 1 [--steps 200] [--output PATH]
+    python -m benchmarks.train_policy --seed 1 [--steps 100] [--output PATH]
+
+The shipped weights are `--seed 1` with the defaults: held-out one-pass score 0.98805 (random
+weights) -> 0.99685, mean episode reward 0.967 -> 0.995 (first and last 20 steps), 150 s.
 """
 
 from __future__ import annotations
@@ -36,8 +39,8 @@ SIZES = (30, 40, 50)
 
 
 def _hole_pods(cluster: Cluster, rng: random.Random) -> list[Pod]:
-    """Pending pods cut to fit the free holes of half the open nodes exactly: one big pod and a
-    few small ones per hole, so that where each lands decides whether the big ones still fit."""
+    """Pending pods cut to fit the free holes of the open nodes exactly: one big pod and a few
+    small ones per hole, so that where each lands decides whether the big ones still fit."""
     used: dict[str, list[int]] = {}
     for bound in cluster.pods:
         if bound.node_name is not None:
@@ -46,7 +49,7 @@ def _hole_pods(cluster: Cluster, rng: random.Random) -> list[Pod]:
             room[1] += bound.requests.get(MEMORY)
     pods = []
     open_nodes = [n for n in cluster.nodes if n.ready and not n.unschedulable and not n.taints]
-    for node in rng.sample(open_nodes, len(open_nodes) // 2):
+    for node in open_nodes:
         cpu_used, memory_used = used.get(node.name, [0, 0])
         cpu = (node.allocatable.get(CPU) - cpu_used) // 100 * 100
         memory = (node.allocatable.get(MEMORY) - memory_used) // 4
@@ -62,11 +65,12 @@ def _hole_pods(cluster: Cluster, rng: random.Random) -> list[Pod]:
 
 
 def problems(seed: int, count: int) -> list[Problem]:
-    """``count`` fragmented clusters with pods cut to their holes."""
+    """``count`` fragmented clusters whose only Pending pods are cut to their holes (the
+    generator's own need lifts, which training walks do not make)."""
     found = []
     for i in range(count):
         rng = random.Random(f"train-policy:{seed}:{i}")
-        cluster = fragmented_cluster(SIZES[i % len(SIZES)], seed=seed * 1000 + i)
+        cluster = fragmented_cluster(SIZES[i % len(SIZES)], seed=seed * 1000 + i, pending=0)
         cluster = dataclasses.replace(cluster, pods=(*cluster.pods, *_hole_pods(cluster, rng)))
         found.append(build_problem(cluster))
     return found

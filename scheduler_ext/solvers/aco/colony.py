@@ -222,6 +222,8 @@ def solve_aco(
     started = time.monotonic()
     base = base_of(problem)
     best = seeded_best(problem, base, incumbent, deadline, with_greedy)
+    if on_incumbent is not None and best.source != "incumbent":
+        on_incumbent(result_of(best, solver, ()))  # greedy beat the incumbent: that is news
     state = _State(problem)
     pheromone = Pheromone(node_groups(problem), settings)
     pheromone.deposit(best.trail.landings, best.trail.lifts)

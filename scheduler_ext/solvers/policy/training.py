@@ -35,7 +35,7 @@ DISRUPTION_PENALTY = 0.05
 
 @dataclass(frozen=True)
 class TrainingSettings:
-    steps: int = 200
+    steps: int = 100
     episodes: int = 8
     """Walks per step, all on one problem: their mean reward is the baseline."""
     learning_rate: float = 0.02

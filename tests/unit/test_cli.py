@@ -34,7 +34,9 @@ def test_json_output_is_a_packing_plan() -> None:
     assert set(plan["spec"]) >= {"bindings", "moves", "evictions", "unplanned"}
     status = plan["status"]
     assert {"optimal", "improves", "solver", "wallSeconds", "placedByPriority"} <= set(status)
-    assert status["wallSeconds"] <= 2 + 0.2
+    # How well the budget is kept is measured in benchmarks; on a loaded shared machine a test
+    # can only catch a gross overrun.
+    assert status["wallSeconds"] <= 2 * 2
 
 
 def test_crds_prints_the_shipped_definition() -> None:

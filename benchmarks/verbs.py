@@ -58,6 +58,13 @@ def _parser() -> argparse.ArgumentParser:
     lat.add_argument("--concurrency", type=int, default=4)
     lat.add_argument("--requests", type=int, default=200, help="per client thread and verb")
     lat.add_argument(
+        "--storm",
+        type=int,
+        default=0,
+        metavar="MIB",
+        help="meanwhile, one more client posts filter bodies of MIB MiB back to back",
+    )
+    lat.add_argument(
         "--baseline",
         type=Path,
         help="another checkout (e.g. `git worktree` of the previous commit): its service is "
@@ -97,7 +104,7 @@ def _latency(args: argparse.Namespace) -> None:
     sources.append(("this", REPO))
     for size in (int(n) for n in args.nodes.split(",")):
         for name, source in sources:
-            measured = measure_latency(size, args.concurrency, args.requests, source)
+            measured = measure_latency(size, args.concurrency, args.requests, source, args.storm)
             if args.baseline:
                 measured = [{"service": name, **row} for row in measured]
             rows += measured

@@ -7,6 +7,10 @@ like kube-scheduler's with ``nodeCacheCapable: true`` (the recorded pod, every n
 ``NodeNames``, as with ``percentageOfNodesToScore: 100``), sent from ``concurrency`` client
 threads on keep-alive connections; latency is the client's round trip.
 
+``storm_mib``: while the small calls are measured, one more client posts filter bodies of that
+size (every Node object inline, as kube-scheduler sends without ``nodeCacheCapable``) back to back,
+so the rows say what a burst of large bodies costs everyone else's calls.
+
 The service is started as ``python -m benchmarks.verbs _serve NODES PORT`` in the checkout being
 measured, so ``--baseline`` can measure another checkout's service (an older commit's) with this
 one's client: keep that entry point as it is.
@@ -19,6 +23,7 @@ import json
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -103,15 +108,33 @@ def _hammer(port: int, verb: str, body: bytes, count: int) -> list[float]:
     return times
 
 
+def _storm_body(mib: int) -> bytes:
+    """A filter body of about ``mib`` MiB: the recorded pod and that many bytes of Node objects."""
+    recorded = json.loads((RECORDED_POD.parent / "filter.full-nodes.json").read_text())
+    node = recorded["Nodes"]["items"][0]
+    count = max(1, mib * 1024 * 1024 // len(json.dumps(node)))
+    items = [{**node, "metadata": {**node["metadata"], "name": f"storm-{i}"}} for i in range(count)]
+    return json.dumps({"Pod": recorded["Pod"], "Nodes": {"items": items}}).encode()
+
+
+def _storm(port: int, body: bytes, stop: threading.Event) -> int:
+    """Large filter bodies back to back until ``stop``; how many were answered."""
+    answered = 0
+    while not stop.is_set():
+        answered += len(_hammer(port, "filter", body, 1))
+    return answered
+
+
 def _percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def measure_latency(
-    nodes: int, concurrency: int, requests: int, source: Path = REPO
+    nodes: int, concurrency: int, requests: int, source: Path = REPO, storm_mib: int = 0
 ) -> list[dict[str, Any]]:
     """``source``: the checkout whose service is measured (another one for a before/after)."""
+    storm = _storm_body(storm_mib) if storm_mib else b""
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.verbs", "_serve", str(nodes), str(port)], cwd=source
@@ -125,7 +148,9 @@ def measure_latency(
         rows = []
         for verb in ("filter", "prioritize"):
             _hammer(port, verb, body, 20)  # warm up
-            with ThreadPoolExecutor(concurrency) as pool:
+            stop = threading.Event()
+            with ThreadPoolExecutor(concurrency + 1) as pool:
+                storming = pool.submit(_storm, port, storm, stop) if storm else None
                 started = time.perf_counter()
                 runs = list(
                     pool.map(
@@ -137,6 +162,8 @@ def measure_latency(
                     )
                 )
                 elapsed = time.perf_counter() - started
+                stop.set()
+                large = storming.result() if storming else 0
             times = [t for run in runs for t in run]
             rows.append(
                 {
@@ -148,6 +175,7 @@ def measure_latency(
                     "p50_ms": round(statistics.median(times) * 1000, 2),
                     "p99_ms": round(_percentile(times, 0.99) * 1000, 2),
                     "rps": round(len(times) / elapsed),
+                    **({"storm_mib": storm_mib, "large_answered": large} if storm else {}),
                 }
             )
         return rows

@@ -6,6 +6,9 @@ snapshot, an unreachable cluster, a bad flag) print one line and exit with statu
 prints a traceback. Heavy modules are imported only once the arguments are known, so ``plan`` on a
 file imports neither the Kubernetes client nor the web stack.
 
+``explain NAMESPACE/POD`` reads the same input and says, per node, what keeps that Pending pod off
+it, then what the smallest plan that places it would change (``planning/explain.py``).
+
 ``serve`` runs the extender service (``scheduler_ext.app``) under uvicorn, one worker (the state is
 in memory). Its settings come from flags, ``SCHEDULER_EXT_*`` variables and ``--config``; a bad
 value prints one line per problem and exits with status 2 before anything listens.
@@ -23,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from scheduler_ext.planning.options import SOLVER_CHOICES, PlanOptions, parse_owner_kinds
 
 if TYPE_CHECKING:
+    from scheduler_ext.domain import Cluster
     from scheduler_ext.solvers.isolation import SolverWorker
 
 EXIT_USAGE = 2
@@ -79,38 +83,56 @@ def build_parser() -> argparse.ArgumentParser:
         help="compute a PackingPlan for a snapshot or the live cluster (read-only)",
         description="Compute the lexicographically best placement by priority and print it.",
     )
-    plan.add_argument(
+    _add_input_and_options(plan, outputs=("table", "json", "yaml"))
+    _add_explain(commands)
+    _add_serve(commands)
+    return parser
+
+
+def _add_input_and_options(parser: argparse.ArgumentParser, outputs: tuple[str, ...]) -> None:
+    """The flags ``plan`` and ``explain`` share: where the cluster comes from, the planning
+    options (``PlanOptions``), the output format."""
+    parser.add_argument(
         "--snapshot",
         action="append",
         metavar="FILE",
         help="JSON or YAML from `kubectl get nodes,pods,poddisruptionbudgets,priorityclasses,"
         "namespaces -A -o json` (repeatable); without it the live cluster is read",
     )
-    plan.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig for the live cluster")
-    plan.add_argument(
+    parser.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig for the live cluster")
+    parser.add_argument(
         "--time-limit",
         type=_positive_float,
         metavar="SECONDS",
         **_option("time_limit_seconds"),
     )
-    plan.add_argument("--output", "-o", choices=("table", "json", "yaml"), default="table")
-    plan.add_argument("--solver", choices=SOLVER_CHOICES, **_option("solver"))
-    plan.add_argument(
+    parser.add_argument("--output", "-o", choices=outputs, default="table")
+    parser.add_argument("--solver", choices=SOLVER_CHOICES, **_option("solver"))
+    parser.add_argument(
         "--max-disruptions", type=_non_negative_int, metavar="N", **_option("max_disruptions")
     )
-    plan.add_argument(
+    parser.add_argument(
         "--allow-local-storage", action="store_true", **_option("allow_local_storage")
     )
-    plan.add_argument(
+    parser.add_argument(
         "--movable-owner-kinds",
         type=_owner_kinds,
         metavar="KIND,...",
         **_option("movable_owner_kinds"),
     )
-    plan.add_argument("--allow-pvc", action="store_true", **_option("allow_pvc"))
-    plan.add_argument("--workers", type=_non_negative_int, metavar="N", **_option("workers"))
-    _add_serve(commands)
-    return parser
+    parser.add_argument("--allow-pvc", action="store_true", **_option("allow_pvc"))
+    parser.add_argument("--workers", type=_non_negative_int, metavar="N", **_option("workers"))
+
+
+def _add_explain(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    explain = commands.add_parser(
+        "explain",
+        help="why a Pending pod is Pending, and what it would take to place it (read-only)",
+        description="Per node, what keeps the pod off it now; then the smallest change the "
+        "planner finds that places it (moves, evictions), or what holds the room if none does.",
+    )
+    explain.add_argument("pod", metavar="NAMESPACE/POD")
+    _add_input_and_options(explain, outputs=("table", "json"))
 
 
 def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -193,26 +215,19 @@ def _run_plan(args: argparse.Namespace, started: float) -> int:
             worker.close()
 
 
-def _plan_with(args: argparse.Namespace, started: float, worker: SolverWorker | None) -> int:
-    from scheduler_ext.errors import SchedulerExtError
+def _read_cluster(args: argparse.Namespace) -> Cluster:
+    """The snapshot files, or the live cluster (read-only)."""
+    if args.snapshot:
+        from scheduler_ext.cluster.snapshot import load_snapshot
 
-    try:
-        if args.snapshot:
-            from scheduler_ext.cluster.snapshot import load_snapshot
+        return load_snapshot(args.snapshot)
+    from scheduler_ext.cluster.client import read_cluster
 
-            cluster = load_snapshot(args.snapshot)
-        else:
-            from scheduler_ext.cluster.client import read_cluster
+    return read_cluster(args.kubeconfig)
 
-            cluster = read_cluster(args.kubeconfig)
-    except SchedulerExtError as exc:
-        print(f"scheduler-ext: error: {exc}", file=sys.stderr)  # noqa: T201
-        return EXIT_USAGE
 
-    from scheduler_ext.planning import render
-    from scheduler_ext.planning.planner import make_plan
-
-    options = PlanOptions(
+def _options(args: argparse.Namespace) -> PlanOptions:
+    return PlanOptions(
         time_limit_seconds=args.time_limit,
         solver=args.solver,
         max_disruptions=args.max_disruptions,
@@ -221,9 +236,36 @@ def _plan_with(args: argparse.Namespace, started: float, worker: SolverWorker | 
         allow_pvc=args.allow_pvc,
         workers=args.workers,
     )
-    plan = make_plan(cluster, options, started=started, worker=worker)
+
+
+def _plan_with(args: argparse.Namespace, started: float, worker: SolverWorker | None) -> int:
+    from scheduler_ext.errors import SchedulerExtError
+
+    try:
+        cluster = _read_cluster(args)
+        if args.command == "explain":
+            return _explain(cluster, args, started, worker)
+    except SchedulerExtError as exc:
+        print(f"scheduler-ext: error: {exc}", file=sys.stderr)  # noqa: T201
+        return EXIT_USAGE
+
+    from scheduler_ext.planning import render
+    from scheduler_ext.planning.planner import make_plan
+
+    plan = make_plan(cluster, _options(args), started=started, worker=worker)
     writers = {"table": render.to_table, "json": render.to_json, "yaml": render.to_yaml}
     sys.stdout.write(writers[args.output](plan).rstrip("\n") + "\n")
+    return 0
+
+
+def _explain(
+    cluster: Cluster, args: argparse.Namespace, started: float, worker: SolverWorker | None
+) -> int:
+    from scheduler_ext.planning import explain
+
+    found = explain.explain(cluster, args.pod, _options(args), started=started, worker=worker)
+    writers = {"table": explain.to_table, "json": explain.to_json}
+    sys.stdout.write(writers[args.output](found).rstrip("\n") + "\n")
     return 0
 
 
@@ -233,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from scheduler_ext.logs import configure
 
     configure(logging.WARNING - 10 * min(args.verbose, 2))
-    if args.command == "plan":
+    if args.command in ("plan", "explain"):
         return _run_plan(args, started)
     if args.command == "serve":
         return _run_serve(args)

@@ -297,6 +297,7 @@ class TierCount:
     priority: int
     before: int
     after: int
+    class_names: tuple[str, ...] = ()  # the PriorityClasses of this value, for people to read
 
 
 @dataclass(frozen=True)

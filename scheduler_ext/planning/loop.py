@@ -92,6 +92,7 @@ class PlanningLoop:
         self._stop = threading.Event()
         self._sequence = itertools.count(1)
         self._thread = threading.Thread(target=self._run, name="planning-loop", daemon=True)
+        self._spare: SolverWorker | None = None
         self.rounds = 0
 
     def start(self) -> None:
@@ -99,12 +100,26 @@ class PlanningLoop:
             # Children fork from a server that imported the solvers once: no import per round.
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([module for module, _ in METHODS.values()])
+        self._spare = self._new_worker()  # the first round's: the solvers import meanwhile
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
+        if self._spare is not None:
+            self._spare.close()
+            self._spare = None
+
+    def _new_worker(self) -> SolverWorker | None:
+        """A worker started ahead of its round: the first child (and, with forkserver, the server
+        that preloads the solvers) costs seconds of imports, which must not come out of a round's
+        budget."""
+        return SolverWorker(self._start_method) if self.options.solver != "greedy" else None
+
+    def _take_worker(self) -> SolverWorker | None:
+        worker, self._spare = self._spare, None
+        return worker if worker is not None else self._new_worker()
 
     def _run(self) -> None:
         seen = -1
@@ -141,7 +156,7 @@ class PlanningLoop:
         started = time.monotonic()
         options = self.options
         self.rounds += 1
-        worker = SolverWorker(self._start_method) if options.solver != "greedy" else None
+        worker = self._take_worker()
         try:
             cluster = self._store.snapshot()
             plan = make_plan(cluster, options, started=started, worker=worker)
@@ -152,6 +167,8 @@ class PlanningLoop:
         finally:
             if worker is not None:
                 worker.close()
+            if not self._stop.is_set():
+                self._spare = self._new_worker()  # warm for the next round
         priorities = {pod.key: pod.priority for pod in cluster.pods}
         document = self._record(plan, priorities, time.monotonic() - started)
         handler = self._handler

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from scheduler_ext.domain import (
+    BUILTIN_PRIORITY_CLASSES,
     Binding,
     Cluster,
     Move,
@@ -138,7 +140,16 @@ def make_plan(
             outcome = _search(problem, best, deadline, options, method, worker, isolate)
             if outcome != "done":
                 message = f"search {outcome}; the plan is the best found before that"
-    return _to_plan(problem, best, before.placed, started, message)
+    return _to_plan(problem, best, before.placed, started, message, _class_names(cluster))
+
+
+def _class_names(cluster: Cluster) -> dict[int, tuple[str, ...]]:
+    """Priority value -> the names of the PriorityClasses with that value."""
+    names: dict[int, list[str]] = {}
+    for pc in (*BUILTIN_PRIORITY_CLASSES.values(), *cluster.priority_classes):
+        if pc.name not in names.get(pc.value, []):
+            names.setdefault(pc.value, []).append(pc.name)
+    return {value: tuple(sorted(found)) for value, found in names.items()}
 
 
 def _to_plan(
@@ -147,6 +158,7 @@ def _to_plan(
     before: tuple[int, ...],
     started: float,
     message: str,
+    class_names: Mapping[int, tuple[str, ...]],
 ) -> PackingPlan:
     after = evaluate(problem, best.assignment)
     bindings, moves, evictions, left_pending = realize(problem, best.assignment)
@@ -157,7 +169,7 @@ def _to_plan(
     unplanned = [Unplanned(pod=pod.key, reason=reason) for pod, reason in problem.unplanned]
     unplanned += [Unplanned(pod=p.key, reason=reasons.get(p.key, tier_note)) for p in left_pending]
     tiers = tuple(
-        TierCount(priority=p, before=b, after=a)
+        TierCount(priority=p, before=b, after=a, class_names=class_names.get(p, ()))
         for p, b, a in zip(problem.priorities, before, after.placed, strict=True)
     )
     status = PlanStatus(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from scheduler_ext.domain import PackingPlan
+from scheduler_ext.domain import PackingPlan, TierCount
 
 API_VERSION = "scheduler-ext.io/v1alpha1"
 KIND = "PackingPlan"
@@ -54,7 +54,7 @@ def to_yaml(plan: PackingPlan) -> str:
     return str(yaml.safe_dump(plan_to_dict(plan), sort_keys=False))
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+def table(headers: list[str], rows: list[list[str]]) -> list[str]:
     widths = [
         max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)
     ]
@@ -64,12 +64,17 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
     ]
 
 
+def _priority(tier: TierCount) -> str:
+    names = ",".join(tier.class_names)
+    return f"{tier.priority} ({names})" if names else str(tier.priority)
+
+
 def to_table(plan: PackingPlan) -> str:
     status = plan.status
-    lines = _table(
+    lines = table(
         ["PRIORITY", "BEFORE", "AFTER", "GAINED"],
         [
-            [str(t.priority), str(t.before), str(t.after), f"{t.after - t.before:+d}"]
+            [_priority(t), str(t.before), str(t.after), f"{t.after - t.before:+d}"]
             for t in status.placed_by_priority
         ],
     )
@@ -83,7 +88,7 @@ def to_table(plan: PackingPlan) -> str:
         lines.append("")
         lines.append(f"{title} ({len(rows)})")
         if rows:
-            lines.extend("  " + line for line in _table(headers, rows))
+            lines.extend("  " + line for line in table(headers, rows))
     proof = "proven optimal" if status.optimal else "not proven optimal"
     verdict = "improves the placement" if status.improves else "no improvement"
     lines.append("")

@@ -135,6 +135,23 @@ class _State:
             limit = min(count, free_moves + costly)
         return limit
 
+    def allowed_together(self, node: int, victims: Victims) -> bool:
+        """``evictable`` bounds each class alone; victims of several classes under one budget,
+        or under ``max_disruptions``, must also fit it together."""
+        used: defaultdict[int, int] = defaultdict(int)
+        total = 0
+        for victim, k in victims:
+            placed = self.counts[victim.index].get(node, 0)
+            newly = self._disturbed(victim, node, placed - k) - self._disturbed(
+                victim, node, placed
+            )
+            total += newly
+            for b in victim.budgets:
+                used[b] += newly
+        if self.total_left is not None and total > self.total_left:
+            return False
+        return all(used[b] <= self.budget_left[b] for b in used)
+
 
 def _scores(
     state: _State, candidates: npt.NDArray[np.intp], demand: IntArray, strategy: Strategy
@@ -197,7 +214,7 @@ def _victims_on(state: _State, cls: PodClass, node: int, need: list[int]) -> Vic
         room = [r - d * keep for r, d in zip(room, victim.demand, strict=True)]
         if n - keep > 0:
             victims.append((victim, n - keep))
-    return victims
+    return victims if state.allowed_together(node, victims) else []
 
 
 def _preempt(

@@ -44,6 +44,7 @@ def test_yaml_and_table_outputs() -> None:
     table = run("plan", "--snapshot", str(EXAMPLE), "--time-limit", "1")
     assert table.returncode == 0, table.stderr
     assert table.stdout.startswith("PRIORITY")
+    assert "\n10000 (prod) " in table.stdout  # the PriorityClass names beside the values
     assert "Moves (" in table.stdout
     assert "Bindings (" in table.stdout
 
@@ -257,3 +258,34 @@ def test_namespace_selector_without_namespaces_leaves_the_pod_unplanned(tmp_path
     unplanned = json.loads(done.stdout)["spec"]["unplanned"]
     assert [u["pod"] for u in unplanned] == ["default/web"]
     assert "namespaceSelector the snapshot cannot evaluate" in unplanned[0]["reason"]
+
+
+PENDING = "shop/checkout-7b5d9c8f6-g8h9j"
+
+
+def test_explain_tells_why_and_what_would_place_the_pod() -> None:
+    done = run("explain", PENDING, "--snapshot", str(EXAMPLE), "--time-limit", "3")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"Pod {PENDING} (priority ")
+    assert "Insufficient cpu" in done.stdout
+    found = run("explain", PENDING, "--snapshot", str(EXAMPLE), "--time-limit", "3", "-o", "json")
+    assert found.returncode == 0, found.stderr
+    document = json.loads(found.stdout)
+    assert document["pod"] == PENDING
+    binding = {"pod": PENDING, "node": document["placement"]["node"]}
+    assert binding in document["plan"]["spec"]["bindings"]
+
+
+@pytest.mark.parametrize(
+    ("pod", "message"),
+    [
+        ("shop/nope", "pod shop/nope not found"),
+        ("nope", "pod nope not found"),
+    ],
+)
+def test_explain_of_no_pending_pod_is_one_line_and_exit_2(pod: str, message: str) -> None:
+    done = run("explain", pod, "--snapshot", str(EXAMPLE), "--solver", "greedy")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith(f"scheduler-ext: error: {message}")

@@ -148,7 +148,10 @@ def stage_samples(metrics: Metrics) -> dict[tuple[str, str], float]:
 @pytest.mark.slow  # the round runs CP-SAT in a child process
 def test_solver_stages_are_counted_with_their_real_status() -> None:
     """CP-SAT's stages carry the status it reported (here proven optimal), not a catch-all."""
-    loop, _, metrics = make_loop(fragmented(), solver="cpsat", start_method="spawn")
+    # A cold spawned worker imports the solvers out of the budget: room for a loaded machine.
+    loop, _, metrics = make_loop(
+        fragmented(), solver="cpsat", start_method="spawn", time_limit_seconds=20
+    )
     plan = loop.plan_once()
     assert plan is not None
     stages = {(s["name"], s["status"]) for s in plan["status"]["diagnostics"]["stages"]}
@@ -159,6 +162,21 @@ def test_solver_stages_are_counted_with_their_real_status() -> None:
     assert not any(solver.startswith("cpsat") and status == "done" for solver, status in counted)
     labels = {"solver": "cpsat-disruption", "status": "optimal"}
     assert sample(metrics, "scheduler_ext_solve_duration_seconds_count", **labels) == 1
+
+
+@pytest.mark.slow  # starts solver worker processes
+def test_a_worker_is_started_ahead_of_each_round() -> None:
+    loop, _, _ = make_loop(fragmented(), start_method="spawn")
+    loop.start()
+    try:
+        first = loop._spare
+        assert first is not None  # started with the loop: the first round does not import
+        wait_for(lambda: loop.rounds, lambda n: n >= 1, description="a round", timeout=60)
+        wait_for(lambda: loop._spare, lambda w: w is not None and w is not first,
+                 description="the next round's worker")  # fmt: skip
+    finally:
+        loop.stop()
+    assert loop._spare is None
 
 
 class Handler:

@@ -6,7 +6,7 @@ import pytest
 
 from scheduler_ext.model.assignment import current_assignment, evaluate, violations
 from scheduler_ext.solvers.greedy import Strategy, solve_greedy
-from tests.unit.tiny import fragmented
+from tests.unit.tiny import HIGH, LOW, ClassSpec, fragmented, tiny_problem
 
 
 def test_greedy_preempts_and_replaces_the_victim() -> None:
@@ -26,3 +26,30 @@ def test_greedy_never_worse_than_current(strategy: Strategy) -> None:
         evaluate(problem, result.assignment).key
         >= evaluate(problem, current_assignment(problem)).key
     )
+
+
+@pytest.mark.parametrize(
+    ("budget_limits", "max_disruptions", "budgets"),
+    [
+        pytest.param((), 1, (), id="max-disruptions"),
+        pytest.param((1,), None, (0,), id="one-budget-over-two-classes"),
+    ],
+)
+def test_victims_of_two_classes_respect_a_shared_limit(
+    budget_limits: tuple[int, ...], max_disruptions: int | None, budgets: tuple[int, ...]
+) -> None:
+    # The high pod needs both low pods' room on n0; each class alone is within the limit of 1,
+    # both together are not: greedy must leave the high pod pending rather than break the limit.
+    problem = tiny_problem(
+        [{"cpu": 4, "pods": 10}],
+        [
+            ClassSpec(priority=HIGH, demand={"cpu": 4}, pending=1),
+            ClassSpec(priority=LOW, demand={"cpu": 2}, running={0: 1}, budgets=budgets),
+            ClassSpec(priority=LOW + 1, demand={"cpu": 2}, running={0: 1}, budgets=budgets),
+        ],
+        budget_limits=budget_limits,
+        max_disruptions=max_disruptions,
+    )
+    result = solve_greedy(problem)
+    assert violations(problem, result.assignment) == []
+    assert evaluate(problem, result.assignment).placed == (0, 1, 1)

@@ -1,0 +1,135 @@
+"""One instance of the paper's grid on the real control plane, placed by the stock kube-scheduler.
+
+The paper's protocol (``../shared/docs/paper.md`` section 1.3): create the nodes, apply the
+ReplicaSets one after another, let the default scheduler (DefaultPreemption on) settle, then count
+the pods actually Running per priority. Here the nodes are kwok nodes on a kwokctl control plane
+(``testkit.cluster``) that one run shares across instances: each instance gets a namespace and
+nodes of its own, deleted before the next one, and the PriorityClasses p1..p4 are made once.
+
+"Settled" means: every pod of the namespace is bound or marked Unschedulable by kube-scheduler,
+and nothing changed for ``QUIET_SECONDS`` (a preemption deletes victims, their ReplicaSet makes
+replacements, and those are tried again: a state is final only once that has stopped).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+
+from benchmarks.workloads_paper import PaperSpec, paper_node_capacity, paper_replicasets
+from testkit import builders
+from testkit.kube import Kube, condition
+
+PRIORITY_LEVELS = 4
+"""PriorityClasses p1..p4 (values 1..4) cover every K of the grid."""
+QUIET_SECONDS = 3.0
+POLL_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class Placement:
+    running: dict[int, int]
+    """Pods Running per priority."""
+    pending: int
+    seconds: float
+    """From the first ReplicaSet applied until settled."""
+
+    def vector(self, priorities: int) -> tuple[int, ...]:
+        """Running pods per priority, highest first: what the paper compares lexicographically."""
+        return tuple(self.running.get(p, 0) for p in range(priorities, 0, -1))
+
+
+def ensure_priority_classes(kube: Kube) -> None:
+    for k in range(1, PRIORITY_LEVELS + 1):
+        try:
+            kube.create(builders.priority_class(f"p{k}", k))
+        except ApiException as exc:
+            if exc.status != 409:  # already made by an earlier run on this cluster
+                raise
+
+
+def node_names(spec: PaperSpec, index: int) -> list[str]:
+    return [f"i{index}-node-{i:02d}" for i in range(1, spec.nodes + 1)]
+
+
+def create_nodes(kube: Kube, spec: PaperSpec, index: int) -> list[str]:
+    cpu, memory = paper_node_capacity(spec, paper_replicasets(spec))
+    manifests = [
+        builders.node(name, cpu=f"{cpu}m", memory=str(memory), pods=110)
+        for name in node_names(spec, index)
+    ]
+    return kube.create_nodes(manifests, timeout=120)
+
+
+def _state(pods: list[Any]) -> tuple[bool, tuple[tuple[str, str], ...]]:
+    """(every pod bound or found Unschedulable, the sorted (pod, node) pairs)."""
+    settled = True
+    pairs = []
+    for pod in pods:
+        node = pod.spec.node_name or ""
+        pairs.append((pod.metadata.name, node))
+        if node:
+            continue
+        scheduled = condition(pod, "PodScheduled")
+        if scheduled is None or scheduled.reason != "Unschedulable":
+            settled = False
+    return settled, tuple(sorted(pairs))
+
+
+def wait_settled(kube: Kube, namespace: str, expected: int, timeout: float = 300.0) -> None:
+    """Until ``expected`` pods exist, each bound or Unschedulable, unchanged for QUIET_SECONDS."""
+    deadline = time.monotonic() + timeout
+    last: tuple[tuple[str, str], ...] | None = None
+    since = time.monotonic()
+    while time.monotonic() < deadline:
+        pods = [p for p in kube.pods(namespace) if p.metadata.deletion_timestamp is None]
+        settled, pairs = _state(pods)
+        if pairs != last:
+            last, since = pairs, time.monotonic()
+        elif settled and len(pods) >= expected and time.monotonic() - since >= QUIET_SECONDS:
+            return
+        time.sleep(POLL_SECONDS)
+    raise TimeoutError(f"{namespace}: kube-scheduler did not settle within {timeout:.0f}s")
+
+
+def apply_and_settle(kube: Kube, spec: PaperSpec, namespace: str) -> Placement:
+    """The ReplicaSets one after another, each settled before the next, as the paper applied
+    them; then the Running pods per priority."""
+    kube.create(builders.namespace(namespace))
+    started = time.monotonic()
+    total = 0
+    for rs in paper_replicasets(spec):
+        total += rs.replicas
+        kube.create(
+            builders.replicaset(
+                rs.name,
+                namespace=namespace,
+                replicas=rs.replicas,
+                requests={"cpu": f"{rs.cpu_m}m", "memory": str(rs.memory)},
+                priority_class_name=f"p{rs.priority}",
+            )
+        )
+        wait_settled(kube, namespace, total)
+    return placement(kube, namespace, time.monotonic() - started)
+
+
+def placement(kube: Kube, namespace: str, seconds: float) -> Placement:
+    running: Counter[int] = Counter()
+    pending = 0
+    for pod in kube.pods(namespace):
+        if pod.metadata.deletion_timestamp is not None:
+            continue
+        if pod.spec.node_name and pod.status.phase == "Running":
+            running[int(pod.spec.priority or 0)] += 1
+        elif not pod.spec.node_name:
+            pending += 1
+    return Placement(running=dict(running), pending=pending, seconds=seconds)
+
+
+def delete_instance(kube: Kube, namespace: str, nodes: list[str]) -> None:
+    kube.delete_namespace(namespace)
+    kube.delete_nodes(nodes)

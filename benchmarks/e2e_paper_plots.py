@@ -1,0 +1,57 @@
+"""PNG plots for ``benchmarks.e2e_paper report --plots DIR``: the share of calls where the plan
+beats kube-scheduler or proves it optimal, by cluster size and budget; and planning wall time."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+Row = Mapping[str, Any]
+
+
+def write_plots(rows: Sequence[Row], directory: Path, classify: Callable[[Row], str]) -> list[str]:
+    """Write the plots; the Markdown lines that show them."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    directory.mkdir(parents=True, exist_ok=True)
+    calls = [r for r in rows if classify(r) != "no call"]
+    sizes = sorted({r["nodes"] * r["ppn"] for r in calls})
+    budgets = sorted({float(r["budget"]) for r in calls})
+    share: dict[float, dict[int, list[bool]]] = defaultdict(lambda: defaultdict(list))
+    walls: dict[float, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in calls:
+        pods = r["nodes"] * r["ppn"]
+        share[float(r["budget"])][pods].append(classify(r) != "failure")
+        walls[float(r["budget"])][pods].append(float(r["plan_wall"]))
+
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for b in budgets:
+        xs = [s for s in sizes if share[b][s]]
+        ys = [100 * sum(share[b][s]) / len(share[b][s]) for s in xs]
+        axes.plot(xs, ys, marker="o", label=f"{b:g} s")
+    axes.set(xlabel="pods in the cluster", ylabel="better or proven optimal (% of calls)")
+    axes.set_xscale("log", base=2)
+    axes.set_ylim(0, 105)
+    axes.legend()
+    success = directory / "e2e-paper-success.png"
+    figure.savefig(success, dpi=120, bbox_inches="tight")
+    plt.close(figure)
+
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for b in budgets:
+        xs = [s for s in sizes if walls[b][s]]
+        medians = [statistics.median(walls[b][s]) for s in xs]
+        axes.plot(xs, medians, marker="o", label=f"{b:g} s budget")
+    axes.set(xlabel="pods in the cluster", ylabel="planning wall time, median (s)")
+    axes.set_xscale("log", base=2)
+    axes.legend()
+    timing = directory / "e2e-paper-time.png"
+    figure.savefig(timing, dpi=120, bbox_inches="tight")
+    plt.close(figure)
+    return [f"![success by size]({success.name})", f"![planning time]({timing.name})"]

@@ -376,9 +376,10 @@ EOF
 }
 
 import_base() {
+  # kind's base also sets STOPSIGNAL SIGRTMIN+3 (systemd's), which `docker import` cannot; kind deletes
+  # its nodes with `docker rm -f`, which does not use it.
   timed "docker import the base ($base_tag)" sh -c "tar -C '$src/rootfs' --numeric-owner -c . | docker import \
-    --change 'ENV container=docker' --change 'STOPSIGNAL SIGRTMIN+3' \
-    --change 'ENTRYPOINT [\"/usr/local/bin/entrypoint\", \"/sbin/init\"]' - '$base_tag'"
+    --change 'ENV container=docker' --change 'ENTRYPOINT [\"/usr/local/bin/entrypoint\", \"/sbin/init\"]' - '$base_tag'"
 }
 
 # --- the images kubeadm and kind expect -----------------------------------------------------------

@@ -4,7 +4,8 @@ Measured on the paper's workloads (docs/benchmarks.md), CP-SAT on a few nodes at
 improvements that the whole-cluster model does not find within a second from 16 nodes up, while
 only the whole model can prove a placement optimal. So the budget is split: neighbourhood search
 first, then the whole model hinted with the better incumbent, while the model is small enough to
-build within the budget; beyond that, neighbourhood search only.
+build within the budget; beyond that, neighbourhood search only. Up to ``WHOLE_ONLY_NODES`` nodes
+the whole model runs alone, as neighbourhoods there are most of the cluster and found nothing.
 """
 
 from __future__ import annotations

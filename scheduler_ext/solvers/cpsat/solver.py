@@ -118,6 +118,8 @@ class _Run:
         self.finished = False
         """Every stage has run: until then a result is never optimal."""
         self.fixes: dict[int, cp_model.Constraint] = {}
+        self.rejected = False
+        """A stage was infeasible or invalid (a model bug): solving again would not help."""
         self.plans = True
         self.stages: list[StageReport] = []
         self.model, self.vars = build_model(problem, scope, incumbent, entrants)
@@ -201,6 +203,7 @@ class _Run:
         solver.parameters.relative_gap_limit = 0.0
         code = solver.solve(self.model)
         status = _STATUS.get(code, StageStatus.UNKNOWN)
+        self.rejected |= status in (StageStatus.INFEASIBLE, StageStatus.INVALID)
         value = None
         before = self.incumbent_key
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -256,7 +259,7 @@ def solve_cpsat(
     _minimise_disruption(run)
     # Time the tiers did not need was kept for the disruption stage; what that stage leaves goes
     # back to the first unproven tier (and the tiers after it, whose results depended on it).
-    while run.open_tiers and run.remaining() > RESUME_SECONDS:
+    while run.open_tiers and run.remaining() > RESUME_SECONDS and not run.rejected:
         first = min(tiers.index(p) for p in run.open_tiers)
         run.release(tiers[first + 1 :])
         before = run.incumbent_key

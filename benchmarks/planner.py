@@ -20,6 +20,7 @@ budget). Run from the repository root::
     python -m benchmarks.planner --quick
     python -m benchmarks.planner                       # the paper grid, 12 seeds, 1 s: ~15 min
     python -m benchmarks.planner --sizes all --seeds 2
+    python -m benchmarks.planner --reference --help    # against 30 s references (planner_search)
 
 The "better-or-proven-optimal" column is the target metric: the plan places strictly more pods
 (lexicographically by priority) than the baseline, or it proves that nothing can.

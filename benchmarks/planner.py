@@ -23,6 +23,7 @@ at 5,000), reported per instance as well (``planner_topology``). Run from the re
     python -m benchmarks.planner                       # the paper grid, 12 seeds, 1 s: ~15 min
     python -m benchmarks.planner --sizes all --seeds 2
     python -m benchmarks.planner --sizes topology --seeds 3
+    python -m benchmarks.planner --reference --help    # against 30 s references (planner_search)
 
 ``--first-seed N`` starts every combination's seeds at N (fresh instances); the side-by-side run
 against another revision is ``benchmarks.planner_compare``.

@@ -31,8 +31,11 @@ from benchmarks.workloads_kubectl import to_kubectl_list
 from scheduler_ext.domain import Cluster
 from scheduler_ext.model.problem import Problem, build_problem
 
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 """Bump when the reference model changes: cached references of older versions are ignored."""
+
+DISRUPTION_SHARE = 0.2
+"""Of the run's time, kept for the disruption stage (the tiers take the rest, highest first)."""
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "scheduler-ext/reference"
 
@@ -84,7 +87,8 @@ class _Plain:
         self.model = cp_model.CpModel()
         self.x: list[dict[int, cp_model.IntVar]] = []
         self.stays: list[list[cp_model.IntVar]] = []
-        self.hint_values: dict[int, int] = {}
+        self.values: dict[int, int] = {}
+        """The best solution so far, by variable index (first the current placement)."""
         load: dict[tuple[int, int], list[tuple[cp_model.IntVar, int]]] = defaultdict(list)
         for cls in problem.classes:
             running = cls.running_on()
@@ -92,6 +96,7 @@ class _Plain:
             for node in cls.domain():
                 upper = cls.count if node in cls.eligible_set else running.get(node, 0)
                 row[node] = self.model.new_int_var(0, min(upper, cls.count), f"x{cls.index}_{node}")
+                self.values[row[node].index] = running.get(node, 0)
                 self.model.add_hint(row[node], running.get(node, 0))
                 for d, amount in enumerate(cls.demand):
                     if amount:
@@ -102,6 +107,7 @@ class _Plain:
             for node, k in running.items():
                 stay = self.model.new_int_var(0, k, f"s{cls.index}_{node}")
                 self.model.add(stay <= row[node])
+                self.values[stay.index] = k
                 self.model.add_hint(stay, k)
                 stays.append(stay)
             self.stays.append(stays)
@@ -121,29 +127,29 @@ class _Plain:
         held = sum(problem.classes[c].running_count for c in chosen)
         return held - cp_model.LinearExpr.sum([s for c in chosen for s in self.stays[c]])
 
-    def solve(self, seconds: float, workers: int) -> tuple[int, bool, dict[int, int]]:
-        """Objective value, whether proven, and the solution as the next stage's hint."""
+    def maximise(self, variables: list[cp_model.IntVar], seconds: float, workers: int) -> bool:
+        """Maximise the sum of ``variables``, then require at least the best sum found; whether
+        the stage was proven. A solution replaces ``values`` (and the hint) only if its sum is
+        larger: one that merely matches it may have dropped pods of later tiers."""
+        self.model.maximize(cp_model.LinearExpr.sum(variables))
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = max(0.05, seconds)
         solver.parameters.num_workers = workers
         code = solver.solve(self.model)
-        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            raise RuntimeError(
-                f"reference model: {solver.status_name(code)} (the hint is a solution)"
-            )
-        values = {var.index: int(solver.value(var)) for row in self.x for var in row.values()} | {
-            s.index: int(solver.value(s)) for row in self.stays for s in row
-        }
-        return round(solver.objective_value), code == cp_model.OPTIMAL, values
+        found = code in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+        if found and sum(int(solver.value(v)) for v in variables) > self.total(variables):
+            self.values = {var.index: int(solver.value(var)) for var in self._all()}
+            self.model.clear_hints()  # type: ignore[no-untyped-call]
+            for var in self._all():
+                self.model.add_hint(var, self.values[var.index])
+        self.model.add(cp_model.LinearExpr.sum(variables) >= self.total(variables))
+        return code == cp_model.OPTIMAL
 
-    def rehint(self, values: dict[int, int]) -> None:
-        self.model.clear_hints()  # type: ignore[no-untyped-call]
-        for row in self.x:
-            for var in row.values():
-                self.model.add_hint(var, values[var.index])
-        for stays in self.stays:
-            for var in stays:
-                self.model.add_hint(var, values[var.index])
+    def _all(self) -> list[cp_model.IntVar]:
+        return [v for row in self.x for v in row.values()] + [s for row in self.stays for s in row]
+
+    def total(self, variables: list[cp_model.IntVar]) -> int:
+        return sum(self.values[v.index] for v in variables)
 
 
 def solve_reference(problem: Problem, seconds: float, workers: int = 0) -> Reference:
@@ -158,23 +164,19 @@ def solve_reference(problem: Problem, seconds: float, workers: int = 0) -> Refer
         for p in tiers
     }
     proven = True
+    reserve = seconds * DISRUPTION_SHARE
     for i, priority in enumerate(tiers):
-        expr = cp_model.LinearExpr.sum(tier_vars[priority])
-        plain.model.maximize(expr)
-        share = (deadline - time.monotonic()) * (0.8 if i == len(tiers) - 1 else 0.5)
-        value, optimal, values = plain.solve(share, workers)
-        proven = proven and optimal
-        plain.model.add(expr >= value)
-        plain.rehint(values)
-    plain.model.minimize(plain.disturbed(problem))
-    disturbed, disturbed_proven, values = plain.solve(deadline - time.monotonic(), workers)
+        left = deadline - reserve - time.monotonic()
+        share = left if i == len(tiers) - 1 else left / 2
+        proven = plain.maximise(tier_vars[priority], share, workers) and proven
+    stays = [s for row in plain.stays for s in row]  # the most kept: the fewest disturbed
+    disturbed_proven = plain.maximise(stays, deadline - time.monotonic(), workers)
+    disturbed = sum(c.running_count for c in problem.classes) - plain.total(stays)
     placed = dict(problem.fixed_by_priority)
     for pod, _reason in problem.unplanned:
         placed.setdefault(pod.priority, 0)
     for priority in tiers:
-        placed[priority] = placed.get(priority, 0) + sum(
-            values[v.index] for v in tier_vars[priority]
-        )
+        placed[priority] = placed.get(priority, 0) + plain.total(tier_vars[priority])
     return Reference(
         placed=placed,
         proven=proven,

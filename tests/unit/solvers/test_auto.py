@@ -9,11 +9,11 @@ import pytest
 from scheduler_ext.solvers import auto
 from scheduler_ext.solvers.auto import solve_auto
 from scheduler_ext.solvers.base import StageStatus
-from scheduler_ext.solvers.neighbourhood import HOSTS, RECEIVERS, SOLVER
+from scheduler_ext.solvers.neighbourhood import SOLVER
 from testkit.bruteforce import brute_force
 from tests.unit.solvers.checked import fragmented, optimum_by_construction, run
 
-NODES = HOSTS + RECEIVERS + 2
+NODES = auto.WHOLE_ONLY_NODES + 1
 
 
 def test_a_cluster_no_larger_than_a_neighbourhood_gets_the_whole_model_and_its_proof() -> None:

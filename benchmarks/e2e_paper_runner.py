@@ -16,6 +16,7 @@ from benchmarks.e2e_paper_kube import (
     delete_instance,
     ensure_priority_classes,
 )
+from benchmarks.workloads_kubectl import to_kubectl_list
 from benchmarks.workloads_paper import PaperSpec
 from scheduler_ext.cluster.client import read_cluster
 from scheduler_ext.domain import Cluster
@@ -58,13 +59,11 @@ workers have (they fork from a server that imported them once): a cold one spend
 1 s budget importing."""
 
 
-def plan_row(
-    kubeconfig: Path, worker: SolverWorker, namespace: str, nodes: Sequence[str], budget: float
-) -> dict[str, Any]:
-    """Plan on the live state as the service does (a warm ``worker``, the budget counted once the
-    state is in memory) and check the plan; the result line without the kube-scheduler part."""
+def plan_row(cluster: Cluster, worker: SolverWorker, budget: float) -> dict[str, Any]:
+    """Plan on the state kube-scheduler left as the service does (a warm ``worker``, the budget
+    counted once the state is in memory) and check the plan; the result line without the
+    kube-scheduler part."""
     try:
-        cluster = _instance(read_cluster(str(kubeconfig)), namespace, nodes)
         started = time.monotonic()
         plan = make_plan(
             cluster, PlanOptions(time_limit_seconds=budget), started=started, worker=worker
@@ -126,11 +125,15 @@ def run_grid(
             worker = SolverWorker()  # warms up while kube-scheduler settles
             try:
                 placed = apply_and_settle(kube, spec, namespace)
+                state = _instance(read_cluster(str(kwok.kubeconfig)), namespace, nodes)
+                snapshots = out.parent / "snapshots"
+                snapshots.mkdir(exist_ok=True)  # to plan the same state again offline
+                (snapshots / f"{spec.name}.json").write_text(json.dumps(to_kubectl_list(state)))
                 for i, budget in enumerate(todo):
                     if i:
                         worker = SolverWorker()
                         time.sleep(WARM_UP_SECONDS)
-                    planned = plan_row(kwok.kubeconfig, worker, namespace, nodes, budget)
+                    planned = plan_row(state, worker, budget)
                     sink.write(_row(spec, placed, budget, planned) + "\n")
                     sink.flush()
                     written += 1

@@ -85,6 +85,7 @@ def run(mode: str, workdir: Path) -> int:
         KwokCluster.create(ensure_kube_bins(), scheduler_config=extender_config(port)) as cluster,
         Kube(cluster.api_client()) as kube,
     ):
+        cluster.install_crds()  # plans are kept as PackingPlan objects
         env = {"SCHEDULER_EXT_MODE": mode}
         service = ServiceProcess(cluster.kubeconfig, port, workdir / "service.log", env=env)
         service.start()
@@ -132,6 +133,18 @@ def run(mode: str, workdir: Path) -> int:
             )
             _say("after the plan: api runs; the moved pod's replacement runs on its planned node")
             _show(cluster)
+            _say("the plan, as operators see it, and the Events it left")
+            plans = ("get", "packingplans", "-n", "default")
+            wait_for(
+                lambda: cluster.kubectl(*plans),
+                lambda text: "Completed" in text,
+                description="the plan Completed",
+                timeout=30,
+            )
+            sys.stdout.write(cluster.kubectl(*plans))
+            lines = cluster.kubectl("get", "events", "-n", NAMESPACE).splitlines()
+            ours = [line for line in lines[1:] if "plan" in line.lower()]
+            sys.stdout.write("\n".join(lines[:1] + ours) + "\n")
             return 0
         finally:
             service.stop()

@@ -184,7 +184,13 @@ def test_the_image_serves_kube_scheduler_as_the_chart_runs_it(
                 kube.create(builders.node(name, cpu="2"))
             service.start()
             service.wait_ready(timeout=120)
-            assert _https_status(port, client_dir, "/readyz") == 200  # mutual TLS on the verbs
+            # Mutual TLS on the verbs; that listener starts after the admin one (which answered).
+            wait_for(
+                lambda: _https_status(port, client_dir, "/readyz"),
+                lambda status: status == 200,
+                description="the verbs listener, over mutual TLS",
+                timeout=60,
+            )
             kube.create(builders.pod("placed", namespace="image", requests={"cpu": "500m"},
                                      scheduler_name="scheduler-ext"))  # fmt: skip
             kube.create(builders.pod("too-big", namespace="image", requests={"cpu": "3"},

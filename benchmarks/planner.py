@@ -139,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 failing,
                 budget,
                 isolate=not args.no_isolate,
-                time_build=size.kind == "topology",
+                time_build=size.kind.startswith("topology"),
             )
             by_id = {line["id"]: line for line in lines}
             report.outcomes = [
@@ -147,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for i in failing
             ]
             report.peak_rss_mb = rss / 1024
-            if size.kind == "topology":
+            if size.kind.startswith("topology"):
                 topology += [(o, budget) for o in report.outcomes]
             if size in cli_sizes:
                 cli.append(time_cli(failing[0], budget))

@@ -74,12 +74,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=12, help="instances per combination")
     parser.add_argument("--first-seed", type=int, default=1000, help="the first seed")
     parser.add_argument("--time-limit", type=float, default=1.0, help="planner budget (s)")
+    parser.add_argument(
+        "--baseline-first", action="store_true", help="the baseline plans the first size first"
+    )
     args = parser.parse_args(argv)
     checkouts = {THIS: (ROOT, _python(ROOT)), OTHER: (args.baseline, _python(args.baseline))}
     results: dict[str, dict[str, list[Outcome]]] = {THIS: {}, OTHER: {}}
     counts: dict[str, tuple[int, int]] = {}
     """Per size: instances, and those with K = 4."""
-    flip = False
+    flip: bool = args.baseline_first
     sizes: list[Size] = args.sizes
     for size in sizes:
         begun = time.monotonic()

@@ -30,7 +30,7 @@ from benchmarks.planner_instances import PAPER, Instance, Size, instances_for
 from benchmarks.planner_report import HEADER, table_row
 from benchmarks.planner_running import ROOT, Outcome, judge, run_planner
 
-THIS, OTHER = "this", "baseline"
+THIS, OTHER = "this", "previous"
 
 
 def _python(checkout: Path) -> str:
@@ -128,7 +128,7 @@ def _print(
         print(table_row(f"all sizes {name}", time_limit, total, pooled, 0.0))
         print(table_row(f"K=4 pooled {name}", time_limit, total_k4, k4, 0.0))
     print()
-    print("Per instance, this revision's plan vs the baseline's (placed pods by priority, then")
+    print("Per instance, this revision's plan vs the previous one's (placed pods by priority, then")
     print("fewer disturbed, then fewer evicted):")
     for size in sizes:
         pair = _paired(results[THIS][size.name], results[OTHER][size.name])

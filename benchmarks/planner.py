@@ -17,7 +17,8 @@ pods Pending, as in the paper); ``larger`` = 64/128/256 nodes x 8 pods/node at K
 ``huge`` = fragmented clusters of 1,000 and 5,000 nodes x ~30 pods/node (the latter with a 10 s
 budget); ``topology`` = zone-spread and one-per-node Deployments scaled up among fragmented
 lower-priority ReplicaSets at 100, 1,000 and 5,000 nodes (``benchmarks.workloads_topology``; 10 s
-at 5,000), reported per instance as well (``planner_topology``). Run from the repository root::
+at 5,000; ``topology-busy`` without idle CPU in the GPU pool), reported per instance as well
+(``planner_topology``). Run from the repository root::
 
     python -m benchmarks.planner --quick
     python -m benchmarks.planner                       # the paper grid, 12 seeds, 1 s: ~15 min
@@ -150,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 failing,
                 budget,
                 isolate=not args.no_isolate,
-                time_build=size.kind == "topology",
+                time_build=size.kind.startswith("topology"),
             )
             by_id = {line["id"]: line for line in lines}
             report.outcomes = [
@@ -158,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for i in failing
             ]
             report.peak_rss_mb = rss / 1024
-            if size.kind == "topology":
+            if size.kind.startswith("topology"):
                 topology += [(o, budget) for o in report.outcomes]
             if size in cli_sizes:
                 cli.append(time_cli(failing[0], budget))

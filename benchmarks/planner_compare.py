@@ -2,12 +2,13 @@
 
 A change to the model must not make the paper-grid figures worse; two runs at different times on
 this shared 2-core machine differ by more than such a change does, so both revisions plan the
-same instances in one run, alternating per cell (nodes x pods per node x K): each cell's
-failing instances go to one revision's planner worker and then the other's, the first of the
-two swapping from cell to cell, so that load falls on both alike. Instances are generated once,
-here (``planner_instances``), and handed to both workers pickled: the other checkout must have
-the same domain classes (``scheduler_ext/domain.py``) and the same worker protocol. Both plans
-are judged by this tree's independent checker. The other checkout runs with its own
+same instances in one run, alternating per size: each size's failing instances go to one
+revision's planner worker and then the other's, the first of the two swapping from size to size,
+so that load falls on both alike (a worker start imports OR-Tools, which took 45 s on the loaded
+machine of the run in docs/benchmarks.md, so cells are not smaller). Instances are generated
+once, here (``planner_instances``), and handed to both workers pickled: the other checkout must
+have the same domain classes (``scheduler_ext/domain.py``) and the same worker protocol. Both
+plans are judged by this tree's independent checker. The other checkout runs with its own
 ``.venv/bin/python`` (``source hack/venv.sh`` there once) and must import its own
 ``scheduler_ext``. Run from the repository root::
 
@@ -21,7 +22,6 @@ import statistics
 import subprocess
 import sys
 import time
-from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from benchmarks.planner_instances import PAPER, Instance, Size, instances_for
 from benchmarks.planner_report import HEADER, table_row
 from benchmarks.planner_running import ROOT, Outcome, judge, run_planner
 
-THIS, OTHER = "this", "baseline"
+THIS, OTHER = "this", "previous"
 
 
 def _python(checkout: Path) -> str:
@@ -47,16 +47,6 @@ def _python(checkout: Path) -> str:
     if not Path(found).resolve().is_relative_to(checkout.resolve()):
         raise SystemExit(f"{python} in {checkout} imports scheduler_ext from {found or 'nowhere'}")
     return python
-
-
-def _cells(instances: Sequence[Instance]) -> list[list[Instance]]:
-    """The failing instances by K: a worker process per cell and revision (each start imports
-    OR-Tools, seconds on a loaded machine, so cells are not smaller)."""
-    by_cell: dict[int, list[Instance]] = defaultdict(list)
-    for i in instances:
-        if i.failing:
-            by_cell[i.priorities].append(i)
-    return list(by_cell.values())
 
 
 def _plan(cell: Sequence[Instance], checkout: Path, python: str, budget: float) -> list[Outcome]:
@@ -84,12 +74,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=12, help="instances per combination")
     parser.add_argument("--first-seed", type=int, default=1000, help="the first seed")
     parser.add_argument("--time-limit", type=float, default=1.0, help="planner budget (s)")
+    parser.add_argument(
+        "--baseline-first", action="store_true", help="the baseline plans the first size first"
+    )
     args = parser.parse_args(argv)
     checkouts = {THIS: (ROOT, _python(ROOT)), OTHER: (args.baseline, _python(args.baseline))}
     results: dict[str, dict[str, list[Outcome]]] = {THIS: {}, OTHER: {}}
     counts: dict[str, tuple[int, int]] = {}
     """Per size: instances, and those with K = 4."""
-    flip = False
+    flip: bool = args.baseline_first
     sizes: list[Size] = args.sizes
     for size in sizes:
         begun = time.monotonic()
@@ -98,12 +91,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         counts[size.name] = (len(instances), sum(i.priorities == 4 for i in instances))
         for name in (THIS, OTHER):
             results[name][size.name] = []
-        for cell in _cells(instances):
-            order = (OTHER, THIS) if flip else (THIS, OTHER)
-            flip = not flip
-            for name in order:
-                checkout, python = checkouts[name]
-                results[name][size.name] += _plan(cell, checkout, python, budget)
+        failing = [i for i in instances if i.failing]
+        order = (OTHER, THIS) if flip else (THIS, OTHER)
+        flip = not flip
+        for name in order:
+            checkout, python = checkouts[name]
+            results[name][size.name] = _plan(failing, checkout, python, budget)
         print(
             f"[{size.name}] {len(results[THIS][size.name])} failing instances, both revisions, "
             f"{time.monotonic() - begun:.0f} s",
@@ -135,7 +128,7 @@ def _print(
         print(table_row(f"all sizes {name}", time_limit, total, pooled, 0.0))
         print(table_row(f"K=4 pooled {name}", time_limit, total_k4, k4, 0.0))
     print()
-    print("Per instance, this revision's plan vs the baseline's (placed pods by priority, then")
+    print("Per instance, this revision's plan vs the previous one's (placed pods by priority, then")
     print("fewer disturbed, then fewer evicted):")
     for size in sizes:
         pair = _paired(results[THIS][size.name], results[OTHER][size.name])

@@ -7,7 +7,8 @@ each with K {1,2,4} x util {0.90, 0.95, 1.00, 1.05}; ``larger`` = 64/128/256 nod
 at K = 4; ``huge`` = fragmented clusters of 1,000 and 5,000 nodes x ~30 pods/node (the latter
 with a 10 s budget); ``topology`` = zone-spread and one-per-node Deployments scaled up on
 fragmented clusters of 100, 1,000 and 5,000 nodes (``benchmarks.workloads_topology``; 10 s at
-5,000). For util < 1 only seeds where a deterministic scheduler without preemption
+5,000), and ``topology-busy`` the same at 100 and 1,000 nodes without idle CPU in the GPU pool.
+For util < 1 only seeds where a deterministic scheduler without preemption
 leaves pods Pending are kept, as in the paper: an instance kube-scheduler solves alone measures
 nothing.
 """
@@ -33,7 +34,7 @@ class Size:
     name: str
     nodes: int
     pods_per_node: int
-    kind: str  # "paper" | "fragmented" | "topology"
+    kind: str  # "paper" | "fragmented" | "topology" | "topology-busy" (no idle GPU-pool CPU)
     priorities: tuple[int, ...] = (1, 2, 4)
     utils: tuple[float, ...] = UTILS
     time_limit: float | None = None
@@ -51,13 +52,15 @@ TOPOLOGY = [
     Size("topology-1000", 1000, 30, "topology"),
     Size("topology-5000", 5000, 30, "topology", time_limit=10.0),
 ]
-ALL = {s.name: s for s in [*PAPER, *LARGER, *HUGE, *TOPOLOGY]}
+TOPOLOGY_BUSY = [Size(f"topology-busy-{n}", n, 30, "topology-busy") for n in (100, 1000)]
+ALL = {s.name: s for s in [*PAPER, *LARGER, *HUGE, *TOPOLOGY, *TOPOLOGY_BUSY]}
 GROUPS = {
     "paper": PAPER,
     "larger": LARGER,
     "huge": HUGE,
     "topology": TOPOLOGY,
-    "all": [*PAPER, *LARGER, *HUGE, *TOPOLOGY],
+    "topology-busy": TOPOLOGY_BUSY,
+    "all": [*PAPER, *LARGER, *HUGE, *TOPOLOGY, *TOPOLOGY_BUSY],
 }
 
 
@@ -105,8 +108,9 @@ def _paper_instances(
 def _running_instances(size: Size, seeds: Iterable[int]) -> Iterator[Instance]:
     """Fragmented or topology clusters: already running, planned where the baseline stopped."""
     for seed in seeds:
-        if size.kind == "topology":
-            cluster = topology_cluster(size.nodes, size.pods_per_node, seed=seed)
+        if size.kind.startswith("topology"):
+            busy = size.kind == "topology-busy"
+            cluster = topology_cluster(size.nodes, size.pods_per_node, seed=seed, busy_gpus=busy)
         else:
             cluster = fragmented_cluster(size.nodes, size.pods_per_node, seed=seed)
         end = kube_schedule(cluster)
@@ -117,7 +121,7 @@ def _running_instances(size: Size, seeds: Iterable[int]) -> Iterator[Instance]:
             util=0.0,
             baseline=end.cluster,
             failing=bool(end.pending()),
-            generated=cluster if size.kind == "topology" else None,
+            generated=cluster if size.kind.startswith("topology") else None,
             preemptions=end.preemptions,
             victims=end.victims,
         )
@@ -128,6 +132,6 @@ def instances_for(size: Size, seeds: int, quick: bool, first_seed: int = 0) -> l
     search for seeds the scheduler fails starts there)."""
     if size.kind == "paper":
         return list(_paper_instances(size, seeds, quick, first_seed))
-    small = size.kind == "topology" and size.nodes < 5000
+    small = size.kind.startswith("topology") and size.nodes < 5000
     count = seeds if small else max(1, min(seeds, 2))  # large running clusters: at most 2
     return list(_running_instances(size, range(first_seed, first_seed + count)))

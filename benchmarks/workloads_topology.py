@@ -36,6 +36,7 @@ from scheduler_ext.domain import (
     PriorityClass,
     ResourceList,
     SpreadConstraint,
+    Toleration,
     label_items,
 )
 
@@ -170,7 +171,9 @@ class _Carver:
         self.on[node].append(pod)
         return True
 
-    def fill(self, node: str, below_cpu: int, seed: int) -> None:
+    def fill(
+        self, node: str, below_cpu: int, seed: int, tolerations: tuple[Toleration, ...] = ()
+    ) -> None:
         """Leave less than ``below_cpu`` free on ``node`` with one low-priority batch pod."""
         cpu, mem, count = self.free(node)
         if cpu < below_cpu or count < 1:
@@ -190,6 +193,7 @@ class _Carver:
                 phase="Running",
                 labels=label_items({"app": "batch-filler"}),
                 owner=_FILLER_OWNER,
+                tolerations=tolerations,
             )
         )
 
@@ -206,9 +210,16 @@ def _relabel_zones(nodes: tuple[Node, ...], zones: int) -> tuple[Node, ...]:
     return tuple(out)
 
 
-def topology_cluster(nodes: int, pods_per_node: int = 30, seed: int = 0) -> Cluster:
+def topology_cluster(
+    nodes: int, pods_per_node: int = 30, seed: int = 0, *, busy_gpus: bool = False
+) -> Cluster:
     """A fragmented cluster (``fragmented_cluster`` without its Pending pods) running the
-    constrained Deployments of ``_deployments``, each with ``pending`` new replicas Pending."""
+    constrained Deployments of ``_deployments``, each with ``pending`` new replicas Pending.
+
+    The GPU pool keeps the CPU its training jobs leave idle (up to 6 of 32 cores per node, the
+    largest holes in the cluster, behind a taint the workload pods do not tolerate), unless
+    ``busy_gpus``: then a tolerating batch pod takes all but 0.5-1 core of each GPU node.
+    """
     rng = random.Random(f"topology:{nodes}:{pods_per_node}:{seed}")
     zones = zones_for(nodes)
     base = fragmented_cluster(nodes, pods_per_node, seed=seed, pending=0)
@@ -243,6 +254,10 @@ def topology_cluster(nodes: int, pods_per_node: int = 30, seed: int = 0) -> Clus
     smallest = min(d.cpu_m for d in deployments)
     for node in usable:
         carver.fill(node.name, smallest, seed)
+    if busy_gpus:
+        for node in cluster.nodes:
+            if node.taints and node.ready and not node.unschedulable:
+                carver.fill(node.name, 1000, seed, (Toleration(operator="Exists"),))
     budgets = tuple(
         DisruptionBudget(
             NAMESPACE, f"{d.name}-pdb", LabelSelector(match_labels=label_items(d.labels)), 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from benchmarks.workloads_topology import HOSTNAME, ZONE, topology_cluster, zones_for
-from scheduler_ext.domain import Pod
+from scheduler_ext.domain import CPU, Cluster, Pod
 from testkit import checker
 
 
@@ -73,3 +73,22 @@ def test_new_replicas_need_room_made() -> None:
             is None
             for n in cluster.nodes
         )
+
+
+def test_idle_gpu_cpu_unless_busy() -> None:
+    def gpu_free(cluster: Cluster) -> list[int]:
+        used: Counter[str] = Counter()
+        for p in cluster.pods:
+            if p.node_name:
+                used[p.node_name] += p.requests.get(CPU)
+        return [
+            n.allocatable.get(CPU) - used[n.name]
+            for n in cluster.nodes
+            if n.taints and n.ready and not n.unschedulable
+        ]
+
+    idle = gpu_free(topology_cluster(100, seed=0))
+    busy = gpu_free(topology_cluster(100, seed=0, busy_gpus=True))
+    assert max(idle) >= 4000
+    assert len(busy) == len(idle)
+    assert max(busy) < 1000

@@ -174,6 +174,7 @@ def measure_latency(
                     "body_kib": round(len(body) / 1024),
                     "p50_ms": round(statistics.median(times) * 1000, 2),
                     "p99_ms": round(_percentile(times, 0.99) * 1000, 2),
+                    "max_ms": round(max(times) * 1000, 2),
                     "rps": round(len(times) / elapsed),
                     **({"storm_mib": storm_mib, "large_answered": large} if storm else {}),
                 }

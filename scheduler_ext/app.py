@@ -96,9 +96,11 @@ def create_app(
         background = _start_planning(service, own, stop)
         app.state.planning_loop = background.loop
         logger.info("scheduler-ext %s serving in %s mode", __version__, settings.mode)
+        service.started = True
         try:
             yield
         finally:
+            service.started = False
             stop.set()
             background.stop()
             if kube is not None:

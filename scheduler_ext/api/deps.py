@@ -31,6 +31,9 @@ class Service:
     """The plans API reads them here: PackingPlan objects or the in-memory history (app.py)."""
     preemption: PreemptionGate | None = field(default=None)
     """Enforce mode: kube-scheduler's preemption waits for the planner's verdict."""
+    started: bool = False
+    """The main app's start-up is complete (uvicorn listens for the verbs right after): until
+    then readiness, which the admin listener may already serve, says no."""
 
     def defers_preemption(self, key: str, uid: str) -> bool:
         return self.preemption is not None and self.preemption.defers(key, uid)

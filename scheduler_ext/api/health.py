@@ -29,9 +29,11 @@ async def healthz() -> dict[str, str]:
 async def readyz(service: ServiceDep, response: Response) -> dict[str, str]:
     store = service.store
     stale = store.stale_kinds()
-    if store.synced and not stale:
+    if service.started and store.synced and not stale:
         return {"status": "ok"}
     response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    if not service.started:
+        return {"status": "starting: the verbs are not served yet"}
     if not store.synced:
         return {"status": "cluster state not synced yet"}
     return {"status": f"cluster state stale: no word from the API server on {', '.join(stale)}"}

@@ -17,6 +17,18 @@ def test_health_and_readiness(client: TestClient) -> None:
     assert make_client(ClusterStore()).get("/healthz").status_code == 200
 
 
+def test_not_ready_before_the_start_up_is_complete() -> None:
+    # The admin listener starts first and may be probed before the verbs listen.
+    app = make_client(filled_store())  # no lifespan run: the start-up has not happened
+    starting = app.get("/readyz")
+    assert (starting.status_code, starting.json()) == (
+        503,
+        {"status": "starting: the verbs are not served yet"},
+    )
+    with app as started:
+        assert started.get("/readyz").status_code == 200
+
+
 def test_metrics_count_verbs_with_base_units(client: TestClient) -> None:
     post(client, "filter", recorded("filter.node-cache"))
     post(client, "prioritize", recorded("prioritize.node-cache"))

@@ -73,7 +73,17 @@ def test_the_extender_role_is_deploy_rbac_in_dry_run(default: Rendered) -> None:
     assert default.get("ClusterRole", NAME)["rules"] == shipped_role["rules"]
     [binding] = [b for b in default.of_kind("ClusterRoleBinding") if b["roleRef"]["name"] == NAME]
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}]
-    assert f"{NAME}-leader-election" not in {r["metadata"]["name"] for r in default.of_kind("Role")}
+    [shipped_own] = [o for o in shipped if o["kind"] == "Role"]  # its PackingPlans and Lease
+    own = default.get("Role", NAME)
+    assert own["rules"] == shipped_own["rules"]
+    assert own["metadata"]["namespace"] == NAMESPACE
+
+
+def test_the_packingplan_crd_is_the_packages() -> None:
+    from scheduler_ext import crds
+
+    shipped = yaml.safe_load((CHART / "crds" / "packingplans.yaml").read_text())
+    assert shipped == crds.definition()  # Helm reads only the chart's files: a copy, kept equal
 
 
 def test_enforce_adds_what_executing_plans_needs() -> None:
@@ -81,12 +91,13 @@ def test_enforce_adds_what_executing_plans_needs() -> None:
     rules = rendered.get("ClusterRole", NAME)["rules"]
     granted = {(group, res, verb) for r in rules for group in r["apiGroups"]
                for res in r["resources"] for verb in r["verbs"]}  # fmt: skip
-    assert {("", "pods/eviction", "create"), ("", "events", "create"),
-            ("scheduler-ext.io", "packingplans", "create")} <= granted  # fmt: skip
     assert not {g for g in granted if g[1] in {"secrets", "nodes"} and g[2] != "list"
                 and g[2] != "watch"}  # fmt: skip
-    lease = rendered.get("Role", f"{NAME}-leader-election")
-    assert lease["rules"][0]["resources"] == ["leases"]
+    deploy = [yaml.safe_load_all((REPO / "deploy" / f).read_text())
+              for f in ("rbac.yaml", "rbac-enforce.yaml")]  # fmt: skip
+    shipped = [r for objects in deploy for o in objects if o["kind"] == "ClusterRole"
+               for r in o["rules"]]  # fmt: skip
+    assert rules == shipped  # deploy/rbac.yaml plus deploy/rbac-enforce.yaml, in that order
     [extender] = _scheduler_config(rendered)["extenders"]
     assert {k: v for k, v in extender.items() if k.endswith("Verb")} == {
         "filterVerb": "filter", "prioritizeVerb": "prioritize",

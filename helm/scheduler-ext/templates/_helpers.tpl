@@ -93,13 +93,30 @@ what deploy/rbac.yaml grants; enforce adds what executing plans needs.
 - apiGroups: [""]
   resources: [pods/eviction]
   verbs: [create]
-- apiGroups: ["", events.k8s.io]
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [patch]
+- apiGroups: [events.k8s.io]
   resources: [events]
-  verbs: [create, patch]
-- apiGroups: [scheduler-ext.io]
-  resources: [packingplans, packingplans/status]
-  verbs: [get, list, watch, create, update, patch, delete]
+  verbs: [create]
 {{- end }}
+{{- end }}
+
+{{/* The extender's own objects in its namespace (deploy/rbac.yaml's Role): its PackingPlans, its Lease. */}}
+{{- define "scheduler-ext.ownRules" -}}
+- apiGroups: [scheduler-ext.io]
+  resources: [packingplans]
+  verbs: [list, watch, create, delete]
+- apiGroups: [scheduler-ext.io]
+  resources: [packingplans/status]
+  verbs: [patch]
+- apiGroups: [coordination.k8s.io]
+  resources: [leases]
+  verbs: [create]
+- apiGroups: [coordination.k8s.io]
+  resources: [leases]
+  resourceNames: [scheduler-ext]
+  verbs: [get, update]
 {{- end }}
 
 {{/* The verbs kube-scheduler calls: scheduler.extender.verbs, else by mode. */}}

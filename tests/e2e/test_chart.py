@@ -136,8 +136,9 @@ def test_the_chart_installs_and_its_identities_do_their_job(
         scheduler = _kube_scheduler(cluster, scheduler_kubeconfig, verbs_port, client_tls, tmp_path)
         with Kube(cluster.api_client()) as admin:
             admin.create(builders.namespace(WORKLOADS))
-            for node in ("chart-n1", "chart-n2"):
-                admin.create(builders.node(node, cpu="4"))
+            # Both Ready before the pod: with one feasible node kube-scheduler skips scoring,
+            # extenders' prioritize included (the test once saw no prioritize call).
+            admin.create_nodes([builders.node(n, cpu="4") for n in ("chart-n1", "chart-n2")])
             [scheduler_name] = settings["planning"]["scheduler_names"]
             admin.create(builders.pod("opted-in", namespace=WORKLOADS, requests={"cpu": "1"},
                                       scheduler_name=scheduler_name))  # fmt: skip

@@ -13,8 +13,11 @@ The lifespan starts the background parts and stops them on shutdown:
 - with ``settings.planning.enabled``: the planning loop (``planning/loop.py``), planning only
   while this replica holds the Lease (and the plans are synced); every replica serves the verbs.
 - in enforce mode (``settings.mode``), the executor the loop hands its plans to
-  (``execution/executor.py``), writing through the same client as the bind verb; it carries out
-  only what the loop hands it, so only the Lease holder executes.
+  (``execution/executor.py``), writing through the same client as the bind verb; it acts only
+  while this replica may plan (the Lease held, the plans synced): it first resumes or aborts the
+  plans the journal holds active (``execution/takeover.py``), then carries out what the loop
+  hands it. On shutdown it stops before the elector releases the Lease, so that a running plan
+  is aborted here before another replica can take it over.
 
 Tests inject a store they filled themselves, a fake bind client and a fresh registry, and drive
 the app through ``TestClient``; the real parts are exactly the same code.
@@ -26,7 +29,7 @@ import logging
 import socket
 import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, cast, runtime_checkable
@@ -168,10 +171,10 @@ class _Background:
     def stop(self) -> None:
         if self.loop is not None:
             self.loop.stop()
+        if self.executor is not None:  # aborts a running plan while this replica still leads
+            self.executor.stop()
         if self.elector is not None:
             self.elector.stop()  # releases the Lease: another replica takes over at once
-        if self.executor is not None:
-            self.executor.stop()
 
 
 def _start_planning(
@@ -200,8 +203,8 @@ def _start_planning(
     def may_plan() -> bool:
         return (elector is None or elector.is_leader) and (plans is None or plans[1].synced)
 
-    if settings.mode == "enforce":
-        background.executor = _executor(service)
+    if settings.mode == "enforce":  # it acts only as may_plan says, and takes plans over first
+        background.executor = _executor(service, may_plan)
     if settings.planning.enabled:
         planning = settings.planning
         background.loop = PlanningLoop(
@@ -278,7 +281,7 @@ def _elector(settings: Settings, kube: OwnObjectsClient, metrics: Metrics) -> Le
     return elector
 
 
-def _executor(service: Service) -> Executor | None:
+def _executor(service: Service, may_act: Callable[[], bool]) -> Executor | None:
     """The executor of enforce mode, writing through the service's client (it must be able to
     evict, bind, annotate and record Events: ``cluster/client.py``'s ``KubeClient`` can)."""
     client = service.client
@@ -297,6 +300,7 @@ def _executor(service: Service) -> Executor | None:
         deadline_seconds=execution.deadline_seconds,
         poll_seconds=execution.poll_seconds,
         event_namespace=execution.event_namespace,
+        may_act=may_act,
     )
 
 

@@ -78,9 +78,18 @@ class Reservations:
     def __bool__(self) -> bool:
         return bool(self._held)
 
-    def add(self, reservations: Iterable[Reservation]) -> None:
+    def add(
+        self, reservations: Iterable[Reservation], taken: Mapping[str, str] | None = None
+    ) -> None:
+        """Hold each reservation, except those ``taken`` names (reservation id -> pod key): a
+        plan taken over from another process, whose pods took those already, keeps them as
+        consumed."""
+        taken = taken or {}
         for reservation in reservations:
-            self._held[reservation.id] = reservation
+            if reservation.id in taken:
+                self._consumed[reservation.id] = taken[reservation.id]
+            else:
+                self._held[reservation.id] = reservation
 
     def drop(self, plan: str) -> list[Reservation]:
         """Every reservation of ``plan``, held or consumed, is forgotten; the held ones are

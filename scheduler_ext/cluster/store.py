@@ -262,10 +262,13 @@ class ClusterStore:
         self._reservations.consume(key, pod.uid, owner, demand_items(demand), node)
         self.holds_reservations = bool(self._reservations)
 
-    def reserve(self, reservations: Iterable[Reservation]) -> None:
-        """Hold room (``cluster/reservations.py``) until consumed or dropped."""
+    def reserve(
+        self, reservations: Iterable[Reservation], taken: Mapping[str, str] | None = None
+    ) -> None:
+        """Hold room (``cluster/reservations.py``) until consumed or dropped; ``taken``: those
+        already consumed (reservation id -> pod key)."""
         with self._lock:
-            self._reservations.add(reservations)
+            self._reservations.add(reservations, taken)
             self.holds_reservations = bool(self._reservations)
             self._bump()
 

@@ -4,8 +4,15 @@ The planning loop calls ``submit`` with an improving plan made on a fresh state 
 it was made from); the loop makes no new plan while ``busy``. The executor thread steps the plan
 (``run.PlanRun``) whenever the watched state changes (at most every ``STEP_INTERVAL_SECONDS``),
 and at least every ``poll_seconds`` (so that the settle time and the deadline are seen on a quiet
-cluster). ``stop`` aborts a running
-plan: its reservations live in this process only.
+cluster).
+
+Only while ``may_act`` (the Lease held, the journal synced) does it act. When it starts to, and
+before the planning loop may plan (``busy`` until then), it takes over the plans the journal
+holds active (``takeover.py``), once the watched state is synced and fresh. When it stops being
+allowed to (the Lease lost), it drops the running plan at once without another write: the plan
+stays in its phase in the journal for whichever replica leads next, and its room is dropped here.
+``stop`` (the service shutting down while it leads) aborts a running plan: its reservations live
+in this process only, and nothing says another process will take it over before its deadline.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.domain import Cluster
 from scheduler_ext.execution.events import Recorder
 from scheduler_ext.execution.run import ExecutionClient, PlanRun, RunContext
+from scheduler_ext.execution.takeover import take_over
 from scheduler_ext.execution.targets import NotActionable, targets_of
 from scheduler_ext.metrics import Metrics
 from scheduler_ext.model.movability import EvictionPolicy
@@ -48,8 +56,11 @@ class Executor:
         event_namespace: str,
         settle_seconds: float = SETTLE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], float] = time.time,
+        may_act: Callable[[], bool] = lambda: True,
     ) -> None:
         self._store = store
+        self._may_act = may_act
         self._journal = journal
         self._poll = poll_seconds
         self._context = RunContext(
@@ -62,16 +73,42 @@ class Executor:
             clock=clock,
             deadline_seconds=deadline_seconds,
             settle_seconds=settle_seconds,
+            now=now,
         )
         self._lock = threading.Lock()
         self._run: PlanRun | None = None
+        self._taken_over = False
+        """Whether the plans left active in the journal were dealt with, in this term."""
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="plan-executor", daemon=True)
 
     def busy(self) -> bool:
         with self._lock:
-            return self._run is not None
+            return self._run is not None or not self._taken_over
+
+    def take_over(self) -> None:
+        """Resume or abort the plans the journal holds active (``takeover.py``)."""
+        run = take_over(self._journal.active(), self._context)
+        with self._lock:
+            self._run, self._taken_over = run, True
+        if run is not None:
+            logger.info("plan %s: taken over in %s", run.plan, run.phase)
+            self._wake.set()
+
+    def _relinquish(self) -> None:
+        """No longer allowed to act: forget the running plan here, write nothing."""
+        with self._lock:
+            run, self._run = self._run, None
+            self._taken_over = False
+        if run is not None and not run.finished:
+            self._store.release(run.plan)
+            self._context.metrics.reservations.set(len(self._store.reservations()))
+            logger.warning(
+                "plan %s: no longer leading in %s; left to the next leader (room dropped here)",
+                run.plan,
+                run.phase,
+            )
 
     def submit(self, plan: PlanDict, cluster: Cluster, *, triggered: float) -> bool:
         """Take ``plan`` (kept in the journal) to carry out; False when busy or not actionable
@@ -99,6 +136,9 @@ class Executor:
         self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
+        if not self._may_act():
+            self._relinquish()
+            return
         with self._lock:
             run, self._run = self._run, None
         if run is not None:
@@ -107,9 +147,26 @@ class Executor:
     def _loop(self) -> None:
         seen = -1
         while not self._stop.is_set():
+            if not self._may_act():
+                self._relinquish()
+                self._wake.wait(self._poll)
+                self._wake.clear()
+                continue
+            if not self._taken_over:
+                if not (self._store.synced and self._store.fresh):
+                    self._wake.wait(self._poll)  # never take over on a stale state
+                    self._wake.clear()
+                    continue
+                try:
+                    self.take_over()
+                except Exception:  # a bug must not keep the loop from planning for ever
+                    logger.exception("taking over the active plans failed")
+                    with self._lock:
+                        self._taken_over = True
             with self._lock:
                 run = self._run
-            if run is None:
+            if run is None or (not self._store.fresh and not run.overdue):
+                # nothing to do, or a stale state: never act on it (but the deadline holds)
                 self._wake.wait(self._poll)
                 self._wake.clear()
                 continue

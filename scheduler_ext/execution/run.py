@@ -25,16 +25,19 @@ goes to the journal, the log, an Event and the metrics.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from scheduler_ext.cluster.eviction import EvictionOutcome, EvictionResult
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.errors import SchedulerExtError
 from scheduler_ext.execution import checks
 from scheduler_ext.execution.events import EventClient, Recorder
+from scheduler_ext.execution.record import ExecutionRecord
 from scheduler_ext.execution.targets import Placement, Targets, Victim
+from scheduler_ext.extender.binding import already_bound_to
 from scheduler_ext.metrics import Metrics
 from scheduler_ext.model.movability import EvictionPolicy
 from scheduler_ext.planning.history import Phase, PlanJournal
@@ -82,6 +85,8 @@ class RunContext:
     clock: Callable[[], float]
     deadline_seconds: float
     settle_seconds: float
+    now: Callable[[], float] = field(default=time.time)
+    """Wall-clock seconds: the deadline a plan keeps in its journal entry, for any process."""
 
 
 def _split(key: str) -> tuple[str, str]:
@@ -99,15 +104,23 @@ class PlanRun:
         self._triggered = triggered
         self._started = context.clock()
         self._deadline = self._started + context.deadline_seconds
+        self._deadline_wall = context.now() + context.deadline_seconds
+        self._recording = False
+        """Whether the journal entry carries the execution record (from Reserving on)."""
         self._reserved_at = 0.0
         self.evicted: set[str] = set()
         self._known: dict[str, set[str]] = {}
+        """Owner UID -> the UIDs of its pods when the plan started (later ones: replacements)."""
         self._bind_failures: dict[str, int] = {}
         self._bind_after: dict[str, float] = {}
 
     @property
     def finished(self) -> bool:
         return self.phase.finished
+
+    @property
+    def overdue(self) -> bool:
+        return self._c.clock() > self._deadline
 
     def step(self) -> bool:
         """Advance as far as the state allows now; True once Completed or Aborted."""
@@ -148,6 +161,7 @@ class PlanRun:
         self._check_drift()
         store.reserve(self.targets.reservations())
         self._reserved_at = self._c.clock()
+        self._recording = True
         self._enter(Phase.RESERVING, "room held on " + ", ".join(sorted(self._held_nodes())))
         short = checks.room_short(self.targets, store)
         if short is not None:
@@ -207,6 +221,7 @@ class PlanRun:
         if outcome.result is EvictionResult.REFUSED:
             raise Abort("eviction", f"eviction of {victim.key} failed: {outcome.detail}")
         self.evicted.add(victim.key)
+        self._keep()  # before anything else: a new leader must never evict it again
         for_pod = self._placement_on(victim.node)
         where = f"moved to {victim.to_node}" if victim.to_node else "evicted"
         note = f"{where} to make room for {for_pod.key} (plan {self.plan})"
@@ -242,6 +257,22 @@ class PlanRun:
         try:
             self._c.client.bind(namespace, name, placement.uid, placement.node)
         except SchedulerExtError as exc:  # kube-scheduler may have bound it first: re-read
+            bound_to = already_bound_to(str(exc))
+            if bound_to == placement.node:  # the same outcome: the watch will show it
+                logger.info(
+                    "plan %s: %s was already bound to %s (by kube-scheduler)",
+                    self.plan,
+                    placement.key,
+                    placement.node,
+                )
+                self._bind_after[placement.key] = self._c.clock() + BIND_RETRY_SECONDS
+                return
+            if bound_to is not None:
+                raise Abort(
+                    "drift",
+                    f"planned pod {placement.key} was bound to {bound_to} by another binder, "
+                    f"not to {placement.node}",
+                ) from exc
             failures = self._bind_failures[placement.key] = (
                 self._bind_failures.get(placement.key, 0) + 1
             )
@@ -313,14 +344,25 @@ class PlanRun:
         self.reason = reason
         self._c.metrics.plan_phases.labels(phase.value).inc()
         logger.info("plan %s: %s (%s)", self.plan, phase.value, reason)
+        self._keep()
+
+    def execution(self) -> dict[str, Any]:
+        """The execution record (``record.py``) as it stands."""
+        known = {owner: frozenset(uids) for owner, uids in self._known.items()}
+        record = ExecutionRecord(self.targets, frozenset(self.evicted), known, self._deadline_wall)
+        return record.to_dict()
+
+    def _keep(self) -> None:
+        """Write the phase, the reason and (once room is held) the execution record."""
+        execution = self.execution() if self._recording else None
         try:
-            self._c.journal.set_phase(self.plan, phase, reason)
+            self._c.journal.set_phase(self.plan, self.phase, self.reason, execution=execution)
         except KeyError:
             logger.warning(
-                "plan %s is no longer in the journal; phase %s not kept", self.plan, phase
+                "plan %s is no longer in the journal; phase %s not kept", self.plan, self.phase
             )
         except SchedulerExtError as exc:
-            logger.warning("plan %s: phase %s not kept: %s", self.plan, phase, exc)
+            logger.warning("plan %s: phase %s not kept: %s", self.plan, self.phase, exc)
 
     def _annotate(self, placement: Placement, value: str | None) -> None:
         namespace, name = _split(placement.key)

@@ -19,6 +19,7 @@ before refusing.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
@@ -28,6 +29,16 @@ from scheduler_ext.errors import BindError
 from scheduler_ext.names import is_dns_label, is_dns_subdomain, shown
 
 logger = logging.getLogger(__name__)
+
+_ALREADY_ASSIGNED = re.compile(r'409\b.*is already assigned to node "([^"]+)"')
+"""The API server's 409 to a Binding of a pod already bound (``pods/binding`` in
+``pkg/registry/core/pod/storage/storage.go``: "pod x is already assigned to node \"n\"")."""
+
+
+def already_bound_to(message: str) -> str | None:
+    """The node a failed binding's message says the pod is bound to already; None otherwise."""
+    found = _ALREADY_ASSIGNED.search(message)
+    return found.group(1) if found else None
 
 
 class BindClient(Protocol):
@@ -53,6 +64,8 @@ class BindOutcome:
     """"" on success, else the line for ``ExtenderBindingResult.Error``."""
     refused: bool = False
     """The request was not one kube-scheduler could legitimately make: nothing was sent."""
+    conflict: bool = False
+    """The pod was bound to another node already (by the plan executor, or another binder)."""
 
 
 def _malformed(request: BindRequest) -> str | None:
@@ -109,6 +122,15 @@ def bind_pod(
     try:
         client.bind(request.namespace, request.name, request.uid, request.node)
     except BindError as exc:
+        bound_to = already_bound_to(str(exc))
+        if bound_to == request.node:  # bound there first (by the plan executor): the same outcome
+            logger.info("%s was already bound to %s", request.key, request.node)
+            return BindOutcome()
+        if bound_to is not None:
+            logger.warning("%s is already bound to %s, not %s", request.key, bound_to, request.node)
+            return BindOutcome(
+                f"scheduler-ext: pod {request.key} is already bound to {bound_to}", conflict=True
+            )
         logger.warning("binding %s to %s failed: %s", request.key, request.node, shown(exc, 1000))
         return BindOutcome(str(exc))
     pod = store.pod(request.key)

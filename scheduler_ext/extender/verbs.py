@@ -268,7 +268,8 @@ async def answer_bind(deps: VerbDeps, body: bytes) -> Reply:
         result = "refused" if outcome.refused else "error" if outcome.error else "ok"
         metrics.binds.labels(result).inc()
         if outcome.error:
-            metrics.verb_error("bind", "bind_refused" if outcome.refused else "bind_failed")
+            reason = "bind_refused" if outcome.refused else "bind_failed"
+            metrics.verb_error("bind", "bind_conflict" if outcome.conflict else reason)
         return _ok({"Error": outcome.error})
 
 

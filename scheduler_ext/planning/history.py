@@ -48,8 +48,11 @@ class PlanJournal(Protocol):
 
     def latest(self) -> PlanDict | None: ...
 
-    def set_phase(self, name: str, phase: Phase, reason: str) -> None:
-        """Move a kept plan to ``phase``, saying why (KeyError if no such plan is kept)."""
+    def set_phase(
+        self, name: str, phase: Phase, reason: str, *, execution: dict[str, Any] | None = None
+    ) -> None:
+        """Move a kept plan to ``phase``, saying why (KeyError if no such plan is kept); with
+        ``execution``, also keep what its run needs to be taken over (``status.execution``)."""
 
     def active(self) -> builtins.list[PlanDict]:
         """The kept plans not yet Completed or Aborted, oldest first (what a new leader resumes)."""
@@ -79,13 +82,17 @@ class PlanHistory:
         with self._lock:
             return self._plans[0] if self._plans else None
 
-    def set_phase(self, name: str, phase: Phase, reason: str) -> None:
+    def set_phase(
+        self, name: str, phase: Phase, reason: str, *, execution: dict[str, Any] | None = None
+    ) -> None:
         with self._lock:
             plan = next((p for p in self._plans if p["metadata"]["name"] == name), None)
             if plan is None:
                 raise KeyError(name)
             plan["status"]["phase"] = phase.value
             plan["status"]["reason"] = reason
+            if execution is not None:
+                plan["status"]["execution"] = execution
 
     def active(self) -> builtins.list[PlanDict]:
         with self._lock:

@@ -9,7 +9,9 @@ the service's namespace (the CRD: ``scheduler_ext/crds/packingplans.yaml``):
   plan's own status, ``phase`` (Pending unless set), the ``counts`` the printer columns show, and
   ``truncated`` if the plan had to be bounded to fit in etcd (``planning/object_size.py``). A plan
   too large to store whole is stored ``Aborted`` with the reason, and the caller's copy says so.
-- ``set_phase`` merges ``phase`` and ``reason`` into the status subresource.
+- ``set_phase`` merges ``phase`` and ``reason`` (and, for a running plan, the ``execution``
+  record another process takes it over from: ``execution/record.py``) into the status
+  subresource.
 - reads (``list``, ``get``, ``latest``, ``active``) come from the watched state (``PlanStore``),
   never from a GET; each write's answer is put there at once, so a plan reads back before its
   watch event arrives.
@@ -141,10 +143,16 @@ class PackingPlanJournal:
         plans = self._store.plans()
         return as_plan(max(plans, key=_newest_first)) if plans else None
 
-    def set_phase(self, name: str, phase: Phase, reason: str) -> None:
+    def set_phase(
+        self, name: str, phase: Phase, reason: str, *, execution: dict[str, Any] | None = None
+    ) -> None:
         if self._store.get(name) is None:
             raise KeyError(name)
-        status = {"phase": phase.value, "reason": reason}
+        status: dict[str, Any] = {"phase": phase.value, "reason": reason}
+        if execution is not None:
+            # A merge patch merges objects key by key: null out what the new record lacks.
+            old = (self._store.get(name) or {}).get("status", {}).get("execution") or {}
+            status["execution"] = {**dict.fromkeys(old), **execution}
         self._store.put(self._client.patch_plan_status(name, status))
 
     def active(self) -> builtins.list[PlanDict]:

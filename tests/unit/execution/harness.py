@@ -128,7 +128,9 @@ class Harness:
             event_namespace="default",
             settle_seconds=1.0,
             clock=self.clock,
+            now=self.clock,
         )
+        self.executor.take_over()  # nothing in the journal: the thread would do it first
 
     def submit(self, plan: dict[str, Any] | None = None) -> bool:
         document = plan or plan_dict()

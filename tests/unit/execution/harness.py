@@ -5,7 +5,7 @@ one CPU each; ``p`` (2 CPUs) is Pending. The plan moves ``v`` to ``b`` and binds
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -159,3 +159,27 @@ class Harness:
     def metric(self, name: str, **labels: str) -> float:
         value = self.metrics.registry.get_sample_value(name, labels)
         return value or 0.0
+
+
+def successor(h: Harness, *, may_act: Callable[[], bool] = lambda: True) -> Executor:
+    """Another process's executor on the same cluster and journal: the first one died (its
+    reservations with it) and this one takes over."""
+    for reservation in h.store.reservations():
+        h.store.release(reservation.plan)
+    executor = Executor(
+        h.store,
+        h.journal,
+        h.client,
+        h.metrics,
+        DEFAULT_POLICY,
+        deadline_seconds=60.0,
+        poll_seconds=0.1,
+        event_namespace="default",
+        settle_seconds=1.0,
+        clock=h.clock,
+        now=h.clock,
+        may_act=may_act,
+    )
+    executor.take_over()
+    h.executor = executor
+    return executor

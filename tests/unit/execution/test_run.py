@@ -217,3 +217,46 @@ def test_a_failed_binding_is_retried_later_then_aborts() -> None:
     assert h.step(2.0)  # the third failure
     assert h.phase == "Aborted"
     assert h.reason.startswith("binding ns/p failed")
+
+
+RACED = (
+    'binding ns/p to a: 409 Conflict: Operation cannot be fulfilled on pods/binding "p": '
+    'pod p is already assigned to node "{}"'
+)
+
+
+def test_kube_scheduler_binding_first_to_the_planned_node_is_no_failure() -> None:
+    h = Harness()
+    h.client.bind_error = RACED.format("a")
+    _to_evicting(h)
+    h.store.apply("Pod", "DELETED", pod("v", "1", "a"))
+    for _ in range(4):  # more than BIND_ATTEMPTS answers of 409: none is a failure
+        assert not h.step(2.0)
+    assert h.phase == "Binding"
+    h.store.apply("Pod", "MODIFIED", pod("p", "2", "a", owner=None))
+    h.store.apply("Pod", "ADDED", pod("v2", "1", "b"))
+    assert h.step()
+    assert h.phase == "Completed"
+
+
+def test_the_planned_pod_bound_elsewhere_by_another_binder_aborts_saying_so() -> None:
+    h = Harness()
+    h.client.bind_error = RACED.format("b")
+    _to_evicting(h)
+    h.store.apply("Pod", "DELETED", pod("v", "1", "a"))
+    assert h.step()
+    assert h.phase == "Aborted"
+    assert h.reason == "planned pod ns/p was bound to b by another binder, not to a"
+    assert h.store.reservations() == []
+
+
+def test_stopping_while_another_replica_leads_leaves_the_plan_to_it() -> None:
+    h = Harness()
+    leading = [True]
+    h.executor._may_act = lambda: leading[0]
+    assert h.submit()
+    h.step()
+    leading[0] = False
+    h.executor.stop()
+    assert h.phase == "Reserving"
+    assert h.store.reservations() == []

@@ -9,7 +9,7 @@ import pytest
 
 from scheduler_ext.cluster.kinds import KINDS
 from scheduler_ext.cluster.store import ClusterStore
-from scheduler_ext.extender.binding import BindRequest, bind_pod
+from scheduler_ext.extender.binding import BindRequest, already_bound_to, bind_pod
 from scheduler_ext.names import SHOWN_MAX
 from testkit.builders import api_node, api_pod
 
@@ -103,3 +103,44 @@ def test_a_bind_waits_for_the_watch_to_show_the_pod() -> None:
     outcome = bind_pod(binder, store, request, schedulers=SERVED, wait=5)
     assert outcome.error == ""
     assert binder.calls == [("ns", "p", "uid-p", "n1")]
+
+
+CONFLICT = (
+    'binding ns/p to {asked}: 409 Conflict: Operation cannot be fulfilled on pods/binding "p": '
+    'pod p is already assigned to node "{bound}"'
+)
+
+
+class Raced(Binder):
+    """The API server's answer when another binder (the plan executor) was first."""
+
+    def __init__(self, bound: str) -> None:
+        super().__init__()
+        self.bound = bound
+
+    def bind(self, namespace: str, name: str, uid: str, node: str) -> None:
+        from scheduler_ext.errors import BindError
+
+        raise BindError(CONFLICT.format(asked=node, bound=self.bound))
+
+
+def test_a_pod_already_bound_to_the_asked_node_is_a_success() -> None:
+    outcome = bind_pod(
+        Raced("n1"), store_with(pending()), BindRequest("ns", "p", "uid-p", "n1"),
+        schedulers=SERVED, wait=0,
+    )  # fmt: skip
+    assert (outcome.error, outcome.conflict) == ("", False)
+
+
+def test_a_pod_already_bound_elsewhere_is_a_conflict_that_says_where() -> None:
+    outcome = bind_pod(
+        Raced("n2"), store_with(pending()), BindRequest("ns", "p", "uid-p", "n1"),
+        schedulers=SERVED, wait=0,
+    )  # fmt: skip
+    assert outcome.conflict
+    assert outcome.error == "scheduler-ext: pod ns/p is already bound to n2"
+
+
+def test_other_conflicts_are_plain_failures() -> None:
+    assert already_bound_to("binding ns/p to n1: 409 Conflict: Precondition failed: UID") is None
+    assert already_bound_to(CONFLICT.format(asked="n1", bound="n-3")) == "n-3"

@@ -185,3 +185,18 @@ def test_a_plan_whose_actions_do_not_fit_is_stored_aborted() -> None:
     assert stored["status"]["phase"] == plan["status"]["phase"] == "Aborted"
     assert "too large to store whole" in plan["status"]["reason"]
     assert journal.active() == []
+
+
+def test_the_execution_record_is_kept_in_status_and_read_by_the_next_leader() -> None:
+    api = FakePlanApi()
+    leader = _journal(api)
+    leader.add(_plan("plan-a"))
+    record = {"placements": [{"pod": "prod/api-7", "uid": "u", "node": "n3"}], "evicted": []}
+    leader.set_phase("plan-a", Phase.EVICTING, "evicting 1 pod(s)", execution=record)
+    leader.set_phase("plan-a", Phase.EVICTING, "evicting 1 pod(s)", execution={"evicted": ["x"]})
+    store = PlanStore()
+    store.replace("PackingPlan", api.listed())
+    [active] = PackingPlanJournal(api, store, keep=50).active()
+    # A merge patch merges objects key by key: what the newer record lacks is nulled out.
+    assert active["status"]["execution"] == {"placements": None, "evicted": ["x"]}
+    assert active["status"]["phase"] == "Evicting"

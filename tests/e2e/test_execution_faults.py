@@ -1,0 +1,377 @@
+"""Plans carried out under faults, on a real control plane: the real kube-scheduler with the
+shipped all-verbs configuration calls the service in enforce mode, plans are PackingPlans, and
+replicas elect a leader on a Lease.
+
+Every test builds the same fragmentation: two "tight" nodes of 2 CPUs, a movable 1-CPU
+Deployment pod on the first, a bare 1-CPU pod on the second, and a 2-CPU pod that fits neither:
+the plan moves the Deployment's pod to the second node and binds the big pod to the first.
+"Mid-plan" is made deterministic by pausing kwok (``testkit/faults.py``): the evicted pod stays
+Terminating, so the plan stays in Evicting with its room held, as long as the test needs.
+
+- (d) hundreds of pods of three priorities (lower, in between, equal to the planned pod's)
+  arrive while the plan holds room: none lands on the nodes held for the plan, and every planned
+  pod ends on its planned node;
+- (e) the leader of two replicas is killed (SIGKILL) mid-plan: the other takes the plan over and
+  completes it;
+- (f) the single service is killed mid-plan and restarted: the restarted one takes it over;
+- (g) the API server restarts mid-plan: readiness says "stale" meanwhile, the watches recover,
+  and the plan is taken over again and completed.
+
+Each run ends with no reservation held and a later pod using the room, and logs and asserts
+"pods lost 0, PDB violations 0" (no budget covers these pods: none can be violated).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from testkit import builders
+from testkit.cluster import KwokCluster, free_port
+from testkit.enforce import (
+    bare_on,
+    create_retrying,
+    deploy_on,
+    finished_plan,
+    plan_in,
+    settled_lost,
+)
+from testkit.faults import paused, restart
+from testkit.kube import Kube, is_running
+from testkit.sandbox import Sandbox
+from testkit.service import ServiceProcess, extender_config
+from testkit.wait import wait_for
+from tests.e2e.conftest import ClusterFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+logger = logging.getLogger(__name__)
+
+NAMESPACE = "scheduler-ext"
+TIGHT = {"tier": "tight"}
+KWOK = "kwok-controller"
+
+
+@dataclass
+class Faulty:
+    cluster: KwokCluster
+    kube: Kube
+    port: int
+    """The port kube-scheduler's extender configuration names."""
+    logs: Path
+
+
+@pytest.fixture(scope="module")
+def faulty(
+    cluster_factory: ClusterFactory, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Faulty]:
+    port = free_port()
+    # kwok is paused for up to a minute or two: nodes must not turn NotReady meanwhile.
+    cluster = cluster_factory(
+        extender_config(port),
+        prefix="faults",
+        extra_args={"kube-controller-manager": {"node-monitor-grace-period": "600s"}},
+    )
+    try:
+        cluster.install_crds()
+        with Kube(cluster.api_client()) as kube:
+            kube.create(builders.namespace(NAMESPACE))
+            yield Faulty(cluster, kube, port, tmp_path_factory.mktemp("faults"))
+    finally:
+        cluster_factory.delete(cluster)
+
+
+def _service(f: Faulty, identity: str, port: int | None = None, **env: str) -> ServiceProcess:
+    settings = {
+        "SCHEDULER_EXT_MODE": "enforce",
+        "SCHEDULER_EXT_EXECUTION__DEADLINE_SECONDS": "300",
+        "SCHEDULER_EXT_PLANNING__TIME_LIMIT_SECONDS": "15",
+        "SCHEDULER_EXT_CLUSTER__NAMESPACE": NAMESPACE,
+        "SCHEDULER_EXT_PLANNING__JOURNAL": "packingplans",
+        "SCHEDULER_EXT_LEADER_ELECTION__IDENTITY": identity,
+        "SCHEDULER_EXT_LEADER_ELECTION__LEASE_DURATION_SECONDS": "4",
+        "SCHEDULER_EXT_LEADER_ELECTION__RENEW_DEADLINE_SECONDS": "3",
+        "SCHEDULER_EXT_LEADER_ELECTION__RETRY_PERIOD_SECONDS": "0.5",
+        **env,
+    }
+    log = f.logs / f"{identity}.log"
+    service = ServiceProcess(f.cluster.kubeconfig, port or f.port, log, env=settings)
+    return service.start()
+
+
+def _leading(service: ServiceProcess) -> None:
+    wait_for(
+        lambda: service.metric("scheduler_ext_leader"),
+        lambda flag: flag == 1.0,
+        description=f"{service.log_path.stem} leading",
+        timeout=90,
+    )
+
+
+@dataclass
+class Scene:
+    box: Sandbox
+    n0: str
+    n1: str
+    spare: str | None
+    mover_uid: str
+
+
+def _fragmented(f: Faulty, prefix: str, *, spare: bool = False) -> Scene:
+    box = Sandbox(f.kube, prefix=prefix)
+    n0, n1 = box.nodes(2, cpu="2", memory="4Gi", labels=TIGHT)
+    extra = box.nodes(1, cpu="64", memory="128Gi", pods=400) if spare else []
+    low = box.priority_class("low", 100)
+    others = [n1, *extra]
+    deploy_on(f.kube, box, "mover", n0, others, requests={"cpu": "1"}, priority_class_name=low)
+    bare_on(f.kube, box, "bare", n1, "1")
+    [mover] = f.kube.pods(box.namespace, {"app": "mover"})
+    return Scene(box, n0, n1, extra[0] if extra else None, mover.metadata.uid)
+
+
+def _trigger(f: Faulty, scene: Scene) -> None:
+    """The 2-CPU pod, only for the tight nodes (the spare node would take it at once)."""
+    high = scene.box.priority_class("high", 10_000, preemption_policy="Never")
+    manifest = builders.pod(
+        "big",
+        namespace=scene.box.namespace,
+        requests={"cpu": "2"},
+        priority_class_name=high,
+        node_selector={**scene.box.node_selector, **TIGHT},
+    )
+    create_retrying(f.kube, manifest)
+
+
+def _mid_plan(f: Faulty, scene: Scene, service: ServiceProcess) -> dict[str, Any]:
+    """Wait until the plan evicted the mover (Terminating: kwok is paused) and its replacement
+    is bound to the planned node; the plan, as ``service`` serves it."""
+    ns = scene.box.namespace
+    plan = plan_in(service, f"{ns}/big", ("Evicting",))
+    assert [(m["fromNode"], m["toNode"]) for m in plan["spec"]["moves"]] == [(scene.n0, scene.n1)]
+    assert plan["spec"]["bindings"] == [{"pod": f"{ns}/big", "node": scene.n0}]
+
+    def movers() -> list[Any]:
+        return f.kube.pods(ns, {"app": "mover"})
+
+    wait_for(
+        movers,
+        lambda pods: (
+            any(p.metadata.uid == scene.mover_uid and p.metadata.deletion_timestamp for p in pods)
+            and any(
+                p.metadata.uid != scene.mover_uid and p.spec.node_name == scene.n1 for p in pods
+            )
+        ),
+        description="the mover Terminating and its replacement bound to its planned node",
+        timeout=60,
+        describe=lambda pods: [(p.metadata.name, p.spec.node_name) for p in pods],
+    )
+    return plan
+
+
+def _taken_over(service: ServiceProcess, pod: str) -> dict[str, Any]:
+    def resumed() -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = service.get_json("/api/v1/plans")["items"]
+        return [
+            p
+            for p in items
+            if any(b["pod"] == pod for b in p["spec"]["bindings"])
+            and "leader changed mid-plan" in str(p["status"].get("reason"))
+        ]
+
+    return wait_for(resumed, bool, description=f"the plan for {pod} taken over", timeout=90)[0]
+
+
+def _ends_well(f: Faulty, scene: Scene, service: ServiceProcess, bare: list[str]) -> dict[str, Any]:
+    """The plan Completed, every pod where it planned it, nothing lost, no room left held, and
+    a later pod uses the room."""
+    ns = scene.box.namespace
+    plan = finished_plan(service, f"{ns}/big", timeout=180)
+    assert plan["status"]["phase"] == "Completed", plan["status"]
+    big = f.kube.wait_pod("big", ns, is_running, description="big running", timeout=120)
+    assert big.spec.node_name == scene.n0
+    [replacement] = f.kube.wait_running(ns, {"app": "mover"}, 1, timeout=120)
+    assert replacement.metadata.uid != scene.mover_uid
+    assert replacement.spec.node_name == scene.n1
+    lost = settled_lost(f.kube, ns, ["bare", *bare], timeout=180)
+    violations = 0  # no budget covers these pods
+    logger.info("%s: pods lost %d, PDB violations %d", ns, lost, violations)
+    assert (lost, violations) == (0, 0)
+    assert service.metric("scheduler_ext_reservations_held") == 0
+    # No hold outlives the plan: with big gone, a later pod of the same size takes its room.
+    f.kube.core.delete_namespaced_pod("big", ns, grace_period_seconds=0)
+    tight = {**scene.box.node_selector, **TIGHT}
+    later = builders.pod("later", namespace=ns, requests={"cpu": "2"}, node_selector=tight)
+    f.kube.create(later)
+    ran = f.kube.wait_pod("later", ns, is_running, description="later running", timeout=120)
+    assert ran.spec.node_name == scene.n0
+    return plan
+
+
+def test_d_arrivals_never_take_the_room_a_plan_holds(faulty: Faulty) -> None:
+    f = faulty
+    service = _service(f, "arrivals")
+    scene = _fragmented(f, "arrive", spare=True)
+    box, ns = scene.box, scene.box.namespace
+    try:
+        service.wait_ready()
+        _leading(service)
+        classes = {
+            value: box.priority_class(f"p{value}", value, preemption_policy="Never")
+            for value in (100, 1000)
+        }
+        names: list[str] = []
+        with paused(f.cluster, KWOK):
+            _trigger(f, scene)
+            classes[10_000] = f"{box.id}-high"  # the planned pod's own class: equal priority
+            _mid_plan(f, scene, service)
+            for i in range(240):
+                value = (100, 1000, 10_000)[i % 3]
+                name = f"arrival-{value}-{i}"
+                manifest = builders.pod(
+                    name,
+                    namespace=ns,
+                    requests={"cpu": "50m", "memory": "64Mi"},
+                    priority_class_name=classes[value],
+                    node_selector=box.node_selector,
+                )
+                create_retrying(f.kube, manifest)
+                names.append(name)
+            placed = wait_for(
+                lambda: {p.metadata.name: p.spec.node_name for p in f.kube.pods(ns)},
+                lambda nodes: all(nodes.get(n) for n in names),
+                description="every arrival bound",
+                timeout=240,
+                describe=lambda nodes: sum(1 for n in names if nodes.get(n)),
+            )
+            phase = plan_in(service, f"{ns}/big", ("Evicting",))["status"]["phase"]
+            assert phase == "Evicting"  # the plan held its room the whole time
+            held = {scene.n0, scene.n1}
+            intruders = sorted(n for n in names if placed[n] in held)
+            assert intruders == [], intruders
+        plan = _ends_well(f, scene, service, names)
+        final = {p.metadata.name: p.spec.node_name for p in f.kube.pods(ns)}
+        assert not [n for n in names if final.get(n) in {scene.n0, scene.n1}]
+        logger.info(
+            "arrivals: %d pods of priorities 100, 1000, 10000 placed while plan %s held room; "
+            "none on %s or %s",
+            len(names),
+            plan["metadata"]["name"],
+            scene.n0,
+            scene.n1,
+        )
+    finally:
+        service.stop()
+        box.cleanup()
+
+
+def test_e_the_leader_killed_mid_plan_the_other_replica_completes_it(faulty: Faulty) -> None:
+    f = faulty
+    first = _service(f, "replica-a")  # the one kube-scheduler calls
+    second: ServiceProcess | None = None
+    again: ServiceProcess | None = None
+    scene = _fragmented(f, "leader")
+    ns = scene.box.namespace
+    try:
+        first.wait_ready()
+        _leading(first)
+        second = _service(f, "replica-b", port=free_port())
+        second.wait_ready()
+        with paused(f.cluster, KWOK):
+            _trigger(f, scene)
+            _mid_plan(f, scene, second)
+            assert first.process is not None
+            first.process.kill()  # no release, no abort: the plan stays in Evicting
+            first.process.wait(10)
+            _leading(second)
+            # The killed replica comes back, as its Deployment would restart it, as a follower.
+            again = _service(f, "replica-a-again")
+            again.wait_ready()
+            plan = _taken_over(second, f"{ns}/big")
+            assert plan["status"]["reason"] == "leader changed mid-plan: resumed in Evicting"
+        _ends_well(f, scene, second, [])
+        assert "taken over in Evicting" in second.log()
+        assert again.metric("scheduler_ext_reservations_held") == 0
+    finally:
+        for service in (first, second, again):
+            if service is not None:
+                service.stop()
+        scene.box.cleanup()
+
+
+def test_f_the_service_killed_mid_plan_takes_it_over_when_restarted(faulty: Faulty) -> None:
+    f = faulty
+    service = _service(f, "single")
+    restarted: ServiceProcess | None = None
+    scene = _fragmented(f, "restart")
+    ns = scene.box.namespace
+    try:
+        service.wait_ready()
+        _leading(service)
+        with paused(f.cluster, KWOK):
+            _trigger(f, scene)
+            _mid_plan(f, scene, service)
+            assert service.process is not None
+            service.process.kill()
+            service.process.wait(10)
+            restarted = _service(f, "single-restarted")
+            restarted.wait_ready()
+            plan = _taken_over(restarted, f"{ns}/big")
+            assert plan["status"]["reason"] == "leader changed mid-plan: resumed in Evicting"
+        _ends_well(f, scene, restarted, [])
+    finally:
+        service.stop()
+        if restarted is not None:
+            restarted.stop()
+        scene.box.cleanup()
+
+
+def test_g_the_api_server_restarting_mid_plan(faulty: Faulty) -> None:
+    f = faulty
+    service = _service(f, "apiserver", SCHEDULER_EXT_CLUSTER__STALENESS_SECONDS="8")
+    scene = _fragmented(f, "apiserver")
+    ns = scene.box.namespace
+    statuses: list[tuple[float, int]] = []
+    stop = threading.Event()
+
+    def probe() -> None:
+        while not stop.wait(0.5):
+            try:
+                statuses.append((time.monotonic(), service.get("/readyz")[0]))
+            except OSError:
+                statuses.append((time.monotonic(), 0))
+
+    watcher = threading.Thread(target=probe, daemon=True)
+    try:
+        service.wait_ready()
+        _leading(service)
+        with paused(f.cluster, KWOK):
+            _trigger(f, scene)
+            _mid_plan(f, scene, service)
+            watcher.start()
+            restart(f.cluster, "kube-apiserver", down=15)
+            wait_for(
+                lambda: f.kube.core.read_namespace(NAMESPACE),
+                lambda found: found is not None,
+                description="the API server back",
+                timeout=120,
+            )
+            service.wait_ready(timeout=120)  # the watches recovered
+            _taken_over(service, f"{ns}/big")
+        stop.set()
+        watcher.join(5)
+        seen = [code for _, code in statuses]
+        assert 503 in seen, seen  # readiness said so while the API server was away
+        assert seen[-1] == 200, seen
+        assert "no longer leading in Evicting" in service.log()
+        _ends_well(f, scene, service, [])
+    finally:
+        stop.set()
+        service.stop()
+        scene.box.cleanup()

@@ -13,6 +13,12 @@ allowed to (the Lease lost), it drops the running plan at once without another w
 stays in its phase in the journal for whichever replica leads next, and its room is dropped here.
 ``stop`` (the service shutting down while it leads) aborts a running plan: its reservations live
 in this process only, and nothing says another process will take it over before its deadline.
+
+While it may not act (a follower), it mirrors the room the leader's running plan holds, from the
+plan's execution record in the journal, into this replica's store, so that this replica's
+filter verb keeps that room too; the mirror ends when the plan ends in the journal, or at its
+deadline, or when this replica starts to lead (it then takes the plan over and holds the room
+itself).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.domain import Cluster
 from scheduler_ext.execution.events import Recorder
 from scheduler_ext.execution.run import ExecutionClient, PlanRun, RunContext
-from scheduler_ext.execution.takeover import take_over
+from scheduler_ext.execution.takeover import running_records, take_over, taken
 from scheduler_ext.execution.targets import NotActionable, targets_of
 from scheduler_ext.metrics import Metrics
 from scheduler_ext.model.movability import EvictionPolicy
@@ -79,6 +85,8 @@ class Executor:
         self._run: PlanRun | None = None
         self._taken_over = False
         """Whether the plans left active in the journal were dealt with, in this term."""
+        self._mirrored: set[str] = set()
+        """The plans (of another replica) whose room this replica's store holds."""
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="plan-executor", daemon=True)
@@ -87,8 +95,33 @@ class Executor:
         with self._lock:
             return self._run is not None or not self._taken_over
 
+    def mirror(self) -> None:
+        """Hold in this store the room of the plans another replica runs (see the module)."""
+        now = self._context.now()
+        records = {
+            name: record
+            for name, record in running_records(self._journal.active()).items()
+            if record.deadline > now
+        }
+        for name in sorted(self._mirrored - set(records)):
+            self._store.release(name)
+            self._mirrored.discard(name)
+        for name, record in records.items():
+            if name not in self._mirrored:
+                found = taken(record.targets, record.known, self._store)
+                self._store.reserve(record.targets.reservations(), found)
+                self._mirrored.add(name)
+                logger.info("plan %s: its room held here too (run by the leader)", name)
+        self._context.metrics.reservations.set(len(self._store.reservations()))
+
+    def _unmirror(self) -> None:
+        for name in sorted(self._mirrored):
+            self._store.release(name)
+        self._mirrored.clear()
+
     def take_over(self) -> None:
         """Resume or abort the plans the journal holds active (``takeover.py``)."""
+        self._unmirror()
         run = take_over(self._journal.active(), self._context)
         with self._lock:
             self._run, self._taken_over = run, True
@@ -149,6 +182,10 @@ class Executor:
         while not self._stop.is_set():
             if not self._may_act():
                 self._relinquish()
+                try:
+                    self.mirror()
+                except Exception:  # a bug must not end the loop
+                    logger.exception("mirroring the leader's held room failed")
                 self._wake.wait(self._poll)
                 self._wake.clear()
                 continue

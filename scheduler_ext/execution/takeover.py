@@ -21,6 +21,7 @@ one unless a journal write failed); any older one is aborted.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Mapping
 
 from scheduler_ext.cluster.reservations import demand_items
 from scheduler_ext.cluster.store import ClusterStore
@@ -28,11 +29,13 @@ from scheduler_ext.errors import SchedulerExtError
 from scheduler_ext.execution import checks
 from scheduler_ext.execution.record import BadRecord, ExecutionRecord
 from scheduler_ext.execution.run import Abort, PlanRun, RunContext
+from scheduler_ext.execution.targets import Targets
 from scheduler_ext.planning.history import Phase, PlanDict
 
 logger = logging.getLogger(__name__)
 
 TAKEN_OVER = "leader changed mid-plan"
+HOLDING = (Phase.RESERVING.value, Phase.EVICTING.value, Phase.BINDING.value)
 
 
 class ResumedRun(PlanRun):
@@ -81,24 +84,46 @@ class ResumedRun(PlanRun):
         c.recorder.on_plan(self.plan, "PlanResumed", self.phase.value, reason)
 
     def _taken(self, store: ClusterStore) -> dict[str, str]:
-        """Reservation id -> pod key, for the room its pods took while no process held it: a
-        planned pod bound on its node, a replacement (owner and shape, not a known pod) there."""
-        taken: dict[str, str] = {}
-        pods = store.pods()
-        for reservation in self.targets.reservations():
-            for pod in pods:
-                if pod.node_name != reservation.node or pod.terminating:
-                    continue
-                if pod.key in taken.values():
-                    continue
-                owner = pod.owner.uid if pod.owner is not None else ""
-                new = pod.uid not in self._known.get(owner, ())
-                if reservation.entitles(pod.uid, owner, demand_items(pod.demand())) and (
-                    reservation.pod_uid or new
-                ):
-                    taken[reservation.id] = pod.key
-                    break
-        return taken
+        return taken(self.targets, self._known, store)
+
+
+def taken(
+    targets: Targets, known: Mapping[str, Collection[str]], store: ClusterStore
+) -> dict[str, str]:
+    """Reservation id -> pod key, for the room a plan's pods took already (while no process held
+    it, or before this one held it): a planned pod bound on its node, a replacement (owner and
+    shape, not one of ``known``) on its new node."""
+    found: dict[str, str] = {}
+    pods = store.pods()
+    for reservation in targets.reservations():
+        for pod in pods:
+            if pod.node_name != reservation.node or pod.terminating:
+                continue
+            if pod.key in found.values():
+                continue
+            owner = pod.owner.uid if pod.owner is not None else ""
+            new = pod.uid not in known.get(owner, ())
+            if reservation.entitles(pod.uid, owner, demand_items(pod.demand())) and (
+                reservation.pod_uid or new
+            ):
+                found[reservation.id] = pod.key
+                break
+    return found
+
+
+def running_records(plans: list[PlanDict]) -> dict[str, ExecutionRecord]:
+    """The execution records of the ``plans`` that hold room (Reserving, Evicting, Binding)."""
+    records: dict[str, ExecutionRecord] = {}
+    for plan in plans:
+        status = plan.get("status") or {}
+        if status.get("phase") not in HOLDING:
+            continue
+        name = str(plan["metadata"]["name"])
+        try:
+            records[name] = ExecutionRecord.parse(name, status.get("execution"))
+        except BadRecord:
+            continue
+    return records
 
 
 def _abort_unresumable(plan: str, context: RunContext, reason: str) -> None:

@@ -130,7 +130,12 @@ def _fragmented(f: Faulty, prefix: str, *, spare: bool = False) -> Scene:
     extra = box.nodes(1, cpu="64", memory="128Gi", pods=400) if spare else []
     low = box.priority_class("low", 100)
     others = [n1, *extra]
-    deploy_on(f.kube, box, "mover", n0, others, requests={"cpu": "1"}, priority_class_name=low)
+    # A grace period: evicted, it stays Terminating until kwok deletes it (a grace of 0 would
+    # have the API server delete it at once).
+    deploy_on(
+        f.kube, box, "mover", n0, others,
+        requests={"cpu": "1"}, priority_class_name=low, termination_grace_period_seconds=600,
+    )  # fmt: skip
     bare_on(f.kube, box, "bare", n1, "1")
     [mover] = f.kube.pods(box.namespace, {"app": "mover"})
     return Scene(box, n0, n1, extra[0] if extra else None, mover.metadata.uid)

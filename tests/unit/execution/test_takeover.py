@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import copy
 
+from scheduler_ext.cluster.kinds import KINDS
+from scheduler_ext.cluster.store import ClusterStore
+from scheduler_ext.execution.executor import Executor
 from scheduler_ext.execution.record import ExecutionRecord
+from scheduler_ext.model.movability import DEFAULT_POLICY
 from scheduler_ext.planning.history import Phase
 from testkit.wait import wait_for
-from tests.unit.execution.harness import PLAN, Harness, plan_dict, pod, successor
+from tests.unit.execution.harness import PLAN, Harness, node, plan_dict, pod, successor
 
 DELETED_AT = "2026-12-01T12:00:00Z"
 
@@ -155,8 +159,53 @@ def test_losing_the_lease_drops_the_run_here_without_a_write() -> None:
     leading[0] = False
     executor.start()
     try:
-        wait_for(h.store.reservations, lambda held: held == [], description="room dropped")
+        wait_for(lambda: executor._run, lambda run: run is None, description="the run dropped")
+        # A follower now: it keeps holding the room while the journal says the plan runs.
+        wait_for(h.store.reservations, bool, description="the room mirrored")
     finally:
         executor.stop()
     assert h.phase == "Evicting"  # left to the next leader
     assert "PlanAborted" not in h.client.reasons()
+
+
+def test_a_follower_holds_the_room_the_leaders_running_plan_holds() -> None:
+    h = _evicting()
+    store = ClusterStore()
+    for kind in KINDS:
+        store.replace(kind, [])
+    store.replace("Node", [node("a"), node("b")])
+    for obj in (
+        pod("v", "1", "a", deletionTimestamp=DELETED_AT),
+        pod("w", "1", "b", owner=None),
+        pod("p", "2", owner=None),
+        pod("v2", "1"),
+    ):
+        store.apply("Pod", "ADDED", obj)
+    follower = Executor(
+        store, h.journal, h.client, h.metrics, DEFAULT_POLICY,
+        deadline_seconds=60.0, poll_seconds=0.1, event_namespace="default",
+        clock=h.clock, now=h.clock, may_act=lambda: False,
+    )  # fmt: skip
+    follower.mirror()
+    assert {(r.node, r.label) for r in store.reservations()} == {
+        ("a", "ns/p"),
+        ("b", "replacement of ns/v"),
+    }
+    holds = store.holds_for("uid-x", "", {"cpu": 100})
+    assert holds.against == {"a": {"cpu": 2000, "pods": 1}, "b": {"cpu": 1000, "pods": 1}}
+    store.apply("Pod", "MODIFIED", pod("v2", "1", "b"))  # consumed here as on the leader
+    assert [r.label for r in store.reservations()] == ["ns/p"]
+    h.executor._run.abort("drift", "a test")  # type: ignore[union-attr]
+    follower.mirror()
+    assert store.reservations() == []
+    assert not store.holds_reservations
+
+
+def test_a_follower_stops_holding_at_the_plans_deadline() -> None:
+    h = _evicting()
+    follower = successor(h, may_act=lambda: False)
+    follower.mirror()
+    assert h.store.reservations()
+    h.clock.now += 61
+    follower.mirror()
+    assert h.store.reservations() == []

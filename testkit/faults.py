@@ -24,6 +24,9 @@ from pathlib import Path
 from testkit.cluster import KwokCluster
 from testkit.wait import WaitTimeout, wait_for
 
+_STARTED: list[subprocess.Popen[bytes]] = []
+"""The processes ``restart`` started: kept referenced (kwokctl stops them, by their pid file)."""
+
 
 def _pid_file(cluster: KwokCluster, component: str) -> Path:
     return cluster.workdir / "clusters" / cluster.name / "pids" / f"{component}.pid"
@@ -81,5 +84,6 @@ def restart(cluster: KwokCluster, component: str, *, down: float) -> int:
         started = subprocess.Popen(
             argv, cwd=cwd, env=environ, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
+    _STARTED.append(started)
     _pid_file(cluster, component).write_text(str(started.pid))
     return started.pid

@@ -15,7 +15,9 @@ Terminating, so the plan stays in Evicting with its room held, as long as the te
   completes it;
 - (f) the single service is killed mid-plan and restarted: the restarted one takes it over;
 - (g) the API server restarts mid-plan: readiness says "stale" meanwhile, the watches recover,
-  and the plan is taken over again and completed.
+  and the plan is taken over again and completed;
+- (h) the service is stopped (SIGTERM) mid-plan: it aborts the plan, saying why, and nothing is
+  lost.
 
 Each run ends with no reservation held and a later pod using the room, and logs and asserts
 "pods lost 0, PDB violations 0" (no budget covers these pods: none can be violated).
@@ -57,6 +59,7 @@ logger = logging.getLogger(__name__)
 NAMESPACE = "scheduler-ext"
 TIGHT = {"tier": "tight"}
 KWOK = "kwok-controller"
+CONTROLLER_MANAGER = {"node-monitor-grace-period": "600s", "leader-elect": "false"}
 
 
 @dataclass
@@ -77,7 +80,9 @@ def faulty(
     cluster = cluster_factory(
         extender_config(port),
         prefix="faults",
-        extra_args={"kube-controller-manager": {"node-monitor-grace-period": "600s"}},
+        # ... and it must not exit when the API server restarts (a lost leader election ends it,
+        # and kwokctl's binary runtime does not restart it).
+        extra_args={"kube-controller-manager": CONTROLLER_MANAGER},
     )
     try:
         cluster.install_crds()
@@ -375,8 +380,44 @@ def test_g_the_api_server_restarting_mid_plan(faulty: Faulty) -> None:
         assert 503 in seen, seen  # readiness said so while the API server was away
         assert seen[-1] == 200, seen
         assert "no longer leading in Evicting" in service.log()
+        assert f.cluster.dead_components() == []
         _ends_well(f, scene, service, [])
     finally:
         stop.set()
         service.stop()
+        scene.box.cleanup()
+
+
+def test_h_a_stopped_service_aborts_its_plan_and_nothing_is_lost(faulty: Faulty) -> None:
+    """``stop`` (SIGTERM) mid-plan: the plan is aborted (room dropped, said why) before the Lease
+    is released; the restarted service finds nothing to take over; the pods still all run."""
+    f = faulty
+    service = _service(f, "stopping")
+    restarted: ServiceProcess | None = None
+    scene = _fragmented(f, "stop")
+    ns = scene.box.namespace
+    try:
+        service.wait_ready()
+        _leading(service)
+        with paused(f.cluster, KWOK):
+            _trigger(f, scene)
+            _mid_plan(f, scene, service)
+            service.stop()
+            assert "aborted in Evicting: the service stopped while the plan ran" in service.log()
+            restarted = _service(f, "stopping-restarted")
+            restarted.wait_ready()
+            plan = plan_in(restarted, f"{ns}/big", ("Aborted",))
+            assert plan["status"]["reason"] == "the service stopped while the plan ran"
+        # kwok back: the victim goes, kube-scheduler (or a new plan) places big in its room.
+        big = f.kube.wait_pod("big", ns, is_running, description="big running", timeout=180)
+        assert big.spec.node_name == scene.n0
+        lost = settled_lost(f.kube, ns, ["bare"], timeout=180)
+        logger.info("%s: pods lost %d, PDB violations %d", ns, lost, 0)
+        assert lost == 0
+        assert "taken over" not in restarted.log()
+        assert restarted.metric("scheduler_ext_reservations_held") == 0
+    finally:
+        service.stop()
+        if restarted is not None:
+            restarted.stop()
         scene.box.cleanup()

@@ -6,9 +6,9 @@
   plan stays in Evicting for as long as a test needs: "mid-plan", deterministically. Node leases
   are not renewed meanwhile: give kube-controller-manager a long ``node-monitor-grace-period``.
 - ``restart(cluster, "kube-apiserver", down=...)``: the component's process is stopped (SIGTERM,
-  then SIGKILL), kept down ``down`` seconds, and started again with the same command line,
-  environment and working directory; its pid file gets the new pid, so that ``kwokctl delete
-  cluster`` stops the new process.
+  or the signal given; SIGKILL if it outlives 20 s), kept down ``down`` seconds, and started
+  again with the same command line, environment and working directory; its pid file gets the
+  new pid, so that ``kwokctl delete cluster`` stops the new process.
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ def _alive(pid: int) -> bool:
     return not (stat.exists() and stat.read_text().split(") ", 1)[-1].startswith("Z"))
 
 
-def restart(cluster: KwokCluster, component: str, *, down: float) -> int:
-    """Stop ``component``, wait ``down`` seconds, start it again; the new pid."""
+def restart(cluster: KwokCluster, component: str, *, down: float, sig: int = signal.SIGTERM) -> int:
+    """Stop ``component`` (``sig``; SIGKILL: a crash), wait ``down`` seconds, start it again;
+    the new pid."""
     pid = cluster.pids()[component]
     proc = Path(f"/proc/{pid}")
     argv = [a.decode() for a in (proc / "cmdline").read_bytes().split(b"\0") if a]
@@ -62,7 +63,7 @@ def restart(cluster: KwokCluster, component: str, *, down: float) -> int:
         if b"=" in item
     )
     cwd = os.readlink(proc / "cwd")
-    os.kill(pid, signal.SIGTERM)
+    os.kill(pid, sig)
     try:
         wait_for(
             lambda: _alive(pid),

@@ -297,11 +297,14 @@ def test_a_pod_without_the_client_certificate_cannot_drive_the_bind_verb(
     extender refuses the TLS handshake (or, where NetworkPolicy is enforced, nothing answers)."""
     quickstart.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "intruder"}})
     body = {"PodName": "api", "PodNamespace": DEMO, "PodUID": "x", "Node": "kwok-node-0"}
+    binds = _binds(quickstart)
     log = _probe(quickstart, "no-cert", f"{VERBS}/scheduler/bind", body, cert_secret=None)
     # Refused at the TLS layer (the server demands a certificate and drops the connection), or,
-    # where NetworkPolicy is enforced, never connected: no HTTP answer either way.
+    # where NetworkPolicy is enforced, never connected: no HTTP answer either way, and the bind
+    # verb never ran (its call counter did not move).
     assert log.startswith("refused:"), log
     assert log.split()[1] in REFUSALS, log
+    assert _binds(quickstart) == binds
     # The same pod may reach the port: without a certificate even /healthz there is refused.
     log = _probe(quickstart, "no-cert-health", f"{VERBS}/healthz", None, cert_secret=None)
     assert log.startswith("refused:"), log
@@ -337,11 +340,13 @@ def test_kind_down_deletes_the_cluster(quickstart: Quickstart) -> None:
 
 # -- helpers ---------------------------------------------------------------------------------------
 
-#: What a refused probe reports: the TLS handshake refused, the connection dropped or reset, or
-#: (NetworkPolicy) never answered.
+#: What a refused probe reports: the handshake refused or the connection dropped before any HTTP
+#: answer (with TLS 1.3 the client may send its request before the server rejects the missing
+#: certificate: then it sees the connection closed), or, NetworkPolicy, no answer at all.
 REFUSALS = frozenset(
-    {"SSLError", "SSLEOFError", "SSLZeroReturnError", "ConnectionResetError", "TimeoutError"}
-)
+    {"SSLError", "SSLEOFError", "SSLZeroReturnError", "ConnectionResetError", "RemoteDisconnected",
+     "BrokenPipeError", "TimeoutError"}
+)  # fmt: skip
 PROBE = """
 import json, ssl, sys, urllib.request, urllib.error
 url, body, cert = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -408,6 +413,11 @@ def _probe(
         interval=2,
     )
     return quickstart.run("--namespace", "intruder", "logs", name).strip()
+
+
+def _binds(quickstart: Quickstart) -> float:
+    metrics = quickstart.extender_get("/metrics")
+    return _sample(metrics, "scheduler_ext_verb_duration_seconds_count", verb="bind")
 
 
 def _served_as_default(cluster: Cluster, served: str) -> Cluster:

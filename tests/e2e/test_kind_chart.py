@@ -319,6 +319,18 @@ def test_the_network_policy_keeps_other_pods_off_the_verbs(quickstart: Quickstar
         {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
          "metadata": {"name": "stolen", "namespace": "intruder"}, "data": client["data"]},
     )  # fmt: skip
+    # The policy the API server holds selects the live extender pod and, on the verbs port, admits
+    # the live kube-scheduler pod and nothing of another namespace.
+    policy = quickstart.json("--namespace", NAMESPACE, "get", "networkpolicy", RELEASE)["spec"]
+    pods = quickstart.json("--namespace", NAMESPACE, "get", "pods")["items"]
+    labels = {p["metadata"]["labels"]["app.kubernetes.io/component"]: p["metadata"]["labels"]
+              for p in pods}  # fmt: skip
+    assert policy["podSelector"]["matchLabels"].items() <= labels["extender"].items()
+    [verbs] = [rule for rule in policy["ingress"] if rule["ports"][0]["port"] == "verbs"]
+    [peer] = verbs["from"]
+    assert set(peer) == {"podSelector"}  # no namespaceSelector: the release namespace only
+    assert peer["podSelector"]["matchLabels"].items() <= labels["scheduler"].items()
+
     log = _probe(quickstart, "with-cert", f"{VERBS}/healthz", None, cert_secret="stolen")
     daemonsets = quickstart.json("--namespace", "kube-system", "get", "daemonsets")["items"]
     enforcing = any(d["metadata"]["name"].startswith("kindnet") for d in daemonsets)

@@ -1,12 +1,13 @@
 """The README's kind steps, run as they stand: the chart in kind places a Pending pod by a plan.
 
-The fixture runs README.md's ``kind-quickstart`` block with bash (``set -euo pipefail``), with a
-cluster name and state directory of its own: hack/kind-up.sh (kind-config.yaml's cluster, 3 kwok
-fake nodes), ``kind load docker-image`` of the project's image (hack/image.sh), ``helm install`` in
-enforce mode, hack/kind-workload.sh (the fragmentation case), then the block's own waits and the
-plans API through ``kubectl port-forward``. While it runs, the fixture snapshots the cluster the
-moment the api pod is Pending with the case intact, so that the independent checker
-(testkit/checker.py) can judge the plan against the state it was made on. The tests then check that
+The fixture (tests/e2e/kind_quickstart.py) runs README.md's ``kind-quickstart`` block with bash
+(``set -euo pipefail``), with a cluster name and state directory of its own: hack/kind-up.sh
+(kind-config.yaml's cluster, 3 kwok fake nodes), ``kind load docker-image`` of the project's image
+(hack/image.sh), ``helm install`` in enforce mode, hack/kind-workload.sh (the fragmentation case),
+then the block's own waits and the plans API through ``kubectl port-forward``. While it runs, the
+fixture snapshots the cluster the moment the api pod is Pending with the case intact, so that the
+independent checker (testkit/checker.py) can judge the plan against the state it was made on.
+The tests then check that
 
 - the chart's kube-scheduler and the extender ran as real pods on the real node, kube-scheduler
   calling the extender through its Service over mutual TLS (the extender counted filter and bind
@@ -25,189 +26,41 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import re
-import signal
 import subprocess
-import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from scheduler_ext.cluster.snapshot import cluster_from_objects
 from scheduler_ext.domain import Cluster
 from testkit.bins import KubeBins
 from testkit.checker import DEFAULT_SCHEDULER, check_plan
 from testkit.wait import wait_for
-from tests.e2e.test_kind import BUILD_TIMEOUT, KIND_DOWN, REPO, _docker_ready_or_skip
+from tests.e2e.kind_quickstart import (
+    DEMO,
+    IMAGE,
+    NAMESPACE,
+    REFUSALS,
+    RELEASE,
+    VERBS,
+    Quickstart,
+    app,
+    probe,
+    run_quickstart,
+    sample,
+)
+from tests.e2e.test_kind import KIND_DOWN, REPO
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-README = REPO / "README.md"
-MARKER = "<!-- kind-quickstart"
-RELEASE = "scheduler-ext"  # the README's release: the chart's full name is the release's
-NAMESPACE = "scheduler-ext"
-DEMO = "demo"
-IMAGE = "scheduler-ext:dev"
-VERBS = f"https://{RELEASE}.{NAMESPACE}.svc:8888"
-
-
-def quickstart_block() -> str:
-    """The README's ``sh`` block after the kind-quickstart marker, verbatim."""
-    text = README.read_text()
-    found = re.search(re.escape(MARKER) + r"[^\n]*\n```sh\n(.*?)\n```", text, re.S)
-    assert found, f"README.md has no ```sh block after {MARKER!r}"
-    return found.group(1)
-
-
-@dataclass(frozen=True)
-class Quickstart:
-    name: str
-    env: dict[str, str]
-    kubeconfig: Path
-    kubectl: Path
-    output: str
-    snapshot: Cluster  # the cluster when the api pod was Pending, before the plan
-    before: dict[str, dict[str, Any]]  # demo's pods then: name -> pod
-
-    def run(self, *args: str, stdin: str | None = None, timeout: float = 120) -> str:
-        done = subprocess.run(
-            [str(self.kubectl), "--kubeconfig", str(self.kubeconfig), *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        assert done.returncode == 0, f"kubectl {' '.join(args)}: {done.stderr}"
-        return done.stdout
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.run(*args, "--output", "json"))
-
-    def apply(self, *manifests: dict[str, Any]) -> None:
-        self.run("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List",
-                                                        "items": list(manifests)}))  # fmt: skip
-
-    def extender_get(self, path: str) -> str:
-        """GET on the extender's admin port from inside its own pod (no port-forward, no policy)."""
-        code = (
-            "import sys, urllib.request; "
-            f"sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:8889{path}').read().decode())"
-        )
-        return self.run("--namespace", NAMESPACE, "exec", f"deploy/{RELEASE}", "--",
-                        "python", "-c", code)  # fmt: skip
-
-
-def _kubectl_json(kubectl: Path, kubeconfig: Path, *args: str) -> Any:
-    done = subprocess.run(
-        [str(kubectl), "--kubeconfig", str(kubeconfig), *args, "-o", "json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    return json.loads(done.stdout) if done.returncode == 0 else None
-
-
-def _app(pod: dict[str, Any]) -> str:
-    return str(pod["metadata"].get("labels", {}).get("app", ""))
-
-
-def _before_the_plan(pods: list[dict[str, Any]]) -> bool:
-    """The case set up and nothing of a plan done yet: api unbound, the 6 low pods bound and
-    none of them on its way out."""
-    api = [p for p in pods if _app(p) == "api"]
-    low = [p for p in pods if _app(p) in {"batch", "web"}]
-    return (
-        bool(api)
-        and not any(p["spec"].get("nodeName") for p in api)
-        and len(low) == 6
-        and all(p["spec"].get("nodeName") and "deletionTimestamp" not in p["metadata"] for p in low)
-    )
-
-
-def _snapshot_when_pending(
-    process: subprocess.Popen[bytes], kubectl: Path, kubeconfig: Path, log: Path
-) -> tuple[Cluster, dict[str, dict[str, Any]]]:
-    """Polls while the block runs. Pods are listed in one call (one resourceVersion): the first
-    list with api Pending and the case intact is the state the plan is made on; nodes, budgets,
-    PriorityClasses and namespaces, which the plan does not change, are listed after it."""
-    while process.poll() is None:
-        listed = _kubectl_json(kubectl, kubeconfig, "get", "pods", "--all-namespaces")
-        demo = [p for p in (listed or {"items": []})["items"]
-                if p["metadata"]["namespace"] == DEMO]  # fmt: skip
-        if listed is not None and _before_the_plan(demo):
-            kinds = "nodes,poddisruptionbudgets,priorityclasses,namespaces"
-            rest = _kubectl_json(kubectl, kubeconfig, "get", "--all-namespaces", kinds)
-            assert rest is not None, "cannot list the cluster's nodes"
-            snapshot = cluster_from_objects([listed, rest], source="kind", strict_nodes=False)
-            return snapshot, {p["metadata"]["name"]: p for p in demo}
-        time.sleep(0.1 if demo else 2)
-    raise AssertionError(
-        f"the README block ended (exit {process.returncode}) before the api pod was seen "
-        f"Pending:\n{log.read_text(errors='replace')[-6000:]}"
-    )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Ends the block's process group (bash, and what it left running) if still there."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
 
 
 @pytest.fixture(scope="module")
 def quickstart(
     kube_bins: KubeBins, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Quickstart]:
-    _docker_ready_or_skip()
-    block = quickstart_block()
-    name = f"se-kc-{uuid.uuid4().hex[:6]}"
-    tmp = tmp_path_factory.mktemp("kind-chart")
-    state = tmp / "state"
-    kubeconfig = state / name / "kubeconfig"
-    env = dict(os.environ)
-    env.update(
-        KIND_CLUSTER_NAME=name,
-        KIND_STATE=str(state),
-        # The harness's kubectl and helm first; kind comes from hack/kind-env.sh (the cached one).
-        PATH=f"{kube_bins.kubectl.parent}:{REPO / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
-    )
-    env.pop("KUBECONFIG", None)
-    log = tmp / "quickstart.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            # Traced with the elapsed seconds, each step and its time in the log (a failure's
-            # report); bash ignores PS4 from the environment when run as root.
-            ["bash", "-euo", "pipefail", "-c", f"PS4='+ [${{SECONDS}}s] '; set -x\n{block}"],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        snapshot, before = _snapshot_when_pending(process, kube_bins.kubectl, kubeconfig, log)
-        try:
-            code = process.wait(BUILD_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            code = -1
-        output = log.read_text(errors="replace")
-        assert code == 0, f"the README block exited with {code}:\n{output[-8000:]}"
-        yield Quickstart(name, env, kubeconfig, kube_bins.kubectl, output, snapshot, before)
-    finally:
-        _stop(process)
-        subprocess.run(["bash", str(KIND_DOWN)], env=env, cwd=REPO, timeout=300, check=False)
+    with run_quickstart(kube_bins, tmp_path_factory) as run:
+        yield run
 
 
 def _running_on(pod: dict[str, Any], node: str) -> bool:
@@ -238,14 +91,14 @@ def test_the_charts_pods_run_on_the_real_node_and_talk_mutual_tls(quickstart: Qu
 
     metrics = quickstart.extender_get("/metrics")
     for verb in ("filter", "bind"):  # only that kube-scheduler's configuration calls them
-        calls = _sample(metrics, "scheduler_ext_verb_duration_seconds_count", verb=verb)
+        calls = sample(metrics, "scheduler_ext_verb_duration_seconds_count", verb=verb)
         assert calls >= 1, f"no {verb} call reached the extender"
 
 
 def test_the_pending_pod_is_placed_by_a_plan(quickstart: Quickstart) -> None:
-    [pending] = [p for p in quickstart.before.values() if _app(p) == "api"]
+    [pending] = [p for p in quickstart.before.values() if app(p) == "api"]
     key = f"{DEMO}/{pending['metadata']['name']}"
-    low = [p for p in quickstart.before.values() if _app(p) in {"batch", "web"}]
+    low = [p for p in quickstart.before.values() if app(p) in {"batch", "web"}]
     assert len(low) == 6
     assert all(p["spec"].get("nodeName") for p in low)
 
@@ -277,7 +130,7 @@ def test_the_pending_pod_is_placed_by_a_plan(quickstart: Quickstart) -> None:
     assert plan["spec"]["moves"], "the case needs a move: no node had 2 cores free"
     for move in plan["spec"]["moves"]:
         moved = quickstart.before[move["pod"].split("/", 1)[1]]
-        replacements = [p for p in after if _app(p) == _app(moved)
+        replacements = [p for p in after if app(p) == app(moved)
                         and p["metadata"]["uid"] not in old]  # fmt: skip
         assert any(_running_on(p, move["toNode"]) for p in replacements), (move, replacements)
     lost = wait_for(
@@ -298,7 +151,7 @@ def test_a_pod_without_the_client_certificate_cannot_drive_the_bind_verb(
     quickstart.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "intruder"}})
     body = {"PodName": "api", "PodNamespace": DEMO, "PodUID": "x", "Node": "kwok-node-0"}
     binds = _binds(quickstart)
-    log = _probe(quickstart, "no-cert", f"{VERBS}/scheduler/bind", body, cert_secret=None)
+    log = probe(quickstart, "no-cert", f"{VERBS}/scheduler/bind", body, cert_secret=None)
     # Refused at the TLS layer (the server demands a certificate and drops the connection), or,
     # where NetworkPolicy is enforced, never connected: no HTTP answer either way, and the bind
     # verb never ran (its call counter did not move).
@@ -306,7 +159,7 @@ def test_a_pod_without_the_client_certificate_cannot_drive_the_bind_verb(
     assert log.split()[1] in REFUSALS, log
     assert _binds(quickstart) == binds
     # The same pod may reach the port: without a certificate even /healthz there is refused.
-    log = _probe(quickstart, "no-cert-health", f"{VERBS}/healthz", None, cert_secret=None)
+    log = probe(quickstart, "no-cert-health", f"{VERBS}/healthz", None, cert_secret=None)
     assert log.startswith("refused:"), log
 
 
@@ -331,7 +184,7 @@ def test_the_network_policy_keeps_other_pods_off_the_verbs(quickstart: Quickstar
     assert set(peer) == {"podSelector"}  # no namespaceSelector: the release namespace only
     assert peer["podSelector"]["matchLabels"].items() <= labels["scheduler"].items()
 
-    log = _probe(quickstart, "with-cert", f"{VERBS}/healthz", None, cert_secret="stolen")
+    log = probe(quickstart, "with-cert", f"{VERBS}/healthz", None, cert_secret="stolen")
     daemonsets = quickstart.json("--namespace", "kube-system", "get", "daemonsets")["items"]
     enforcing = any(d["metadata"]["name"].startswith("kindnet") for d in daemonsets)
     if log.startswith("answered:") and not enforcing:
@@ -352,84 +205,10 @@ def test_kind_down_deletes_the_cluster(quickstart: Quickstart) -> None:
 
 # -- helpers ---------------------------------------------------------------------------------------
 
-#: What a refused probe reports: the handshake refused or the connection dropped before any HTTP
-#: answer (with TLS 1.3 the client may send its request before the server rejects the missing
-#: certificate: then it sees the connection closed), or, NetworkPolicy, no answer at all.
-REFUSALS = frozenset(
-    {"SSLError", "SSLEOFError", "SSLZeroReturnError", "ConnectionResetError", "RemoteDisconnected",
-     "BrokenPipeError", "TimeoutError"}
-)  # fmt: skip
-PROBE = """
-import json, ssl, sys, urllib.request, urllib.error
-url, body, cert = sys.argv[1], sys.argv[2], sys.argv[3]
-context = ssl.create_default_context()
-context.check_hostname = False
-context.verify_mode = ssl.CERT_NONE  # the server's identity is not what is tested
-if cert:
-    context.load_cert_chain(cert + "/tls.crt", cert + "/tls.key")
-data = body.encode() if body else None
-request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-try:
-    with urllib.request.urlopen(request, timeout=10, context=context) as response:
-        print("answered:", response.status, response.read()[:200].decode(errors="replace"))
-except urllib.error.HTTPError as exc:
-    print("answered:", exc.code, exc.read()[:200].decode(errors="replace"))
-except Exception as exc:
-    cause = getattr(exc, "reason", exc)  # URLError wraps the socket's or TLS's error
-    print("refused:", type(cause).__name__, cause)
-"""
-
-
-def _probe(
-    quickstart: Quickstart, name: str, url: str, body: Any, *, cert_secret: str | None
-) -> str:
-    """Runs the PROBE in a pod of the project's image in the namespace intruder; its one line."""
-    container: dict[str, Any] = {
-        "name": "probe",
-        "image": IMAGE,
-        "imagePullPolicy": "Never",
-        "command": [
-            "python",
-            "-c",
-            PROBE,
-            url,
-            json.dumps(body) if body else "",
-            "/cert" if cert_secret else "",
-        ],
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
-    }
-    spec: dict[str, Any] = {
-        "restartPolicy": "Never",
-        "nodeSelector": {"kubernetes.io/hostname": f"{quickstart.name}-control-plane"},
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": 65532,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
-        "containers": [container],
-    }
-    if cert_secret:
-        container["volumeMounts"] = [{"name": "cert", "mountPath": "/cert", "readOnly": True}]
-        spec["volumes"] = [{"name": "cert", "secret": {"secretName": cert_secret}}]
-    metadata = {"name": name, "namespace": "intruder"}
-    quickstart.apply({"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec})
-    wait_for(
-        lambda: quickstart.json("--namespace", "intruder", "get", "pod", name)["status"],
-        lambda status: status.get("phase") in {"Succeeded", "Failed"},
-        description=f"the probe pod {name} done",
-        timeout=180,
-        interval=2,
-    )
-    return quickstart.run("--namespace", "intruder", "logs", name).strip()
-
 
 def _binds(quickstart: Quickstart) -> float:
     metrics = quickstart.extender_get("/metrics")
-    return _sample(metrics, "scheduler_ext_verb_duration_seconds_count", verb="bind")
+    return sample(metrics, "scheduler_ext_verb_duration_seconds_count", verb="bind")
 
 
 def _served_as_default(cluster: Cluster, served: str) -> Cluster:
@@ -450,15 +229,3 @@ def _pods_lost(quickstart: Quickstart) -> int:
     for deployment in quickstart.json("--namespace", DEMO, "get", "deployments")["items"]:
         lost += deployment["spec"]["replicas"] - deployment["status"].get("readyReplicas", 0)
     return lost
-
-
-def _sample(text: str, name: str, **labels: str) -> float:
-    """The sum of a metric's samples whose labels include ``labels``."""
-    total = 0.0
-    for line in text.splitlines():
-        if not line.startswith(name + "{"):
-            continue
-        found = dict(re.findall(r'(\w+)="([^"]*)"', line[len(name) : line.rindex("}")]))
-        if labels.items() <= found.items():
-            total += float(line.split()[-1])
-    return total

@@ -2,11 +2,11 @@
 # Deletes a cluster made by hack/kind-up.sh: stops its kwok controller (by the pid kind-up.sh wrote),
 # `kind delete cluster`, and removes its state directory. Deleting a cluster that is not there is not
 # an error.
-# Usage: hack/kind-down.sh [--name NAME]
+# Usage: hack/kind-down.sh [--name NAME]   (default: $KIND_CLUSTER_NAME, else scheduler-ext)
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-name=scheduler-ext
+name="${KIND_CLUSTER_NAME:-scheduler-ext}"
 
 die() {
   printf 'kind-down: ERROR: %s\n' "$*" >&2

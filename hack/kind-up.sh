@@ -10,14 +10,20 @@
 # left to the kubelet. Its pid and log are in the cluster's state directory; hack/kind-down.sh stops it.
 #
 # On stdout it prints the cluster's kubeconfig path, and only that; progress goes to stderr.
+# The fake nodes carry the taint kwok.x-k8s.io/node=fake:NoSchedule: only pods that tolerate it (the
+# scenario's workloads, DaemonSets) land there, everything else (the chart's pods, CoreDNS) stays on
+# the real node, where it really runs.
+#
 # Usage: hack/kind-up.sh [--name NAME] [--kwok-nodes N]
 #   export KUBECONFIG=$(hack/kind-up.sh --kwok-nodes 3)
-# Environment: KIND_NODE_IMAGE: a node image to use instead of building one (e.g. kindest/node:...,
-#              with `kind` from PATH); KIND_STATE: where clusters' state directories go.
+# Environment: KIND_CLUSTER_NAME: the cluster's name when --name is not given (kind's own variable;
+#              default scheduler-ext); KIND_NODE_IMAGE: a node image to use instead of building one
+#              (e.g. kindest/node:..., with `kind` from PATH); KIND_STATE: where clusters' state
+#              directories go.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-name=scheduler-ext
+name="${KIND_CLUSTER_NAME:-scheduler-ext}"
 kwok_nodes=0
 
 log() { printf 'kind-up: %s\n' "$*" >&2; }
@@ -87,10 +93,11 @@ if [ "$kwok_nodes" -gt 0 ]; then
   log "adding $kwok_nodes kwok fake nodes"
   PYTHONPATH="$repo" "$py" -c '
 import json, sys
-from testkit.builders import node
+from testkit.builders import node, taint
 count = int(sys.argv[1])
+fake = taint("kwok.x-k8s.io/node", "fake", "NoSchedule")
 print(json.dumps({"apiVersion": "v1", "kind": "List",
-                  "items": [node(f"kwok-node-{i}") for i in range(count)]}))
+                  "items": [node(f"kwok-node-{i}", taints=[fake]) for i in range(count)]}))
 ' "$kwok_nodes" | "${kubectl[@]}" apply -f - >&2 || die "cannot create the kwok nodes"
   "${kubectl[@]}" wait --for=condition=Ready node -l type=kwok --timeout=120s >&2 ||
     die "the kwok nodes did not become Ready; see $state/kwok.log"

@@ -310,6 +310,37 @@ def test_without_the_second_scheduler_only_the_extender_is_rendered() -> None:
     ]
 
 
+def test_several_replicas_elect_a_leader_on_the_lease_the_role_grants(tmp_path: Path) -> None:
+    rendered = render({"extender": {"replicas": 3, "leaderElection": {"leaseName": "se-lease"}}})
+    assert rendered.get("Deployment", NAME)["spec"]["replicas"] == 3
+    election = _settings(rendered)["leader_election"]
+    assert election["enabled"] is True
+    assert election["lease_name"] == "se-lease"
+    own = rendered.get("Role", NAME)["rules"]
+    assert {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+            "resourceNames": ["se-lease"], "verbs": ["get", "update"]} in own  # fmt: skip
+    assert {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+            "verbs": ["create"]} in own  # fmt: skip
+    [binding] = [b for b in rendered.of_kind("RoleBinding") if b["roleRef"]["name"] == NAME]
+    assert binding["subjects"][0]["name"] == NAME  # the extender's ServiceAccount
+    # The service reads these settings as leader election with the chart's times.
+    settings = _settings(rendered)
+    settings["server"] = {}
+    path = tmp_path / "settings.yaml"
+    path.write_text(yaml.safe_dump(settings))
+    loaded = load_settings(config_file=path).leader_election
+    assert (loaded.enabled, loaded.lease_name) == (True, "se-lease")
+    assert (loaded.lease_duration_seconds, loaded.renew_deadline_seconds,
+            loaded.retry_period_seconds) == (15, 10, 2)  # fmt: skip
+
+
+def test_leader_election_may_be_off_only_with_one_replica() -> None:
+    one = render({"extender": {"leaderElection": {"enabled": False}}})
+    assert _settings(one)["leader_election"]["enabled"] is False
+    complaint = render_error({"extender": {"replicas": 2, "leaderElection": {"enabled": False}}})
+    assert "extender.replicas > 1 needs extender.leaderElection.enabled" in complaint
+
+
 @pytest.mark.parametrize(
     ("values", "complaint"),
     [
@@ -317,6 +348,14 @@ def test_without_the_second_scheduler_only_the_extender_is_rendered() -> None:
         ({"extender": {"replcas": 2}}, "replcas"),
         ({"scheduler": {"extender": {"verbs": ["filter", "score"]}}}, "/scheduler/extender/verbs"),
         ({"extender": {"settings": {"mode": "enforce"}}}, "/extender/settings/mode"),
+        (
+            {"extender": {"settings": {"leader_election": {"enabled": False}}}},
+            "/extender/settings/leader_election",
+        ),
+        (
+            {"extender": {"leaderElection": {"leaseName": "Not A Name"}}},
+            "/extender/leaderElection/leaseName",
+        ),
     ],
 )
 def test_the_values_schema_refuses_mistakes(values: dict[str, Any], complaint: str) -> None:

@@ -3,7 +3,7 @@
 hack/kind-up.sh builds (once, cached outside the repo) or loads the offline node image, creates the
 cluster of kind-config.yaml, waits for CoreDNS and adds kwok fake nodes; this test then checks that
 the real node is Ready, that a locally built image loaded with ``kind load docker-image`` runs as a
-pod on it, and that the fake nodes are registered and Ready, and tears it all down with
+pod on it, and that the fake nodes are registered, Ready and tainted, and tears it all down with
 hack/kind-down.sh. Warm (node image cached): a few minutes. Cold: the node image's build first
 (docs/kind.md has the figures).
 
@@ -209,6 +209,9 @@ def test_kwok_fake_nodes_are_registered_and_ready(kind_cluster: KindCluster) -> 
     assert sorted(n["metadata"]["name"] for n in nodes) == [
         f"kwok-node-{i}" for i in range(KWOK_NODES)
     ]
+    # Tainted: only pods that tolerate it are "run" by kwok; the rest stays on the real node.
+    fake = {"key": "kwok.x-k8s.io/node", "value": "fake", "effect": "NoSchedule"}
+    assert all(fake in n["spec"].get("taints", []) for n in nodes)
 
 
 def test_kind_down_deletes_the_cluster(kind_cluster: KindCluster) -> None:

@@ -115,7 +115,7 @@ what deploy/rbac.yaml grants; enforce adds what executing plans needs.
   verbs: [create]
 - apiGroups: [coordination.k8s.io]
   resources: [leases]
-  resourceNames: [scheduler-ext]
+  resourceNames: [{{ .Values.extender.leaderElection.leaseName }}]
   verbs: [get, update]
 {{- end }}
 

@@ -18,7 +18,12 @@ from scheduler_ext.domain import PODS, Cluster, Node, Pod
 from scheduler_ext.model import movability
 from scheduler_ext.model.assignment import current_assignment, interpod_violations
 from scheduler_ext.model.build import demand
-from scheduler_ext.model.eligibility import REASON_NOT_READY, static_reject_reason
+from scheduler_ext.model.eligibility import (
+    NOT_READY_TAINT,
+    REASON_NOT_READY,
+    static_reject_reason,
+    untolerated_taint,
+)
 from scheduler_ext.model.indexes import BudgetIndex, NodeSets
 from scheduler_ext.model.interpod import REASON_AFFINITY, REASON_ANTI, InterPod
 from scheduler_ext.model.movability import EvictionPolicy, budget_allowance
@@ -34,12 +39,12 @@ _RULE_REASONS = (
 FROZEN = EvictionPolicy(movable_owner_kinds=frozenset())
 """Every running pod stays: the cluster as kube-scheduler sees it now."""
 
-NOT_READY_TAINT_REASON = "node(s) had untolerated taint {node.kubernetes.io/not-ready: }"
-"""What kube-scheduler says of a node that is not Ready: the node lifecycle controller's taint."""
+TAINT_REASON = "node(s) had untolerated taint(s)"
+"""TaintToleration's words since Kubernetes 1.33 (no longer naming the taint: we add it)."""
 
 FILTERS = (
     ("NodeUnschedulable", ("node(s) were unschedulable",)),
-    ("TaintToleration", ("node(s) had untolerated taint",)),
+    ("TaintToleration", (TAINT_REASON,)),
     ("NodeAffinity", ("node(s) didn't match Pod's node affinity",)),
     ("NodePorts", ("node(s) didn't have free ports",)),
     ("NodeResourcesFit", ("Too many pods", "Insufficient ")),
@@ -127,6 +132,19 @@ def alone(cluster: Cluster, pod: Pod) -> Cluster:
     )
 
 
+def _static(pod: Pod, node: Node) -> list[str]:
+    """The static filters' reason in kube-scheduler's words, the taint named as a detail (a node
+    not Ready is the node lifecycle controller's not-ready taint to kube-scheduler)."""
+    static = static_reject_reason(pod, node)
+    if static is None:
+        return []
+    taint = NOT_READY_TAINT if static == REASON_NOT_READY else untolerated_taint(pod, node)
+    if static.startswith("node(s) had untolerated taint") or static == REASON_NOT_READY:
+        assert taint is not None
+        return [f"{TAINT_REASON} (taint {taint.key}={taint.value}:{taint.effect})"]
+    return [static]
+
+
 def blockers_now(cluster: Cluster, pod: Pod) -> tuple[NodeVerdict, ...]:
     """Per node, what keeps ``pod`` off it while every running pod stays where it is."""
     index = {node.name: i for i, node in enumerate(cluster.nodes)}
@@ -137,9 +155,7 @@ def blockers_now(cluster: Cluster, pod: Pod) -> tuple[NodeVerdict, ...]:
     needs = demand(pod)
     reasons: list[list[str]] = []
     for node in cluster.nodes:
-        static = static_reject_reason(pod, node)
-        static = NOT_READY_TAINT_REASON if static == REASON_NOT_READY else static
-        reasons.append([static] if static else [])
+        reasons.append(_static(pod, node))
     passing = [i for i, found in enumerate(reasons) if not found]
     for i in passing:  # NodeResourcesFit runs before the inter-pod filters
         node = cluster.nodes[i]

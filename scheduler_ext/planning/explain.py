@@ -40,8 +40,9 @@ if TYPE_CHECKING:
 SHOWN_NODES = 3
 """Nodes named per group; the rest are counted."""
 
-_DETAIL = re.compile(r" \((needs [^()]*)\)$")
-"""A shortfall's amounts ("Insufficient cpu (needs 3, 2 free)"); other parentheses are words."""
+_DETAIL = re.compile(r" \(((?:needs|taint) [^()]*)\)$")
+"""A node's own detail: a shortfall's amounts ("Insufficient cpu (needs 3, 2 free)"), the taint
+("... taint(s) (taint gpu=yes:NoSchedule)"); other parentheses are kube-scheduler's words."""
 
 
 class ExplainError(SchedulerExtError):

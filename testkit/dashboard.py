@@ -194,7 +194,8 @@ def plot(results: Results, out: Path, started: float, title: str = "") -> None:
             for series in results[target]:
                 xs = [float(t) - started for t, _ in series["values"]]
                 ys = [float(v) for _, v in series["values"]]
-                ax.plot(xs, ys, label=_legend(target.legend, series["metric"]), linewidth=1.2)
+                label = _legend(target.legend, series["metric"])
+                ax.plot(xs, ys, label=label, linewidth=1.2, marker=".", markersize=3)
                 drawn = True
         ax.set_xlim(*span)
         if drawn:

@@ -9,6 +9,7 @@ import pytest
 
 from scheduler_ext.domain import (
     Cluster,
+    DisruptionBudget,
     LabelSelector,
     Node,
     NodeSelectorTerm,
@@ -268,3 +269,30 @@ def test_the_taint_is_named_per_node(bad: Node, detail: str) -> None:
     found = explain.explain(cluster, "default/p-1", OPTIONS, isolate=False)
     assert [(g.reasons, g.details) for g in found.now] == [((UNTOLERATED,), (detail,))]
     assert detail.split(": ", 1)[1] in explain.to_table(found)
+
+
+def test_a_budget_that_allows_no_disruption_is_named_where_it_holds_the_room() -> None:
+    budget = DisruptionBudget(
+        namespace="default", name="batch", selector=LabelSelector(labels(app="batch")),
+        disruptions_allowed=0,
+    )  # fmt: skip
+    cluster = Cluster(
+        nodes=(node("a"),),
+        pods=(
+            pod("batch-1", cpu=3000, node="a", labels={"app": "batch"}),
+            pod("api-1", cpu=2000, priority=500),
+        ),
+        budgets=(budget,),
+    )
+    found = explain.explain(cluster, "default/api-1", OPTIONS, isolate=False)
+    assert found.placed_on is None  # the only pod that could make room may not be disrupted
+    check_plan(alone(cluster, cluster.pods[1]), plan_to_dict(found.plan))
+    assert [(g.reasons, g.nodes) for g in found.held] == [
+        (
+            (
+                "room once its 1 lower-priority movable pod(s) leave; budget default/batch "
+                "allows no disruption",
+            ),
+            ("a",),
+        )
+    ]

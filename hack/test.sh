@@ -12,4 +12,6 @@ lint-imports
 hadolint Dockerfile
 # The control plane for the end-to-end tests: built once (about 10 minutes), then reused.
 bash hack/kube-bins.sh >/dev/null
+# prometheus and promtool (Debian's prometheus) for the rule tests and the real-Prometheus test.
+bash hack/prometheus.sh >/dev/null
 pytest "$@"

@@ -18,6 +18,19 @@ from prometheus_client.context_managers import Timer
 PREFIX = "scheduler_ext"
 
 VERB_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+#: The fixed label values of each counter, exported at 0 from the start: Prometheus takes a
+#: series' first sample as its starting point, so a series born at 1 would hide that first count
+#: from rate() and increase() (and a stat of "failures" would say "No data" instead of 0).
+KNOWN_LABELS: Mapping[str, tuple[tuple[str, ...], ...]] = {
+    "plans": (("improves",), ("no_improvement",), ("failed",)),
+    "binds": (("ok",), ("refused",), ("error",)),
+    "plan_phases": tuple(
+        (p,) for p in ("Reserving", "Evicting", "Binding", "Completed", "Aborted")
+    ),
+    "plan_outcomes": (("completed", ""),),
+    "evictions": tuple((r,) for r in ("evicted", "gone", "blocked", "refused")),
+    "moves": (("landed",), ("abandoned",)),
+}
 SOLVE_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -148,6 +161,10 @@ class Metrics:
             "1 once every watched kind has been listed, else 0.",
             registry=r,
         )
+        for name, values in KNOWN_LABELS.items():
+            counter: Counter = getattr(self, name)
+            for labels in values:
+                counter.labels(*labels)
 
     def time_verb(self, verb: str) -> Timer:
         """``with metrics.time_verb("filter"):`` observes the block's duration, exceptions too."""

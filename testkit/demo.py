@@ -19,7 +19,7 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +78,15 @@ def _api_pod(kube: Kube) -> Any:
     return pods[0] if pods else None
 
 
-def run(mode: str, workdir: Path) -> int:
+def run(
+    mode: str,
+    workdir: Path,
+    *,
+    admin_port: int | None = None,
+    then: Callable[[KwokCluster, ServiceProcess], None] | None = None,
+) -> int:
+    """The demo; with ``admin_port`` the plans API and /metrics are served there, and ``then``
+    (tests: a scraping Prometheus) runs after the last step, while the cluster and service live."""
     port = free_port()
     _say("a kwokctl control plane; kube-scheduler calls scheduler-ext (all four verbs)")
     with (
@@ -87,8 +95,11 @@ def run(mode: str, workdir: Path) -> int:
     ):
         cluster.install_crds()  # plans are kept as PackingPlan objects
         env = {"SCHEDULER_EXT_MODE": mode}
+        if admin_port is not None:
+            env["SCHEDULER_EXT_SERVER__ADMIN_PORT"] = str(admin_port)
         service = ServiceProcess(cluster.kubeconfig, port, workdir / "service.log", env=env)
         service.start()
+        service.port = admin_port or port  # get and get_json read the plans API's port
         try:
             service.wait_ready()
             kube.create_nodes(
@@ -124,6 +135,8 @@ def run(mode: str, workdir: Path) -> int:
             sys.stdout.write(json.dumps(plans[0]["spec"], indent=2) + "\n")
             if mode != "enforce":
                 _say("dry-run: nothing is executed; api stays Pending")
+                if then is not None:
+                    then(cluster, service)
                 return 0
             wait_for(
                 lambda: _api_pod(kube),
@@ -145,6 +158,8 @@ def run(mode: str, workdir: Path) -> int:
             lines = cluster.kubectl("get", "events", "-n", NAMESPACE).splitlines()
             ours = [line for line in lines[1:] if "plan" in line.lower()]
             sys.stdout.write("\n".join(lines[:1] + ours) + "\n")
+            if then is not None:
+                then(cluster, service)
             return 0
         finally:
             service.stop()

@@ -18,7 +18,12 @@ from scheduler_ext.domain import PODS, Cluster, Node, Pod
 from scheduler_ext.model import movability
 from scheduler_ext.model.assignment import current_assignment, interpod_violations
 from scheduler_ext.model.build import demand
-from scheduler_ext.model.eligibility import static_reject_reason
+from scheduler_ext.model.eligibility import (
+    NOT_READY_TAINT,
+    REASON_NOT_READY,
+    static_reject_reason,
+    untolerated_taint,
+)
 from scheduler_ext.model.indexes import BudgetIndex, NodeSets
 from scheduler_ext.model.interpod import REASON_AFFINITY, REASON_ANTI, InterPod
 from scheduler_ext.model.movability import EvictionPolicy, budget_allowance
@@ -33,6 +38,39 @@ _RULE_REASONS = (
 
 FROZEN = EvictionPolicy(movable_owner_kinds=frozenset())
 """Every running pod stays: the cluster as kube-scheduler sees it now."""
+
+TAINT_REASON = "node(s) had untolerated taint(s)"
+"""TaintToleration's words since Kubernetes 1.33 (no longer naming the taint: we add it)."""
+
+FILTERS = (
+    ("NodeUnschedulable", ("node(s) were unschedulable",)),
+    ("TaintToleration", (TAINT_REASON,)),
+    ("NodeAffinity", ("node(s) didn't match Pod's node affinity",)),
+    ("NodePorts", ("node(s) didn't have free ports",)),
+    ("NodeResourcesFit", ("Too many pods", "Insufficient ")),
+    ("PodTopologySpread", ("node(s) didn't match pod topology spread",)),
+    ("InterPodAffinity", ("node(s) didn't match pod", "node(s) didn't satisfy existing pods")),
+)
+"""kube-scheduler's filter plugins in the order it runs them, with the start of their reasons."""
+
+
+def filter_of(reason: str) -> int:
+    """The position in ``FILTERS`` of the plugin that gives ``reason`` (last when unknown)."""
+    return next(
+        (i for i, (_, starts) in enumerate(FILTERS) if reason.startswith(starts)), len(FILTERS)
+    )
+
+
+def first_filter_reasons(reasons: Sequence[str]) -> tuple[str, ...]:
+    """The reasons kube-scheduler reports for a node (its FailedScheduling counts): those of the
+    first failing filter only, and one of them unless it is NodeResourcesFit (which names every
+    resource that does not fit)."""
+    if not reasons:
+        return ()
+    first = filter_of(reasons[0])
+    if first == len(FILTERS) or FILTERS[first][0] != "NodeResourcesFit":
+        return (reasons[0],)
+    return tuple(r for r in reasons if filter_of(r) == first)
 
 
 @dataclass(frozen=True)
@@ -57,8 +95,9 @@ def amount(resource: str, value: int) -> str:
 
 def _shortfalls(needs: Mapping[str, int], node: Node, taken: Counter[str]) -> list[str]:
     found = []
-    # NodeResourcesFit's order: the pod count first, then each resource.
-    for resource, need in sorted(needs.items(), key=lambda item: (item[0] != PODS, item[0])):
+    # NodePorts runs before NodeResourcesFit; Fit names the pod count first, then each resource.
+    order = sorted(needs.items(), key=lambda i: (not i[0].startswith("hostport/"), i[0] != PODS, i))
+    for resource, need in order:
         if resource.startswith("hostport/"):
             if taken[resource]:
                 found.append("node(s) didn't have free ports for the requested pod ports")
@@ -93,6 +132,19 @@ def alone(cluster: Cluster, pod: Pod) -> Cluster:
     )
 
 
+def _static(pod: Pod, node: Node) -> list[str]:
+    """The static filters' reason in kube-scheduler's words, the taint named as a detail (a node
+    not Ready is the node lifecycle controller's not-ready taint to kube-scheduler)."""
+    static = static_reject_reason(pod, node)
+    if static is None:
+        return []
+    taint = NOT_READY_TAINT if static == REASON_NOT_READY else untolerated_taint(pod, node)
+    if static.startswith("node(s) had untolerated taint") or static == REASON_NOT_READY:
+        assert taint is not None
+        return [f"{TAINT_REASON} (taint {taint.key}={taint.value}:{taint.effect})"]
+    return [static]
+
+
 def blockers_now(cluster: Cluster, pod: Pod) -> tuple[NodeVerdict, ...]:
     """Per node, what keeps ``pod`` off it while every running pod stays where it is."""
     index = {node.name: i for i, node in enumerate(cluster.nodes)}
@@ -103,9 +155,11 @@ def blockers_now(cluster: Cluster, pod: Pod) -> tuple[NodeVerdict, ...]:
     needs = demand(pod)
     reasons: list[list[str]] = []
     for node in cluster.nodes:
-        static = static_reject_reason(pod, node)
-        reasons.append([static] if static else [])
+        reasons.append(_static(pod, node))
     passing = [i for i, found in enumerate(reasons) if not found]
+    for i in passing:  # NodeResourcesFit runs before the inter-pod filters
+        node = cluster.nodes[i]
+        reasons[i] += _shortfalls(needs, node, _usage(on_node.get(node.name, [])))
     node_sets = NodeSets()
     namespaces = {ns.name: ns.labels for ns in cluster.namespaces}
     inter = InterPod(cluster.nodes, running, [pod], node_sets, namespaces)
@@ -113,14 +167,11 @@ def blockers_now(cluster: Cluster, pod: Pod) -> tuple[NodeVerdict, ...]:
     allowed = set(node_sets[allowed_id])
     for i, why in zip((i for i in passing if i not in allowed), closed, strict=True):
         reasons[i].append(why)
-    for i in allowed:
-        node = cluster.nodes[i]
-        reasons[i] += _shortfalls(needs, node, _usage(on_node.get(node.name, [])))
     fitting = [i for i in allowed if not reasons[i]]
     if fitting and (pod.affinity or pod.spread or any(p.anti_affinity for p in running)):
         _dynamic_rules(cluster, pod, fitting, reasons)
     return tuple(
-        NodeVerdict(node.name, tuple(found))
+        NodeVerdict(node.name, tuple(sorted(found, key=filter_of)))  # stable: in-filter order
         for node, found in zip(cluster.nodes, reasons, strict=True)
     )
 

@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 from scheduler_ext.domain import Cluster, PackingPlan, Pod
 from scheduler_ext.errors import SchedulerExtError
-from scheduler_ext.model.blockers import Holders, NodeVerdict, alone, blockers_now, holders
+from scheduler_ext.model.blockers import (
+    Holders,
+    NodeVerdict,
+    alone,
+    blockers_now,
+    first_filter_reasons,
+    holders,
+)
 from scheduler_ext.planning.options import PlanOptions
 from scheduler_ext.planning.planner import make_plan
 from scheduler_ext.planning.render import plan_to_dict, table
@@ -33,7 +40,9 @@ if TYPE_CHECKING:
 SHOWN_NODES = 3
 """Nodes named per group; the rest are counted."""
 
-_DETAIL = re.compile(r" \((.*)\)$")
+_DETAIL = re.compile(r" \(((?:needs|taint) [^()]*)\)$")
+"""A node's own detail: a shortfall's amounts ("Insufficient cpu (needs 3, 2 free)"), the taint
+("... taint(s) (taint gpu=yes:NoSchedule)"); other parentheses are kube-scheduler's words."""
 
 
 class ExplainError(SchedulerExtError):
@@ -54,6 +63,8 @@ class Explanation:
     pod: Pod
     summary: str
     """kube-scheduler's line: "0/N nodes are available: ..." (or the nodes it fits on now)."""
+    counts: tuple[tuple[str, int], ...]
+    """The reasons of that line with their node counts, as kube-scheduler counts them."""
     now: tuple[NodeGroup, ...]
     plan: PackingPlan
     placed_on: str | None
@@ -82,15 +93,21 @@ def _group(verdicts: Sequence[tuple[str, tuple[str, ...]]]) -> tuple[NodeGroup, 
     )
 
 
-def _summary(verdicts: Sequence[NodeVerdict]) -> str:
+def reason_counts(verdicts: Sequence[NodeVerdict]) -> tuple[tuple[str, int], ...]:
+    """Per reason, the nodes kube-scheduler counts it on: each node's first failing filter."""
+    counts: dict[str, int] = {}
+    for verdict in verdicts:
+        for reason in first_filter_reasons(verdict.reasons):
+            key = _DETAIL.sub("", reason)
+            counts[key] = counts.get(key, 0) + 1
+    return tuple(sorted(counts.items()))
+
+
+def _summary(verdicts: Sequence[NodeVerdict], counts: Sequence[tuple[str, int]]) -> str:
     fits = [v.node for v in verdicts if not v.reasons]
     if fits:
         return f"{len(fits)}/{len(verdicts)} nodes have room for it now"
-    first: dict[str, int] = {}
-    for verdict in verdicts:
-        reason = _DETAIL.sub("", verdict.reasons[0])
-        first[reason] = first.get(reason, 0) + 1
-    parts = ", ".join(f"{n} {reason}" for reason, n in sorted(first.items()))
+    parts = ", ".join(sorted(f"{n} {reason}" for reason, n in counts))  # as FitError sorts
     return f"0/{len(verdicts)} nodes are available: {parts}"
 
 
@@ -138,9 +155,11 @@ def explain(
     if placed_on is None:
         found = holders(cluster, pod, options.eviction_policy())
         held = _group([(h.node, _held_reasons(h)) for h in found])
+    counts = reason_counts(verdicts)
     return Explanation(
         pod=pod,
-        summary=_summary(verdicts),
+        summary=_summary(verdicts, counts),
+        counts=counts,
         now=_group([(v.node, v.reasons) for v in verdicts if v.reasons]),
         plan=plan,
         placed_on=placed_on,
@@ -172,6 +191,7 @@ def to_dict(explanation: Explanation) -> dict[str, Any]:
         "priority": pod.priority,
         "priorityClassName": pod.priority_class_name,
         "summary": explanation.summary,
+        "reasonCounts": dict(explanation.counts),
         "blockedNow": [_group_dict(g) for g in explanation.now],
         "placement": {
             "node": explanation.placed_on,

@@ -39,7 +39,7 @@ def test_resources_taints_and_a_node_with_room() -> None:
     )
     assert _reasons(cluster, "default/api-1") == {
         "full": ("Insufficient cpu (needs 1, 500m free)",),
-        "gpu": ("node(s) had untolerated taint {gpu: yes}",),
+        "gpu": ("node(s) had untolerated taint(s) (taint gpu=yes:NoSchedule)",),
         "roomy": (),
     }
 

@@ -7,13 +7,24 @@ import json
 
 import pytest
 
-from scheduler_ext.domain import Cluster, OwnerRef
+from scheduler_ext.domain import (
+    Cluster,
+    DisruptionBudget,
+    LabelSelector,
+    Node,
+    NodeSelectorTerm,
+    OwnerRef,
+    PodAffinityTerm,
+    Requirement,
+    SpreadConstraint,
+    Taint,
+)
 from scheduler_ext.model.blockers import alone
 from scheduler_ext.planning import explain
 from scheduler_ext.planning.options import PlanOptions
 from scheduler_ext.planning.render import plan_to_dict
 from testkit.checker import check_plan
-from testkit.factories import node, pod
+from testkit.factories import GI, labels, node, pod
 
 OPTIONS = PlanOptions(time_limit_seconds=5.0)
 
@@ -98,3 +109,190 @@ def test_room_held_by_higher_priority_and_immovable_pods_is_told() -> None:
         )
     ]
     assert found.held[0].details == ("a: needs 2, 1 free",)
+
+
+# -- every kind of blocker, counted as kube-scheduler's FailedScheduling line counts them ----
+
+HOST = "kubernetes.io/hostname"
+ZONE = "topology.kubernetes.io/zone"
+DB = LabelSelector(match_labels=labels(app="db"))
+WEB = LabelSelector(match_labels=labels(app="web"))
+SPREAD = (SpreadConstraint(max_skew=1, topology_key=ZONE, selector=WEB),)
+UNTOLERATED = "node(s) had untolerated taint(s)"  # kube-scheduler 1.33+: the taint not named
+SELECTOR = "node(s) didn't match Pod's node affinity/selector"
+SKEW = "node(s) didn't match pod topology spread constraints"
+BUSY = pod("busy-1", cpu=3500, node="b", owner=None)  # b: 500m free, and nothing may move
+BLOCKER_CASES = {
+    "unschedulable": (
+        Cluster(nodes=(node("a", unschedulable=True),), pods=(pod("p-1"),)),
+        {"node(s) were unschedulable": 1},
+    ),
+    "not ready: the lifecycle controller's taint": (
+        Cluster(nodes=(node("a", ready=False),), pods=(pod("p-1"),)),
+        {UNTOLERATED: 1},
+    ),
+    "untolerated taint": (
+        Cluster(nodes=(node("a", taints=[Taint("dedicated", "gpu")]),), pods=(pod("p-1"),)),
+        {UNTOLERATED: 1},
+    ),
+    "node selector": (
+        Cluster(nodes=(node("a"), node("b")), pods=(pod("p-1", node_selector={"disk": "ssd"}),)),
+        {SELECTOR: 2},
+    ),
+    "required node affinity": (
+        Cluster(
+            nodes=(node("a", labels={ZONE: "a"}),),
+            pods=(
+                pod(
+                    "p-1",
+                    required_node_affinity=(NodeSelectorTerm((Requirement(ZONE, "In", ("z9",)),)),),
+                ),
+            ),
+        ),
+        {SELECTOR: 1},
+    ),
+    "host port": (
+        Cluster(
+            nodes=(node("a"),),
+            pods=(pod("old-1", node="a", host_ports=[8080]), pod("p-1", host_ports=[8080])),
+        ),
+        {"node(s) didn't have free ports for the requested pod ports": 1},
+    ),
+    "too many pods": (
+        Cluster(nodes=(node("a", pods=1),), pods=(pod("old-1", node="a"), pod("p-1"))),
+        {"Too many pods": 1},
+    ),
+    "cpu and memory: NodeResourcesFit names both": (
+        Cluster(nodes=(node("a"),), pods=(pod("p-1", cpu=5000, memory=9 * GI),)),
+        {"Insufficient cpu": 1, "Insufficient memory": 1},
+    ),
+    "extended resource": (
+        Cluster(
+            nodes=(node("a", extra={"nvidia.com/gpu": 1}), node("b")),
+            pods=(pod("p-1", extra={"nvidia.com/gpu": 2}),),
+        ),
+        {"Insufficient nvidia.com/gpu": 2},
+    ),
+    "pod affinity with no pod to join": (
+        Cluster(
+            nodes=(node("a"), node("b")),
+            pods=(pod("p-1", affinity=(PodAffinityTerm(DB, HOST),)),),
+        ),
+        {"node(s) didn't match pod affinity rules": 2},
+    ),
+    "its own anti-affinity": (
+        Cluster(
+            nodes=(node("a"), node("b")),
+            pods=(
+                pod("db-1", node="a", labels={"app": "db"}, owner=None),
+                BUSY,
+                pod("p-1", cpu=1000, anti_affinity=(PodAffinityTerm(DB, HOST),)),
+            ),
+        ),
+        {"node(s) didn't match pod anti-affinity rules": 1, "Insufficient cpu": 1},
+    ),
+    "a running pod's anti-affinity": (
+        Cluster(
+            nodes=(node("a"), node("b")),
+            pods=(
+                pod("db-1", node="a", owner=None, anti_affinity=(PodAffinityTerm(WEB, HOST),)),
+                BUSY,
+                pod("p-1", cpu=1000, labels={"app": "web"}),
+            ),
+        ),
+        {"node(s) didn't satisfy existing pods anti-affinity rules": 1, "Insufficient cpu": 1},
+    ),
+    "spread skew and a node without the zone label": (
+        Cluster(
+            nodes=(node("a", labels={ZONE: "za"}), node("b", labels={ZONE: "zb"}), node("c")),
+            pods=(
+                pod("web-1", node="a", labels={"app": "web"}, owner=None, spread=SPREAD),
+                pod("web-2", node="a", labels={"app": "web"}, owner=None, spread=SPREAD),
+                BUSY,
+                pod("p-1", cpu=1000, labels={"app": "web"}, spread=SPREAD),
+            ),
+        ),
+        {SKEW: 1, "Insufficient cpu": 1, f"{SKEW} (missing required label)": 1},
+    ),
+    "the first failing filter only: a taint hides the shortfall": (
+        Cluster(
+            nodes=(node("a", taints=[Taint("dedicated", "gpu")]), node("b")),
+            pods=(pod("p-1", cpu=5000),),
+        ),
+        {UNTOLERATED: 1, "Insufficient cpu": 1},
+    ),
+}
+
+
+@pytest.mark.parametrize(("cluster", "counts"), BLOCKER_CASES.values(), ids=BLOCKER_CASES.keys())
+def test_each_kind_of_blocker_is_counted_as_kube_scheduler_counts_it(
+    cluster: Cluster, counts: dict[str, int]
+) -> None:
+    found = explain.explain(cluster, "default/p-1", OPTIONS, isolate=False)
+    document = json.loads(explain.to_json(found))
+    assert document["reasonCounts"] == counts
+    nodes = len(cluster.nodes)
+    parts = ", ".join(sorted(f"{n} {reason}" for reason, n in counts.items()))
+    assert document["summary"] == f"0/{nodes} nodes are available: {parts}"
+    grouped = [reason for g in document["blockedNow"] for reason in g["reasons"]]
+    assert set(counts) <= set(grouped)
+    assert sum(len(g["nodes"]) for g in document["blockedNow"]) == nodes
+    check_plan(alone(cluster, found.pod), plan_to_dict(found.plan))
+
+
+def test_a_node_failing_several_filters_lists_them_in_kube_schedulers_order() -> None:
+    """Taints before node affinity before resources before the inter-pod rules; the line counts
+    only the first filter's reasons."""
+    cluster = Cluster(
+        nodes=(node("a", labels={ZONE: "za"}),),
+        pods=(
+            pod("db-1", node="a", labels={"app": "db"}, owner=None),
+            pod("p-1", cpu=5000, anti_affinity=(PodAffinityTerm(DB, HOST),)),
+        ),
+    )
+    found = explain.explain(cluster, "default/p-1", OPTIONS, isolate=False)
+    [group] = found.now
+    assert group.reasons == ("Insufficient cpu", "node(s) didn't match pod anti-affinity rules")
+    assert found.counts == (("Insufficient cpu", 1),)
+
+
+@pytest.mark.parametrize(
+    ("bad", "detail"),
+    [
+        (node("a", taints=[Taint("dedicated", "gpu")]), "a: taint dedicated=gpu:NoSchedule"),
+        (node("a", ready=False), "a: taint node.kubernetes.io/not-ready=:NoSchedule"),
+    ],
+    ids=["taint", "not ready"],
+)
+def test_the_taint_is_named_per_node(bad: Node, detail: str) -> None:
+    cluster = Cluster(nodes=(bad,), pods=(pod("p-1"),))
+    found = explain.explain(cluster, "default/p-1", OPTIONS, isolate=False)
+    assert [(g.reasons, g.details) for g in found.now] == [((UNTOLERATED,), (detail,))]
+    assert detail.split(": ", 1)[1] in explain.to_table(found)
+
+
+def test_a_budget_that_allows_no_disruption_is_named_where_it_holds_the_room() -> None:
+    budget = DisruptionBudget(
+        namespace="default", name="batch", selector=LabelSelector(labels(app="batch")),
+        disruptions_allowed=0,
+    )  # fmt: skip
+    cluster = Cluster(
+        nodes=(node("a"),),
+        pods=(
+            pod("batch-1", cpu=3000, node="a", labels={"app": "batch"}),
+            pod("api-1", cpu=2000, priority=500),
+        ),
+        budgets=(budget,),
+    )
+    found = explain.explain(cluster, "default/api-1", OPTIONS, isolate=False)
+    assert found.placed_on is None  # the only pod that could make room may not be disrupted
+    check_plan(alone(cluster, cluster.pods[1]), plan_to_dict(found.plan))
+    assert [(g.reasons, g.nodes) for g in found.held] == [
+        (
+            (
+                "room once its 1 lower-priority movable pod(s) leave; budget default/batch "
+                "allows no disruption",
+            ),
+            ("a",),
+        )
+    ]

@@ -107,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="reference mode, its own options follow (benchmarks/planner_search.py; --help)",
     )
+    parser.add_argument(
+        "--cli-default",
+        action="store_true",
+        help="time every failing instance of --cli-sizes through the command line, at the "
+        "command's default budget (no --time-limit)",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--time-build", action="store_true", help=argparse.SUPPRESS)
     return parser
@@ -161,7 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             report.peak_rss_mb = rss / 1024
             if size.kind.startswith("topology"):
                 topology += [(o, budget) for o in report.outcomes]
-            if size in cli_sizes:
+            if size in cli_sizes and args.cli_default:
+                cli += [time_cli(instance, None) for instance in failing]
+            elif size in cli_sizes:
                 cli.append(time_cli(failing[0], budget))
         report.seconds = time.monotonic() - begun
         reports.append(report)

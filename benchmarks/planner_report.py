@@ -118,3 +118,10 @@ def print_report(reports: Sequence[SizeReport], cli: Sequence[CliTiming]) -> Non
                 f"| {t.instance} | {t.pods} | {t.time_limit:g} | {t.process_wall:.2f} "
                 f"| {t.reported_wall:.2f} | {t.peak_rss_mb:.0f} | {t.verdict} |"
             )
+        within = sum(t.process_wall <= t.time_limit + 0.2 for t in cli)
+        good = sum("improves" in t.verdict or "optimal" in t.verdict for t in cli)
+        print()
+        print(
+            f"CLI: process wall within budget + 0.2 s in {within} of {len(cli)}; better than "
+            f"the baseline or proven optimal in {good} of {len(cli)}"
+        )

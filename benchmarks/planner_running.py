@@ -203,20 +203,14 @@ def _cli_command() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "scheduler_ext"]
 
 
-def time_cli(instance: Instance, time_limit: float) -> CliTiming:
+def time_cli(instance: Instance, time_limit: float | None) -> CliTiming:
+    """``scheduler-ext plan`` on the instance's snapshot; ``time_limit`` None: no
+    ``--time-limit``, the command's default budget (``PlanOptions``)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "snapshot.json"
         path.write_text(json.dumps(to_kubectl_list(instance.baseline)))
-        argv = [
-            *_cli_command(),
-            "plan",
-            "--snapshot",
-            str(path),
-            "--time-limit",
-            str(time_limit),
-            "--output",
-            "json",
-        ]
+        limit = [] if time_limit is None else ["--time-limit", str(time_limit)]
+        argv = [*_cli_command(), "plan", "--snapshot", str(path), *limit, "--output", "json"]
         out, err, code, wall, rss = _run_child(argv, None)
     if code != 0:
         verdict = f"exit {code}: {err.decode(errors='replace').strip()[-200:]}"
@@ -231,8 +225,13 @@ def time_cli(instance: Instance, time_limit: float) -> CliTiming:
         try:
             checker.check_plan(instance.baseline, plan)
             verdict = "valid" + (", improves" if plan["status"]["improves"] else "") + note
+            verdict += ", optimal" if plan["status"].get("optimal") else ""
         except AssertionError as exc:
             verdict = f"INVALID: {exc}"
+    if time_limit is None:
+        from scheduler_ext.planning.options import PlanOptions
+
+        time_limit = PlanOptions().time_limit_seconds
     return CliTiming(
         instance=instance.ident,
         pods=len(instance.baseline.pods),

@@ -94,22 +94,65 @@ def demand(pod: Pod) -> dict[str, int]:
     return needs
 
 
+class Demands:
+    """``demand`` once per distinct (requests, host ports): replicas share one dict, which
+    callers must not change, and one resource vector per resource tuple."""
+
+    def __init__(self) -> None:
+        self._needs: dict[tuple[object, ...], dict[str, int]] = {}
+        self._vectors: dict[int, tuple[dict[str, int], tuple[int, ...]]] = {}
+
+    def of(self, pod: Pod) -> dict[str, int]:
+        key = (pod.requests, pod.host_ports)
+        found = self._needs.get(key)
+        if found is None:
+            found = self._needs[key] = demand(pod)
+        return found
+
+    def vector(self, needs: dict[str, int], resources: Sequence[str]) -> tuple[int, ...]:
+        """``needs`` per resource of ``resources`` (always the same tuple in one build)."""
+        found = self._vectors.get(id(needs))
+        if found is None or found[0] is not needs:
+            found = self._vectors[id(needs)] = (
+                needs,
+                tuple(needs.get(name, 0) for name in resources),
+            )
+        return found[1]
+
+
 Usage = list[Counter[str]]
 """Per node, what pods there take (``demand``)."""
 
 
 def node_usage(
-    nodes: Sequence[Node], node_index: Mapping[str, int], pods: SortedPods
+    nodes: Sequence[Node],
+    node_index: Mapping[str, int],
+    pods: SortedPods,
+    demands: Demands | None = None,
 ) -> tuple[Usage, Usage]:
     """Per node, what all bound pods take, and what the immovable ones take."""
+    of = (demands or Demands()).of
     usage: Usage = [Counter() for _ in nodes]
     fixed_usage: Usage = [Counter() for _ in nodes]
-    for pod in pods.fixed:
-        needs = demand(pod)
-        usage[node_index[pod.node_name or ""]].update(needs)
-        fixed_usage[node_index[pod.node_name or ""]].update(needs)
-    for pod in pods.movable:
-        usage[node_index[pod.node_name or ""]].update(demand(pod))
+    # Replicas share one demand dict: add each (node, demand) once, times its pods.
+    by_id: dict[int, dict[str, int]] = {}
+
+    def tally(group: Sequence[Pod]) -> Counter[tuple[int, int]]:
+        table: Counter[tuple[int, int]] = Counter()
+        for pod in group:
+            needs = of(pod)
+            by_id[id(needs)] = needs
+            table[node_index[pod.node_name or ""], id(needs)] += 1
+        return table
+
+    fixed, movable = tally(pods.fixed), tally(pods.movable)
+    for table, targets in ((fixed, (usage, fixed_usage)), (movable, (usage,))):
+        for (node, needs_id), k in table.items():
+            needs = by_id[needs_id]
+            for target in targets:
+                row = target[node]
+                for name, amount in needs.items():
+                    row[name] += amount * k
     return usage, fixed_usage
 
 
@@ -246,14 +289,15 @@ def build(
     budgets = BudgetIndex(cluster.budgets)
     pods = sort_pods(cluster.pods, node_index, policy, budgets)
     plannable = pods.plannable
-    demands = [demand(pod) for pod in plannable]
+    shared = Demands()
+    demands = [shared.of(pod) for pod in plannable]
     # Resource dimensions: whatever a plannable pod asks for; the rest only shrinks capacity.
     resources = tuple(sorted({name for needs in demands for name in needs}))
     node_sets = NodeSets()
     inter = inter_pod(cluster, pods, node_sets)
-    usage, fixed_usage = node_usage(cluster.nodes, node_index, pods)
+    usage, fixed_usage = node_usage(cluster.nodes, node_index, pods, shared)
     eligible, pending_reasons = eligible_nodes(cluster, pods, node_sets, inter)
-    vectors = [tuple(needs.get(name, 0) for name in resources) for needs in demands]
+    vectors = [shared.vector(needs, resources) for needs in demands]
     classes, members, signatures = pod_classes(
         plannable, vectors, eligible, budgets.covering, node_sets, node_index, inter.signature
     )

@@ -31,7 +31,7 @@ the rest becomes groups for the solvers (``model/interpod_groups.py``, the shape
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -141,6 +141,26 @@ class Signature:
     spread_matched: tuple[int, ...] = ()
     preempts: bool = True
 
+    def __hash__(self) -> int:
+        # A class key and a cache key: hashed once per pod, so the seven tuples are hashed once.
+        found: int | None = self.__dict__.get("_hash")
+        if found is None:
+            found = hash(_fields(self))
+            object.__setattr__(self, "_hash", found)
+        return found
+
+
+def _fields(sig: Signature) -> tuple[object, ...]:
+    return (
+        sig.anti_carried,
+        sig.anti_matched,
+        sig.affinity_carried,
+        sig.affinity_matched,
+        sig.spread_carried,
+        sig.spread_matched,
+        sig.preempts,
+    )
+
 
 _PLAIN = {True: Signature(preempts=True), False: Signature(preempts=False)}
 """The signatures of pods in a cluster without inter-pod terms: one object each, hashed once."""
@@ -230,6 +250,8 @@ class InterPod:
             if pod.anti_affinity or pod.affinity or pod.spread:
                 self._register(pod, plannable=True)
         self._match_cache: dict[tuple[str, LabelItems, bool], tuple[tuple[int, ...], ...]] = {}
+        self._signatures: dict[int, tuple[Pod, Signature]] = {}
+        self._interned: dict[Signature, Signature] = {}
         self.active = bool(self.registry.anti or self.registry.affinity or self.registry.spread)
         self._prune_cache: dict[tuple[object, ...], tuple[NodeSetId, tuple[str, ...]]] = {}
         self.static = StaticDomains(self) if self.active else None
@@ -306,9 +328,17 @@ class InterPod:
     def signature(self, pod: Pod) -> Signature:
         if not self.active:
             return _PLAIN[pod.preempts]
+        # Asked for every pod by several steps: kept per pod object (the pod is kept with it, so
+        # its id cannot be reused), and equal signatures are one object (cheap dict keys).
+        found = self._signatures.get(id(pod))
+        if found is not None and found[0] is pod:
+            return found[1]
         anti, affinity, spread = self._own.get(pod.key, ((), None, ()))
         anti_m, affinity_m, spread_m = self.matched(pod)
-        return Signature(anti, anti_m, affinity, affinity_m, spread, spread_m, pod.preempts)
+        sig = Signature(anti, anti_m, affinity, affinity_m, spread, spread_m, pod.preempts)
+        sig = self._interned.setdefault(sig, sig)
+        self._signatures[id(pod)] = (pod, sig)
+        return sig
 
     def prune(self, pod: Pod, candidates: NodeSetId) -> tuple[NodeSetId, tuple[str, ...]]:
         """The candidates the static part of the rules leaves ``pod``, and a reason per other."""
@@ -383,18 +413,19 @@ class StaticDomains:
         )
         movable = [p for p in inter.plannable if p.bound]
         for pods, tables in ((inter.fixed, (self.fixed, running)), (movable, (running,))):
-            for pod in pods:
-                carried, matched = inter.signature(pod).anti_carried, inter.matched(pod)[0]
-                node = inter.node_of(pod)
+            # Pods alike on one node count alike: each (signature, node) once, times its pods.
+            alike = Counter((inter.signature(pod), inter.node_of(pod)) for pod in pods)
+            for (sig, node), k in alike.items():
+                carried, matched = sig.anti_carried, sig.anti_matched
                 for term in set(carried) | set(matched):
                     d = self.anti_topology[term].domain_of[node]
                     if d < 0:
                         continue
                     for table in tables:
                         row = table[term][d]
-                        row[0] += term in carried
-                        row[1] += term in matched
-                        row[2] += term in carried and term in matched
+                        row[0] += k * (term in carried)
+                        row[1] += k * (term in matched)
+                        row[2] += k * (term in carried and term in matched)
         self.closed = {
             term: frozenset(d for d, row in by_domain.items() if _breaks(*row))
             for term, by_domain in running.items()

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from scheduler_ext.model.assignment import Assignment, evaluate, node_load
+from scheduler_ext.model.interpod_state import InterPodState
 from scheduler_ext.model.problem import Problem
 from scheduler_ext.solvers.base import SolveResult, StageReport, StageStatus
 from scheduler_ext.solvers.cpsat.solver import IncumbentCallback, solve_cpsat
@@ -49,14 +50,34 @@ def _free_room(problem: Problem, counts: list[dict[int, int]]) -> npt.NDArray[np
     return problem.capacity_matrix - node_load(problem, counts)
 
 
+def _landing_mask(
+    problem: Problem, classes: list[int], state: InterPodState | None
+) -> npt.NDArray[np.bool_]:
+    """Per class in ``classes``, the nodes where one more of its pods may land: its eligible
+    nodes (taints, node affinity and selector) and, with ``state``, the inter-pod rules."""
+    mask = np.zeros((len(classes), len(problem.nodes)), dtype=bool)
+    for row, c in enumerate(classes):
+        cls = problem.classes[c]
+        eligible = np.array(cls.eligible, dtype=np.intp)
+        if len(eligible) == 0:
+            continue
+        if state is not None:
+            eligible = eligible[state.model_mask(cls, eligible)]
+        mask[row, eligible] = True
+    return mask
+
+
 def pick_scope(
     problem: Problem,
     counts: list[dict[int, int]],
     target: int,
     rng: random.Random,
     free: npt.NDArray[np.int64],
+    state: InterPodState | None = None,
 ) -> list[int]:
-    """Host nodes for one pod of class ``target`` plus receiver nodes with free room."""
+    """Host nodes for one pod of class ``target`` plus receiver nodes with free room for the
+    pods in play (the target and the pods on the hosts): a receiver none of them may land on
+    (a taint, a node selector, an inter-pod rule with ``state``) could only waste the round."""
     cls = problem.classes[target]
     demand = np.array(cls.demand, dtype=np.int64)
     eligible = np.array(cls.eligible, dtype=np.intp)
@@ -64,6 +85,10 @@ def pick_scope(
     if len(eligible):
         # Only nodes that could hold the pod if emptied of everything movable are hosts.
         eligible = eligible[np.all(whole[eligible] >= demand, axis=1)]
+    if len(eligible) and state is not None:
+        # Nor those where an inter-pod rule keeps it off as the cluster stands (unless all do).
+        allowed = eligible[state.model_mask(cls, eligible)]
+        eligible = allowed if len(allowed) else eligible
     if len(eligible) == 0:
         return []
     capacity = np.where(whole > 0, whole, 1).astype(np.float64)
@@ -75,12 +100,16 @@ def pick_scope(
     hosts = [int(n) for n in order[: HOSTS * 3]]
     rng.shuffle(hosts[1:])  # keep the most promising host, vary the others
     chosen = hosts[:HOSTS]
-    # Receivers: the largest holes in the resources the target needs (where the pods that make
-    # way for it are likely to fit), not free pod slots or resources it does not use.
+    # Receivers: the largest holes, in the resources the target needs (where the pods that make
+    # way for it are likely to fit), on nodes where the target or a pod on a host may land.
+    movers = sorted({c for c, placed in enumerate(counts) for h in chosen if placed.get(h, 0)})
+    in_play = [target, *(c for c in movers if c != target)]
+    landing = _landing_mask(problem, in_play, state).any(axis=0)
     wanted = demand > 0
     roominess = (np.minimum(free[:, wanted].clip(min=0), demand[wanted]) / demand[wanted]).sum(
         axis=1
     )
+    roominess[~landing] = -1.0
     roominess[chosen] = -1.0
     pool = [int(n) for n in np.argsort(-roominess)[: RECEIVERS * 3] if roominess[n] > 0]
     rng.shuffle(pool)
@@ -129,9 +158,13 @@ def solve_neighbourhoods(
     rounds = improvements = calm_failures = 0
     failures: dict[int, int] = {}
     round_cost = 0.02  # a round lasts its model building plus its search: keep room for one
+    state: InterPodState | None = None
+    state_of: Assignment | None = None
     while time.monotonic() + round_cost < deadline:
         round_started = time.monotonic()
         counts = best.counts()
+        if problem.has_interpod and state_of is not best:
+            state, state_of = InterPodState(problem, counts), best
         short = [
             cls.index
             for cls in sorted(problem.classes, key=lambda c: -c.priority)
@@ -147,7 +180,7 @@ def solve_neighbourhoods(
         if not calm:
             # Mostly the most important class; sometimes another, so one cannot starve all.
             target = unplaced[0] if rng.random() < 0.7 else rng.choice(unplaced)
-            scope = pick_scope(problem, counts, target, rng, _free_room(problem, counts))
+            scope = pick_scope(problem, counts, target, rng, _free_room(problem, counts), state)
             if not scope:
                 failures[target] = 99
                 continue

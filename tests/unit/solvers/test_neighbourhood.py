@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import time
 
+from scheduler_ext.domain import Cluster, Taint
 from scheduler_ext.model.assignment import current_assignment, node_load
 from scheduler_ext.model.problem import build_problem
 from scheduler_ext.solvers.base import StageStatus
@@ -18,7 +19,15 @@ from scheduler_ext.solvers.neighbourhood import (
     solve_neighbourhoods,
 )
 from testkit.bruteforce import brute_force
-from tests.unit.solvers.checked import fragmented, judged, optimum_by_construction, run
+from testkit.factories import node, pod
+from tests.unit.solvers.checked import (
+    HIGH,
+    LOW,
+    fragmented,
+    judged,
+    optimum_by_construction,
+    run,
+)
 
 NODES = HOSTS + RECEIVERS + 2
 """More nodes than one neighbourhood holds, so each round sees only part of the cluster."""
@@ -73,3 +82,42 @@ def test_a_scope_is_a_few_hosts_and_receivers_not_the_whole_cluster() -> None:
     free = problem.capacity_matrix - node_load(problem, counts)
     scope = pick_scope(problem, counts, high, random.Random(0), free)
     assert HOSTS < len(scope) <= HOSTS + RECEIVERS < NODES
+
+
+def _tainted_holes(general: int, gpus: int) -> Cluster:
+    """``fragmented`` in a ``pool=general`` pool (every pod selects it), beside ``gpus`` empty
+    nodes behind a taint no pod tolerates: the largest holes in the cluster, and useless."""
+    names = [f"g{i}" for i in range(general)]
+    pool = {"pool": "general"}
+    low = [
+        pod(f"low-{n}-{j}", 1000, node=n, priority=LOW, labels={"app": "low"}, node_selector=pool)
+        for n in names
+        for j in range(3)
+    ]
+    nodes = [node(n, cpu=4000, labels=pool) for n in names]
+    gpu = Taint(key="gpu", effect="NoSchedule")
+    nodes += [node(f"gpu{i}", cpu=4000, taints=[gpu]) for i in range(gpus)]
+    high = pod("high-1", 2000, priority=HIGH, node_selector=pool)
+    return Cluster(nodes=tuple(nodes), pods=(*low, high))
+
+
+def test_receivers_are_nodes_the_pods_in_play_may_land_on() -> None:
+    cluster = _tainted_holes(NODES, 3 * RECEIVERS)
+    problem = build_problem(cluster)
+    counts = current_assignment(problem).counts()
+    high = next(cls.index for cls in problem.classes if cls.pending_count)
+    free = problem.capacity_matrix - node_load(problem, counts)
+    general = {i for i, slot in enumerate(problem.nodes) if not slot.name.startswith("gpu")}
+    for seed in range(20):
+        scope = pick_scope(problem, counts, high, random.Random(seed), free)
+        assert len(scope) > HOSTS
+        assert set(scope) <= general, [problem.nodes[n].name for n in scope]
+
+
+def test_tainted_holes_do_not_keep_the_search_from_placing_the_pod() -> None:
+    cluster = _tainted_holes(NODES, 3 * RECEIVERS)
+    problem = build_problem(cluster)
+    incumbent = current_assignment(problem)
+    result = solve_neighbourhoods(problem, incumbent, deadline=time.monotonic() + 3.0, workers=1)
+    placed = judged(cluster, problem, result.assignment).objective
+    assert placed > judged(cluster, problem, incumbent).objective

@@ -26,7 +26,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_json_output_is_a_packing_plan() -> None:
-    done = run("plan", "--snapshot", str(EXAMPLE), "--time-limit", "2", "--output", "json")
+    done = run("plan", "--snapshot", str(EXAMPLE), "--time-limit", "5", "--output", "json")
     assert done.returncode == 0, done.stderr
     plan = json.loads(done.stdout)
     assert plan["apiVersion"] == "scheduler-ext.io/v1alpha1"
@@ -36,7 +36,7 @@ def test_json_output_is_a_packing_plan() -> None:
     assert {"optimal", "improves", "solver", "wallSeconds", "placedByPriority"} <= set(status)
     # How well the budget is kept is measured in benchmarks; on a loaded shared machine a test
     # can only catch a gross overrun.
-    assert status["wallSeconds"] <= 2 * 2
+    assert status["wallSeconds"] <= 2 * 5
 
 
 def test_crds_prints_the_shipped_definition() -> None:
@@ -274,11 +274,13 @@ PENDING = "shop/checkout-7b5d9c8f6-g8h9j"
 
 
 def test_explain_tells_why_and_what_would_place_the_pod() -> None:
-    done = run("explain", PENDING, "--snapshot", str(EXAMPLE), "--time-limit", "3")
+    # The budget counts from the process start (imports included): a generous one, as this test
+    # checks the answer, not the speed (the plan is proven well before it on a quiet machine).
+    done = run("explain", PENDING, "--snapshot", str(EXAMPLE), "--time-limit", "20")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"Pod {PENDING} (priority ")
     assert "Insufficient cpu" in done.stdout
-    found = run("explain", PENDING, "--snapshot", str(EXAMPLE), "--time-limit", "3", "-o", "json")
+    found = run("explain", PENDING, "--snapshot", str(EXAMPLE), "--time-limit", "20", "-o", "json")
     assert found.returncode == 0, found.stderr
     document = json.loads(found.stdout)
     assert document["pod"] == PENDING

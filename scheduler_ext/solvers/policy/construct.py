@@ -17,6 +17,7 @@ from scheduler_ext.model.assignment import Assignment
 from scheduler_ext.model.problem import PodClass, Problem
 from scheduler_ext.solvers.aco.ant import base_of, walk
 from scheduler_ext.solvers.aco.colony import (
+    BUILD,
     DEFAULT_SETTINGS,
     ColonySettings,
     IncumbentCallback,
@@ -26,7 +27,7 @@ from scheduler_ext.solvers.aco.colony import (
 )
 from scheduler_ext.solvers.aco.heuristic import Heuristic
 from scheduler_ext.solvers.base import SolveResult, StageReport, StageStatus
-from scheduler_ext.solvers.greedy import _State
+from scheduler_ext.solvers.greedy import DeadlineReached, _State
 from scheduler_ext.solvers.policy.features import features
 from scheduler_ext.solvers.policy.network import PolicyNet, shipped
 
@@ -74,8 +75,13 @@ def solve_rl(
     started = time.monotonic()
     base = base_of(problem)
     best = seeded_best(problem, base, incumbent, deadline, with_greedy)
+    try:
+        state = _State(problem, deadline)
+    except DeadlineReached:
+        stage = StageReport(SOLVER, StageStatus.TIMEOUT, time.monotonic() - started, detail=BUILD)
+        return result_of(best, SOLVER, (stage,))
     trail = walk(
-        _State(problem),
+        state,
         base,
         PolicyChooser(net or shipped()),
         np.random.default_rng(0),

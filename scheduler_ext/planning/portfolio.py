@@ -1,0 +1,109 @@
+"""``--solver auto`` as a portfolio: the fallback colony and CP-SAT, each in its own child process.
+
+No solver wins everywhere (docs/benchmarks.md, "Issue 16, session 6"): CP-SAT proves small
+instances and its neighbourhoods polish large ones, while the policy's one pass and the ant colony
+(``solvers/portfolio.py``) place pods of the lowest tiers that need equal-priority pods moved,
+which greedy never does and neighbourhoods seldom find, and they are the only search left when
+CP-SAT crashes, fails or hangs. So the budget is run in stages, each child on its own:
+
+1. the fallback (one pass, then ants) on a share of the time, where it won in the measurements:
+   clusters too large for the whole model, and whole-model clusters above ``WHOLE_ONLY_NODES``
+   nodes (on the paper's 8-node instances CP-SAT proves the optimum and the colony never won);
+2. ``solve_auto`` (CP-SAT and neighbourhoods, as before) until the deadline, hinted with the
+   best plan so far, the fallback's when it won;
+3. if CP-SAT ended early (crashed, failed, or returned without a proof) and time is left, a
+   second colony from the best plan.
+
+Every result goes through the caller's ``offer``, which keeps the best valid plan; a child that
+dies loses only what it had not yet reported, so a CP-SAT crash leaves at least the fallback's.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from scheduler_ext.model.assignment import Assignment
+from scheduler_ext.model.problem import Problem
+from scheduler_ext.solvers.auto import MAX_WHOLE_VARIABLES, WHOLE_ONLY_NODES, model_size
+from scheduler_ext.solvers.base import SolveResult
+from scheduler_ext.solvers.isolation import SolveJob, SolverWorker, run_job
+
+logger = logging.getLogger(__name__)
+
+FALLBACK_SHARE_LARGE = 0.5
+"""Of the time left, the fallback's where the whole model is not built (neighbourhoods only)."""
+FALLBACK_SHARE_WHOLE = 0.25
+"""Of the time left, the fallback's where CP-SAT builds the whole model."""
+MIN_STAGE_SECONDS = 0.3
+"""A stage with less time than this is not started (a child and its state cost about that)."""
+HINT_FROM_FALLBACK = True
+"""CP-SAT starts from the best plan so far (the fallback's when it won) rather than greedy's."""
+
+FALLBACK_METHODS = ("fallback", "fallback-again")
+
+
+class Incumbents(Protocol):
+    """The planner's best plan so far: replaced only by a valid, lexicographically better one."""
+
+    assignment: Assignment
+    optimal: bool
+
+    def offer(self, result: SolveResult) -> None: ...
+
+
+Runner = Callable[[SolveJob], tuple[SolveResult | None, str]]
+
+
+def fallback_share(problem: Problem) -> float:
+    if model_size(problem) > MAX_WHOLE_VARIABLES:
+        return FALLBACK_SHARE_LARGE
+    return 0.0 if len(problem.nodes) <= WHOLE_ONLY_NODES else FALLBACK_SHARE_WHOLE
+
+
+def in_process(job: SolveJob) -> tuple[SolveResult | None, str]:
+    return run_job(job, None), "done"
+
+
+def in_child(start_method: str) -> Runner:
+    """A fresh child per job, importing only the fallback's modules before its job comes."""
+
+    def run(job: SolveJob) -> tuple[SolveResult | None, str]:
+        with SolverWorker(start_method, warm=FALLBACK_METHODS) as worker:
+            return worker.run(job)
+
+    return run
+
+
+def run_portfolio(
+    problem: Problem,
+    best: Incumbents,
+    deadline: float,
+    *,
+    workers: int,
+    search: Runner,
+    fallback: Runner,
+) -> str:
+    """Run the stages; returns "" or what went wrong with CP-SAT, for the plan's message."""
+    numbers = problem.for_solver()
+    greedy = best.assignment
+
+    def stage(method: str, runner: Runner, start: Assignment, until: float) -> str:
+        job = SolveJob(method, numbers, start, until, workers)
+        result, outcome = runner(job)
+        if result is not None:
+            best.offer(result)
+        logger.debug("auto: %s %s", method, outcome)
+        return outcome
+
+    share = fallback_share(problem)
+    now = time.monotonic()
+    if share and (deadline - now) * share >= MIN_STAGE_SECONDS:
+        stage("fallback", fallback, greedy, now + (deadline - now) * share)
+    start = best.assignment if HINT_FROM_FALLBACK else greedy
+    outcome = stage("auto", search, start, deadline)
+    if not best.optimal and deadline - time.monotonic() >= MIN_STAGE_SECONDS:
+        stage("fallback-again", fallback, best.assignment, deadline)
+    return "" if outcome == "done" else f"search {outcome}"

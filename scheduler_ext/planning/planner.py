@@ -28,8 +28,9 @@ from scheduler_ext.domain import (
 from scheduler_ext.model.assignment import Assignment, current_assignment, evaluate, violations
 from scheduler_ext.model.interpod_rules import landing_pods
 from scheduler_ext.model.problem import Problem, build_problem
+from scheduler_ext.planning import portfolio
 from scheduler_ext.planning.options import PlanOptions
-from scheduler_ext.planning.portfolio import in_child, in_process, run_portfolio
+from scheduler_ext.planning.portfolio import Alongside, in_child, in_process, run_portfolio
 from scheduler_ext.planning.realize import realize
 from scheduler_ext.solvers.base import SolveResult, StageReport
 from scheduler_ext.solvers.greedy import solve_greedy
@@ -188,6 +189,7 @@ def _portfolio(
             workers=options.workers,
             search=worker.run,
             fallback=in_child(worker.start_method),
+            alongside=Alongside(worker.start_method) if portfolio.ALONGSIDE else None,
         )
     finally:
         if own:

@@ -21,6 +21,7 @@ dies loses only what it had not yet reported, so a CP-SAT crash leaves at least 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -35,12 +36,15 @@ logger = logging.getLogger(__name__)
 
 FALLBACK_SHARE_LARGE = 0.5
 """Of the time left, the fallback's where the whole model is not built (neighbourhoods only)."""
-FALLBACK_SHARE_WHOLE = 0.25
+FALLBACK_SHARE_WHOLE = 0.4
 """Of the time left, the fallback's where CP-SAT builds the whole model."""
 MIN_STAGE_SECONDS = 0.3
 """A stage with less time than this is not started (a child and its state cost about that)."""
 HINT_FROM_FALLBACK = True
-"""CP-SAT starts from the best plan so far (the fallback's when it won) rather than greedy's."""
+"""In turns, CP-SAT starts from the best plan so far (the fallback's when it won) rather than
+greedy's."""
+ALONGSIDE = True
+"""Child processes run the fallback and CP-SAT at the same time rather than in turns."""
 
 FALLBACK_METHODS = ("fallback", "fallback-again")
 
@@ -77,6 +81,37 @@ def in_child(start_method: str) -> Runner:
     return run
 
 
+class Alongside:
+    """The fallback in its own child while CP-SAT runs in another: each gets the whole time
+    (one core each), and a CP-SAT crash or hang does not touch it."""
+
+    def __init__(self, start_method: str) -> None:
+        self.start_method = start_method
+        self._worker: SolverWorker | None = None
+        self._thread: threading.Thread | None = None
+        self._outcome: tuple[SolveResult | None, str] = (None, "not run")
+
+    def start(self, job: SolveJob) -> None:
+        worker = self._worker = SolverWorker(self.start_method, warm=FALLBACK_METHODS)
+
+        def run() -> None:
+            self._outcome = worker.run(job)
+
+        self._thread = threading.Thread(target=run, name="fallback-collector", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.kill()
+
+    def wait(self) -> tuple[SolveResult | None, str]:
+        if self._thread is not None:
+            self._thread.join()
+        if self._worker is not None:
+            self._worker.close()
+        return self._outcome
+
+
 def run_portfolio(
     problem: Problem,
     best: Incumbents,
@@ -85,8 +120,10 @@ def run_portfolio(
     workers: int,
     search: Runner,
     fallback: Runner,
+    alongside: Alongside | None = None,
 ) -> str:
-    """Run the stages; returns "" or what went wrong with CP-SAT, for the plan's message."""
+    """Run the stages (with ``alongside``, the fallback at the same time as CP-SAT, else
+    before it); returns "" or what went wrong with CP-SAT, for the plan's message."""
     numbers = problem.for_solver()
     greedy = best.assignment
 
@@ -100,10 +137,19 @@ def run_portfolio(
 
     share = fallback_share(problem)
     now = time.monotonic()
-    if share and (deadline - now) * share >= MIN_STAGE_SECONDS:
-        stage("fallback", fallback, greedy, now + (deadline - now) * share)
-    start = best.assignment if HINT_FROM_FALLBACK else greedy
-    outcome = stage("auto", search, start, deadline)
+    if share and alongside is not None and deadline - now >= MIN_STAGE_SECONDS:
+        alongside.start(SolveJob("fallback", numbers, greedy, deadline, workers))
+        outcome = stage("auto", search, greedy, deadline)
+        if best.optimal:
+            alongside.stop()  # nothing can beat a proven optimum
+        result, _ = alongside.wait()
+        if result is not None:
+            best.offer(result)
+    else:
+        if share and (deadline - now) * share >= MIN_STAGE_SECONDS:
+            stage("fallback", fallback, greedy, now + (deadline - now) * share)
+        start = best.assignment if HINT_FROM_FALLBACK else greedy
+        outcome = stage("auto", search, start, deadline)
     if not best.optimal and deadline - time.monotonic() >= MIN_STAGE_SECONDS:
         stage("fallback-again", fallback, best.assignment, deadline)
     return "" if outcome == "done" else f"search {outcome}"

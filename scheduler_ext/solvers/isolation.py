@@ -182,6 +182,11 @@ class SolverWorker:
             self._jobs.close()
         return _collect(self._results, self._process, job.deadline)
 
+    def kill(self) -> None:
+        """Stop the child now; a ``run`` waiting on it returns what it had reported."""
+        if self._process.is_alive():
+            self._process.kill()
+
     def close(self) -> None:
         """Stop the child if it is still there (the job was never sent, or it overran)."""
         if not self._jobs.closed:

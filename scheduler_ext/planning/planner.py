@@ -28,9 +28,14 @@ from scheduler_ext.domain import (
 from scheduler_ext.model.assignment import Assignment, current_assignment, evaluate, violations
 from scheduler_ext.model.interpod_rules import landing_pods
 from scheduler_ext.model.problem import Problem, build_problem
-from scheduler_ext.planning import portfolio
 from scheduler_ext.planning.options import PlanOptions
-from scheduler_ext.planning.portfolio import Alongside, in_child, in_process, run_portfolio
+from scheduler_ext.planning.portfolio import (
+    FallbackChild,
+    fallback_share,
+    in_child,
+    in_process,
+    run_portfolio,
+)
 from scheduler_ext.planning.realize import realize
 from scheduler_ext.solvers.base import SolveResult, StageReport
 from scheduler_ext.solvers.greedy import solve_greedy
@@ -155,15 +160,22 @@ def search_within(
     isolate: bool,
 ) -> str:
     """Greedy, then the chosen search, into ``best``; returns the plan's message."""
-    for strategy in ("spread", "pack"):
-        best.offer(solve_greedy(problem, strategy=strategy, deadline=deadline))
-    if options.solver == "greedy" or time.monotonic() >= deadline:
-        return ""
-    if options.solver == "auto":
-        outcome = _portfolio(problem, best, deadline, options, worker, isolate)
-    else:
-        outcome = _search(problem, best, deadline, options, options.solver, worker, isolate)
-        outcome = "" if outcome == "done" else f"search {outcome}"
+    first = None
+    if options.solver == "auto" and isolate and fallback_share(problem):  # starts during greedy
+        first = FallbackChild(worker.start_method if worker else "fork")
+    try:
+        for strategy in ("spread", "pack"):
+            best.offer(solve_greedy(problem, strategy=strategy, deadline=deadline))
+        if options.solver == "greedy" or time.monotonic() >= deadline:
+            return ""
+        if options.solver == "auto":
+            outcome = _portfolio(problem, best, deadline, options, worker, first)
+        else:
+            outcome = _search(problem, best, deadline, options, options.solver, worker, isolate)
+            outcome = "" if outcome == "done" else f"search {outcome}"
+    finally:
+        if first is not None:
+            first.close()
     return f"{outcome}; the plan is the best found before that" if outcome else ""
 
 
@@ -173,9 +185,9 @@ def _portfolio(
     deadline: float,
     options: PlanOptions,
     worker: SolverWorker | None,
-    isolate: bool,
+    first: FallbackChild | None,
 ) -> str:
-    if not isolate:
+    if first is None:  # in this process
         return run_portfolio(
             problem, best, deadline, workers=options.workers, search=in_process, fallback=in_process
         )
@@ -189,7 +201,7 @@ def _portfolio(
             workers=options.workers,
             search=worker.run,
             fallback=in_child(worker.start_method),
-            alongside=Alongside(worker.start_method) if portfolio.ALONGSIDE else None,
+            first=first,
         )
     finally:
         if own:

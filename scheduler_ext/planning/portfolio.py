@@ -81,35 +81,37 @@ def in_child(start_method: str) -> Runner:
     return run
 
 
-class Alongside:
-    """The fallback in its own child while CP-SAT runs in another: each gets the whole time
-    (one core each), and a CP-SAT crash or hang does not touch it."""
+class FallbackChild:
+    """The fallback's child, started before greedy so that its start-up (a process, imports)
+    overlaps with greedy; it runs its one job alongside CP-SAT (``start``, ``wait``) or before
+    it (``run``)."""
 
     def __init__(self, start_method: str) -> None:
-        self.start_method = start_method
-        self._worker: SolverWorker | None = None
+        self._worker = SolverWorker(start_method, warm=FALLBACK_METHODS)
         self._thread: threading.Thread | None = None
         self._outcome: tuple[SolveResult | None, str] = (None, "not run")
 
     def start(self, job: SolveJob) -> None:
-        worker = self._worker = SolverWorker(self.start_method, warm=FALLBACK_METHODS)
-
         def run() -> None:
-            self._outcome = worker.run(job)
+            self._outcome = self._worker.run(job)
 
         self._thread = threading.Thread(target=run, name="fallback-collector", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        if self._worker is not None:
-            self._worker.kill()
+        self._worker.kill()
 
     def wait(self) -> tuple[SolveResult | None, str]:
         if self._thread is not None:
             self._thread.join()
-        if self._worker is not None:
-            self._worker.close()
         return self._outcome
+
+    def run(self, job: SolveJob) -> tuple[SolveResult | None, str]:
+        self.start(job)
+        return self.wait()
+
+    def close(self) -> None:
+        self._worker.close()
 
 
 def run_portfolio(
@@ -120,10 +122,11 @@ def run_portfolio(
     workers: int,
     search: Runner,
     fallback: Runner,
-    alongside: Alongside | None = None,
+    first: FallbackChild | None = None,
 ) -> str:
-    """Run the stages (with ``alongside``, the fallback at the same time as CP-SAT, else
-    before it); returns "" or what went wrong with CP-SAT, for the plan's message."""
+    """Run the stages (the first fallback in ``first`` when given, alongside CP-SAT if
+    ``ALONGSIDE``, else before it); returns "" or what went wrong with CP-SAT, for the plan's
+    message."""
     numbers = problem.for_solver()
     greedy = best.assignment
 
@@ -137,17 +140,19 @@ def run_portfolio(
 
     share = fallback_share(problem)
     now = time.monotonic()
-    if share and alongside is not None and deadline - now >= MIN_STAGE_SECONDS:
-        alongside.start(SolveJob("fallback", numbers, greedy, deadline, workers))
+    if share and first is not None and ALONGSIDE and deadline - now >= MIN_STAGE_SECONDS:
+        first.start(SolveJob("fallback", numbers, greedy, deadline, workers))
         outcome = stage("auto", search, greedy, deadline)
         if best.optimal:
-            alongside.stop()  # nothing can beat a proven optimum
-        result, _ = alongside.wait()
+            first.stop()  # nothing can beat a proven optimum
+        result, fallen = first.wait()
+        logger.debug("auto: fallback alongside %s", fallen)
         if result is not None:
             best.offer(result)
     else:
         if share and (deadline - now) * share >= MIN_STAGE_SECONDS:
-            stage("fallback", fallback, greedy, now + (deadline - now) * share)
+            until = now + (deadline - now) * share
+            stage("fallback", first.run if first else fallback, greedy, until)
         start = best.assignment if HINT_FROM_FALLBACK else greedy
         outcome = stage("auto", search, start, deadline)
     if not best.optimal and deadline - time.monotonic() >= MIN_STAGE_SECONDS:

@@ -11,9 +11,12 @@ big pending pod and a few small ones the size of its free CPU. Seeded from every
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
 from scheduler_ext.domain import CPU, MEMORY, PODS, Cluster, Node, OwnerRef, Pod, ResourceList
 from scheduler_ext.model.problem import Problem, build_problem
+from scheduler_ext.solvers.policy.network import PolicyNet
+from scheduler_ext.solvers.policy.training import TrainingSettings, score, train
 
 MI = 1024 * 1024
 RUNNING_PRIORITY = 1000
@@ -62,3 +65,27 @@ def hole_cluster(seed: int, nodes: int) -> Cluster:
 def training_problems(seed: int, count: int, nodes: int) -> list[Problem]:
     """``count`` problems of ``nodes`` nodes each, from ``seed``."""
     return [build_problem(hole_cluster(seed * 1000 + i, nodes)) for i in range(count)]
+
+
+HELD_OUT_SEED = 10_000
+"""Held-out clusters come from ``seed + HELD_OUT_SEED``: never the training ones."""
+
+
+@dataclass(frozen=True)
+class Trained:
+    net: PolicyNet
+    before: float
+    """Held-out one-pass score of the random initial weights."""
+    after: float
+
+
+def train_generated(
+    seed: int, steps: int, count: int, nodes: int, settings: TrainingSettings | None = None
+) -> Trained:
+    """Random weights from ``seed``, trained on ``count`` clusters; everything seeded."""
+    settings = settings or TrainingSettings(steps=steps)
+    training = training_problems(seed, count, nodes)
+    held_out = training_problems(seed + HELD_OUT_SEED, max(3, count // 3), nodes)
+    initial = PolicyNet.random(seed)
+    net, _ = train(initial, training, settings, seed)
+    return Trained(net, score(initial, held_out, settings), score(net, held_out, settings))

@@ -31,6 +31,7 @@ from scheduler_ext.model.problem import Problem
 from scheduler_ext.solvers.auto import MAX_WHOLE_VARIABLES, WHOLE_ONLY_NODES, model_size
 from scheduler_ext.solvers.base import SolveResult
 from scheduler_ext.solvers.isolation import SolveJob, SolverWorker, run_job
+from scheduler_ext.solvers.policy.construct import solve_rl
 
 logger = logging.getLogger(__name__)
 
@@ -140,9 +141,16 @@ def run_portfolio(
 
     share = fallback_share(problem)
     now = time.monotonic()
+    if share and (deadline - now) * share >= MIN_STAGE_SECONDS:
+        # The policy's one pass, here: about one greedy pass, no child to start or feed.
+        until = now + (deadline - now) * share
+        one_pass = solve_rl(problem, best.assignment, deadline=until, with_greedy=False)
+        best.offer(one_pass)
+        now = time.monotonic()
+    start = best.assignment
     if share and first is not None and ALONGSIDE and deadline - now >= MIN_STAGE_SECONDS:
-        first.start(SolveJob("fallback", numbers, greedy, deadline, workers))
-        outcome = stage("auto", search, greedy, deadline)
+        first.start(SolveJob("fallback", numbers, start, deadline, workers))
+        outcome = stage("auto", search, start if HINT_FROM_FALLBACK else greedy, deadline)
         if best.optimal:
             first.stop()  # nothing can beat a proven optimum
         result, fallen = first.wait()
@@ -152,9 +160,9 @@ def run_portfolio(
     else:
         if share and (deadline - now) * share >= MIN_STAGE_SECONDS:
             until = now + (deadline - now) * share
-            stage("fallback", first.run if first else fallback, greedy, until)
-        start = best.assignment if HINT_FROM_FALLBACK else greedy
-        outcome = stage("auto", search, start, deadline)
+            stage("fallback", first.run if first else fallback, start, until)
+        hint = best.assignment if HINT_FROM_FALLBACK else greedy
+        outcome = stage("auto", search, hint, deadline)
     if not best.optimal and deadline - time.monotonic() >= MIN_STAGE_SECONDS:
         stage("fallback-again", fallback, best.assignment, deadline)
     return "" if outcome == "done" else f"search {outcome}"

@@ -1,12 +1,13 @@
-"""The fallback half of ``--solver auto``: the policy's one pass, then the ant colony after it.
+"""The colony half of ``--solver auto``'s fallback, run in its own child process.
 
 Where CP-SAT runs out of room (no whole model above ``auto.MAX_WHOLE_VARIABLES``, a crashed or
-hung child, a timeout) these still build complete plans, and on fragmented clusters they place
-pods of the lowest tiers that only moves of equal-priority pods can make room for, which greedy
-never does and neighbourhoods seldom find (docs/benchmarks.md, "Fallback solvers"). The one pass
-costs about one ant and often gets the colony's placed counts at once; the colony then spends the
-rest of its time on fewer moves. Both start from the incumbent (at least greedy's in the planner)
-and replace it only with a valid, lexicographically better plan.
+hung child, a timeout) the colony still builds complete plans, and on fragmented clusters it
+places pods of the lowest tiers that only moves of equal-priority pods make room for, which
+greedy never does and neighbourhoods seldom find (docs/benchmarks.md, "Issue 16, session 6").
+The policy's one pass runs before it in the planner (it costs about one greedy pass, and needs
+no child); the colony starts from the best plan so far and replaces it only with a valid,
+lexicographically better one. A child is killed at its deadline, so the colony stops early
+enough to check and send its plan (``finish_by``).
 """
 
 from __future__ import annotations
@@ -15,9 +16,6 @@ from scheduler_ext.model.assignment import Assignment
 from scheduler_ext.model.problem import Problem
 from scheduler_ext.solvers.aco.colony import IncumbentCallback, solve_aco
 from scheduler_ext.solvers.base import SolveResult
-from scheduler_ext.solvers.policy.construct import SOLVER as RL
-from scheduler_ext.solvers.policy.construct import PolicyChooser
-from scheduler_ext.solvers.policy.network import shipped
 
 FINISH_SECONDS = 0.05
 FINISH_SECONDS_PER_POD = 8e-6
@@ -40,7 +38,7 @@ def solve_fallback(
     on_incumbent: IncumbentCallback | None = None,
     seed: int = 0,
 ) -> SolveResult:
-    """The policy's pass as the colony's first walk, then ants until ``deadline``."""
+    """Ants until ``deadline`` (less the time to check and send the plan)."""
     return solve_aco(
         problem,
         incumbent,
@@ -49,7 +47,6 @@ def solve_fallback(
         on_incumbent=on_incumbent,
         seed=seed,
         with_greedy=False,
-        opening=(RL, PolicyChooser(shipped())),
     )
 
 
@@ -61,8 +58,7 @@ def solve_fallback_again(
     workers: int = 0,
     on_incumbent: IncumbentCallback | None = None,
 ) -> SolveResult:
-    """A second colony after CP-SAT (crashed, failed or left time): other seed, no opening (the
-    one pass is deterministic and already ran)."""
+    """A second colony after CP-SAT (crashed, failed or left time), with another seed."""
     return solve_aco(
         problem,
         incumbent,

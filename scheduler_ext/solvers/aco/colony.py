@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from scheduler_ext.model.assignment import Assignment, evaluate, violations
 from scheduler_ext.model.problem import PodClass, Problem
-from scheduler_ext.solvers.aco.ant import Base, Chooser, Trail, base_of, walk
+from scheduler_ext.solvers.aco.ant import Base, Trail, base_of, walk
 from scheduler_ext.solvers.aco.groups import node_groups
 from scheduler_ext.solvers.aco.heuristic import FIT_FLOOR, Heuristic, fit
 from scheduler_ext.solvers.base import SolveResult, StageReport, StageStatus
@@ -216,12 +216,9 @@ def solve_aco(
     settings: ColonySettings = DEFAULT_SETTINGS,
     solver: str = SOLVER,
     with_greedy: bool = True,
-    opening: tuple[str, Chooser] | None = None,
 ) -> SolveResult:
     """The colony's best plan by ``deadline``, never worse than ``incumbent`` nor (with
-    ``with_greedy``) than greedy's; ``workers`` is unused (one core, numpy). ``opening``
-    (name, chooser) walks once before the first round, without order noise (the policy's one
-    pass): its plan competes with the ants' and seeds the pheromone when it wins."""
+    ``with_greedy``) than greedy's; ``workers`` is unused (one core, numpy)."""
     del workers
     started = time.monotonic()
     base = base_of(problem)
@@ -234,19 +231,6 @@ def solve_aco(
         stage = StageReport(solver, StageStatus.TIMEOUT, time.monotonic() - started, detail=BUILD)
         return result_of(best, solver, (stage,))
     pending = sum(cls.pending_count for cls in problem.classes)
-    if opening is not None:
-        name, chooser = opening
-        trail = walk(
-            state,
-            base,
-            chooser,
-            np.random.default_rng(seed),
-            deadline=deadline,
-            order_noise=0.0,
-            lift_limit=2 * pending + LIFT_SLACK,
-        )
-        if best.offer(trail, name) and on_incumbent is not None:
-            on_incumbent(result_of(best, solver, ()))
     pheromone = Pheromone(node_groups(problem), settings)
     pheromone.deposit(best.trail.landings, best.trail.lifts)
     rng = np.random.default_rng(seed)

@@ -1,21 +1,22 @@
-"""``--solver auto`` as a portfolio: the fallback colony and CP-SAT, each in its own child process.
+"""``--solver auto`` as a portfolio: the policy's one pass, the ant colony and CP-SAT.
 
 No solver wins everywhere (docs/benchmarks.md, "Issue 16, session 6"): CP-SAT proves small
-instances and its neighbourhoods polish large ones, while the policy's one pass and the ant colony
-(``solvers/portfolio.py``) place pods of the lowest tiers that need equal-priority pods moved,
-which greedy never does and neighbourhoods seldom find, and they are the only search left when
-CP-SAT crashes, fails or hangs. So the budget is run in stages, each child on its own:
+instances and its neighbourhoods polish large ones, while the one pass and the colony place pods
+of the lowest tiers that need equal-priority pods moved, which greedy never does and the
+neighbourhoods seldom find, and they are the search left when CP-SAT crashes, fails or hangs.
+After greedy, where ``fallback_share`` is not 0 (the whole model too large, or more than
+``WHOLE_ONLY_NODES`` nodes: on the paper's 8-node instances CP-SAT proves the optimum):
 
-1. the fallback (one pass, then ants) on a share of the time, where it won in the measurements:
-   clusters too large for the whole model, and whole-model clusters above ``WHOLE_ONLY_NODES``
-   nodes (on the paper's 8-node instances CP-SAT proves the optimum and the colony never won);
-2. ``solve_auto`` (CP-SAT and neighbourhoods, as before) until the deadline, hinted with the
-   best plan so far, the fallback's when it won;
-3. if CP-SAT ended early (crashed, failed, or returned without a proof) and time is left, a
+1. the policy's one pass, in this process (about one greedy pass; a child's start-up and the
+   problem's trip through a pipe cost more than the pass at 1 s budgets);
+2. ``solve_auto`` (CP-SAT and neighbourhoods, as before) in its child until the deadline, from
+   the best plan so far, and the colony in another child (``FallbackChild``, started before
+   greedy) alongside it (``ALONGSIDE``) or before it on a share of the time;
+3. if time is left when CP-SAT ends without a proof (crashed, failed, returned early), a
    second colony from the best plan.
 
 Every result goes through the caller's ``offer``, which keeps the best valid plan; a child that
-dies loses only what it had not yet reported, so a CP-SAT crash leaves at least the fallback's.
+dies loses only what it had not reported, so a CP-SAT crash leaves at least the fallbacks'.
 """
 
 from __future__ import annotations

@@ -31,7 +31,6 @@ from scheduler_ext.model.problem import Problem, build_problem
 from scheduler_ext.planning.options import PlanOptions
 from scheduler_ext.planning.portfolio import (
     FallbackChild,
-    fallback_share,
     in_child,
     in_process,
     run_portfolio,
@@ -161,7 +160,7 @@ def search_within(
 ) -> str:
     """Greedy, then the chosen search, into ``best``; returns the plan's message."""
     first = None
-    if options.solver == "auto" and isolate and fallback_share(problem):  # starts during greedy
+    if options.solver == "auto" and isolate:  # its start-up overlaps with greedy
         first = FallbackChild(worker.start_method if worker else "fork")
     try:
         for strategy in ("spread", "pack"):

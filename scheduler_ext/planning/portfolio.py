@@ -9,8 +9,8 @@ After greedy:
 1. the policy's one pass, in this process (about one greedy pass; a child's start-up and the
    problem's trip through a pipe cost more than the pass at 1 s budgets);
 2. ``solve_auto`` (CP-SAT and neighbourhoods, as before) in its child until the deadline, from
-   the best plan so far, and the colony in another child (``FallbackChild``, started before
-   greedy) alongside it (``ALONGSIDE``) or before it on a share of the time;
+   the best plan so far, and the colony in another child (``FallbackChild``, started during
+   the one pass) alongside it (``ALONGSIDE``) or before it on a share of the time;
 3. if time is left when CP-SAT ends without a proof (crashed, failed, returned early), a
    second colony from the best plan.
 
@@ -86,9 +86,9 @@ def in_child(start_method: str) -> Runner:
 
 
 class FallbackChild:
-    """The fallback's child, started before greedy so that its start-up (a process, imports)
-    overlaps with greedy; it runs its one job alongside CP-SAT (``start``, ``wait``) or before
-    it (``run``)."""
+    """The colony's child, started before its job is known so that its start-up (a process,
+    imports) overlaps with the one pass; it runs its one job alongside CP-SAT (``start``,
+    ``wait``) or before it (``run``)."""
 
     def __init__(self, start_method: str) -> None:
         self._worker = SolverWorker(start_method, warm=FALLBACK_METHODS)

@@ -78,8 +78,12 @@ def _own(
     return result.assignment, result.solver
 
 
-def _auto(alongside: bool, hint: bool, problem: Problem, deadline: float) -> tuple[Assignment, str]:
+def _auto(
+    alongside: bool, hint: bool, problem: Problem, deadline: float, large: float | None = None
+) -> tuple[Assignment, str]:
     portfolio.ALONGSIDE, portfolio.HINT_FROM_FALLBACK = alongside, hint  # this row's child only
+    if large is not None:
+        portfolio.FALLBACK_SHARE_LARGE = large
     best = _Best(problem)
     options = PlanOptions(solver="auto", workers=1)
     with SolverWorker() as worker:
@@ -98,6 +102,7 @@ SOLVERS: dict[str, Run] = {
     "auto": partial(_auto, True, True),
     "auto-turns": partial(_auto, False, True),
     "auto-turns-nohint": partial(_auto, False, False),
+    "auto-large0.8": partial(_auto, True, True, large=0.8),
 }
 
 

@@ -6,8 +6,8 @@ places pods of the lowest tiers that only moves of equal-priority pods make room
 greedy never does and neighbourhoods seldom find (docs/benchmarks.md, "Issue 16, session 6").
 The policy's one pass runs before it in the planner (it costs about one greedy pass, and needs
 no child); the colony starts from the best plan so far and replaces it only with a valid,
-lexicographically better one. A child is killed at its deadline, so the colony stops early
-enough to check and send its plan (``finish_by``).
+lexicographically better one. A child is killed at its deadline; the colony stops early enough
+to check and send its plan (``colony.finish_by``).
 """
 
 from __future__ import annotations
@@ -16,19 +16,6 @@ from scheduler_ext.model.assignment import Assignment
 from scheduler_ext.model.problem import Problem
 from scheduler_ext.solvers.aco.colony import IncumbentCallback, solve_aco
 from scheduler_ext.solvers.base import SolveResult
-
-FINISH_SECONDS = 0.3
-FINISH_SECONDS_PER_POD = 8e-6
-"""Kept back from the child's deadline: after its last ant the colony checks its best plan
-(``evaluate`` and ``violations``, about 1 s at 140,000 pods on a loaded core) and sends it; the
-parent kills the child at the deadline, so a plan checked too late is lost (a colony that
-never improved on its incumbent reports only then: at a load average of 30, 0.05 s was too
-little at 100 nodes)."""
-
-
-def finish_by(problem: Problem, deadline: float) -> float:
-    pods = sum(cls.count for cls in problem.classes) + sum(k for _, k in problem.fixed_by_priority)
-    return deadline - FINISH_SECONDS - FINISH_SECONDS_PER_POD * pods
 
 
 def solve_fallback(
@@ -44,7 +31,7 @@ def solve_fallback(
     return solve_aco(
         problem,
         incumbent,
-        deadline=finish_by(problem, deadline),
+        deadline=deadline,
         workers=workers,
         on_incumbent=on_incumbent,
         seed=seed,
@@ -64,7 +51,7 @@ def solve_fallback_again(
     return solve_aco(
         problem,
         incumbent,
-        deadline=finish_by(problem, deadline),
+        deadline=deadline,
         workers=workers,
         on_incumbent=on_incumbent,
         seed=1,

@@ -21,6 +21,7 @@ from scheduler_ext.solvers.aco.colony import (
     DEFAULT_SETTINGS,
     ColonySettings,
     IncumbentCallback,
+    finish_by,
     result_of,
     seeded_best,
     solve_aco,
@@ -73,6 +74,7 @@ def solve_rl(
     """One pass of the policy; never worse than ``incumbent`` (nor greedy, ``with_greedy``)."""
     del workers, on_incumbent  # one pass: nothing to report before the end
     started = time.monotonic()
+    deadline = finish_by(problem, deadline)
     base = base_of(problem)
     best = seeded_best(problem, base, incumbent, deadline, with_greedy)
     try:

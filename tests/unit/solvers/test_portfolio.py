@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 
+from scheduler_ext.solvers.aco.colony import finish_by
 from scheduler_ext.solvers.greedy import solve_greedy
-from scheduler_ext.solvers.portfolio import finish_by, solve_fallback
+from scheduler_ext.solvers.portfolio import solve_fallback
 from tests.unit.solvers.aco.test_colony import equal_priority_fragmented
 from tests.unit.solvers.checked import fragmented, optimum_by_construction, run
 

@@ -28,7 +28,6 @@ from typing import Protocol
 
 from scheduler_ext.model.assignment import Assignment
 from scheduler_ext.model.problem import Problem
-from scheduler_ext.solvers.auto import MAX_WHOLE_VARIABLES, model_size
 from scheduler_ext.solvers.base import SolveResult
 from scheduler_ext.solvers.isolation import SolveJob, SolverWorker, run_job
 from scheduler_ext.solvers.policy.construct import solve_rl
@@ -67,12 +66,18 @@ class Incumbents(Protocol):
 Runner = Callable[[SolveJob], tuple[SolveResult | None, str]]
 
 
+WHOLE_MODEL_LIMIT = 20_000
+"""``solvers.auto.MAX_WHOLE_VARIABLES``, not imported from there: that module imports OR-Tools
+(seconds on a loaded machine, with pandas), which the planner's process never needs (a test
+keeps the two equal)."""
+
+
 def fallback_share(problem: Problem) -> float:
     """Of the time after greedy, the most the one pass (and, in turns, the colony) may take.
 
     Never 0: the colony beat CP-SAT at 1 s on 2 of the paper's 8-node instances (a loaded
     machine), and alongside CP-SAT it costs a core, not CP-SAT's time; a proof stops it."""
-    large = model_size(problem) > MAX_WHOLE_VARIABLES
+    large = sum(len(cls.domain()) for cls in problem.classes) > WHOLE_MODEL_LIMIT
     return FALLBACK_SHARE_LARGE if large else FALLBACK_SHARE_WHOLE
 
 

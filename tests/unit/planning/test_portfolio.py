@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -51,6 +53,20 @@ class _Recording(_Best):
     def offer(self, result: SolveResult) -> None:
         self.offered.append(result)
         super().offer(result)
+
+
+def test_the_size_limit_is_autos() -> None:
+    """Copied, not imported: importing ``solvers.auto`` brings OR-Tools into the planner."""
+    from scheduler_ext.solvers import auto
+
+    assert portfolio.WHOLE_MODEL_LIMIT == auto.MAX_WHOLE_VARIABLES
+
+
+@pytest.mark.slow
+def test_the_planner_process_never_imports_ortools() -> None:
+    code = "import sys, scheduler_ext.planning.planner; sys.exit('ortools' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], check=False, timeout=120)
+    assert done.returncode == 0
 
 
 def test_the_fallback_runs_first_and_places_what_greedy_cannot() -> None:

@@ -231,6 +231,8 @@ def fragmented_cluster(
             # Past the pod count, top the node up with big pods so no node keeps a huge hole.
             pool = gpu_jobs if is_gpu and len(on_node) < 6 else deployments
             if len(on_node) >= pods_per_node:
+                if not big:  # a small cluster may have no big deployment to top up with
+                    break
                 pool = big
             dep = rng.choice(pool)
             cpu, mem = dep.shape.cpu_m, dep.shape.memory

@@ -43,6 +43,8 @@ METHODS = {
     "auto": ("scheduler_ext.solvers.auto", "solve_auto"),
     "aco": ("scheduler_ext.solvers.aco.colony", "solve_aco_after_greedy"),
     "rl": ("scheduler_ext.solvers.policy.construct", "solve_rl_after_greedy"),
+    "fallback": ("scheduler_ext.solvers.portfolio", "solve_fallback"),
+    "fallback-again": ("scheduler_ext.solvers.portfolio", "solve_fallback_again"),
 }
 """Solvers a worker can run, by name: module and function, imported in the child."""
 
@@ -86,9 +88,9 @@ def run_job(job: SolveJob, report: Callable[[SolveResult], None] | None) -> Solv
     )
 
 
-def _serve(jobs: Connection, results: Connection) -> None:
-    """The worker's child: import every solver now, then run the one job it is sent."""
-    for method in METHODS:
+def _serve(jobs: Connection, results: Connection, warm: tuple[str, ...]) -> None:
+    """The worker's child: import the solvers now, then run the one job it is sent."""
+    for method in warm:
         _resolve(method)
     try:
         job: SolveJob = jobs.recv()
@@ -144,17 +146,28 @@ def run_isolated(
 class SolverWorker:
     """A child process warming up the solvers until it is given one job."""
 
-    def __init__(self, start_method: str = "fork") -> None:
+    def __init__(self, start_method: str = "fork", warm: tuple[str, ...] = tuple(METHODS)) -> None:
+        """``warm``: the methods whose modules the child imports before its job comes."""
+        self.start_method = start_method
         context: Any = multiprocessing.get_context(start_method)
         job_receiver, self._jobs = context.Pipe(duplex=False)
         self._results, result_sender = context.Pipe(duplex=False)
         self._process = context.Process(
-            target=_serve, args=(job_receiver, result_sender), daemon=True
+            target=_serve, args=(job_receiver, result_sender, warm), daemon=True
         )
         self._process.start()
         job_receiver.close()
         result_sender.close()
         self._used = False
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid  # type: ignore[no-any-return]
+
+    @property
+    def running(self) -> bool:
+        """The job was sent and the child is still there."""
+        return self._used and self._process.is_alive()
 
     def run(self, job: SolveJob) -> tuple[SolveResult | None, str]:
         if self._used:
@@ -168,6 +181,11 @@ class SolverWorker:
         finally:
             self._jobs.close()
         return _collect(self._results, self._process, job.deadline)
+
+    def kill(self) -> None:
+        """Stop the child now; a ``run`` waiting on it returns what it had reported."""
+        if self._process.is_alive():
+            self._process.kill()
 
     def close(self) -> None:
         """Stop the child if it is still there (the job was never sent, or it overran)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 
+import pytest
+
 from benchmarks.workloads_fragmented import fragmented_cluster
 from testkit import checker
 
@@ -28,3 +30,13 @@ def test_fragmented_cluster_needs_defragmenting() -> None:
                 assert checker.capacity_violation(node, [*on_node, pod]) is not None, (
                     f"{pod.key} already fits on {node.name}"
                 )
+
+
+@pytest.mark.parametrize(("nodes", "seed"), [(1, 0), (6, 1), (7, 0)])
+def test_small_clusters_without_a_big_deployment(nodes: int, seed: int) -> None:
+    """These sizes drew no deployment of 1 CPU or more to top nodes up with (IndexError)."""
+    cluster = fragmented_cluster(nodes, seed=seed)
+    assert len(cluster.nodes) == nodes
+    for node in cluster.nodes:
+        on_node = [p for p in cluster.pods if p.node_name == node.name]
+        assert checker.capacity_violation(node, on_node) is None

@@ -17,16 +17,18 @@ from scheduler_ext.model.assignment import Assignment
 from scheduler_ext.model.problem import PodClass, Problem
 from scheduler_ext.solvers.aco.ant import base_of, walk
 from scheduler_ext.solvers.aco.colony import (
+    BUILD,
     DEFAULT_SETTINGS,
     ColonySettings,
     IncumbentCallback,
+    finish_by,
     result_of,
     seeded_best,
     solve_aco,
 )
 from scheduler_ext.solvers.aco.heuristic import Heuristic
 from scheduler_ext.solvers.base import SolveResult, StageReport, StageStatus
-from scheduler_ext.solvers.greedy import _State
+from scheduler_ext.solvers.greedy import DeadlineReached, _State
 from scheduler_ext.solvers.policy.features import features
 from scheduler_ext.solvers.policy.network import PolicyNet, shipped
 
@@ -72,10 +74,16 @@ def solve_rl(
     """One pass of the policy; never worse than ``incumbent`` (nor greedy, ``with_greedy``)."""
     del workers, on_incumbent  # one pass: nothing to report before the end
     started = time.monotonic()
+    deadline = finish_by(problem, deadline)
     base = base_of(problem)
     best = seeded_best(problem, base, incumbent, deadline, with_greedy)
+    try:
+        state = _State(problem, deadline)
+    except DeadlineReached:
+        stage = StageReport(SOLVER, StageStatus.TIMEOUT, time.monotonic() - started, detail=BUILD)
+        return result_of(best, SOLVER, (stage,))
     trail = walk(
-        _State(problem),
+        state,
         base,
         PolicyChooser(net or shipped()),
         np.random.default_rng(0),

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
+import numpy as np
 import pytest
 
 from scheduler_ext.model.assignment import current_assignment, evaluate, violations
-from scheduler_ext.solvers.greedy import Strategy, solve_greedy
+from scheduler_ext.solvers.base import StageStatus
+from scheduler_ext.solvers.greedy import Strategy, _State, solve_greedy
 from tests.unit.tiny import HIGH, LOW, ClassSpec, fragmented, tiny_problem
 
 
@@ -53,3 +57,24 @@ def test_victims_of_two_classes_respect_a_shared_limit(
     result = solve_greedy(problem)
     assert violations(problem, result.assignment) == []
     assert evaluate(problem, result.assignment).placed == (0, 1, 1)
+
+
+def test_a_deadline_passed_while_building_the_state_returns_the_current_placement() -> None:
+    problem = fragmented()
+    result = solve_greedy(problem, deadline=time.monotonic() - 1.0)
+    assert result.assignment == current_assignment(problem)
+    assert result.stages[0].status == StageStatus.TIMEOUT
+    assert "building" in result.stages[0].detail
+
+
+def test_the_state_built_in_blocks_matches_one_pod_at_a_time() -> None:
+    """The per-priority room is summed in one vector operation: the same as pod by pod."""
+    problem = fragmented()
+    state = _State(problem)
+    for level, priority in enumerate(state.priority_levels):
+        expected = np.zeros_like(state.capacity)
+        for cls, placed in zip(problem.classes, state.counts, strict=True):
+            if cls.priority == priority:
+                for node, k in placed.items():
+                    expected[node] += np.array(cls.demand) * k
+        np.testing.assert_array_equal(state.level_usage[level], expected)

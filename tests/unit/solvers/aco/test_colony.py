@@ -106,3 +106,9 @@ def test_a_spent_deadline_returns_the_incumbent_at_once() -> None:
         judged(cluster, problem, incumbent).objective
     )
     assert [s.status for s in result.stages] == [StageStatus.TIMEOUT]
+
+
+def test_a_deadline_passed_before_the_colony_starts_keeps_the_incumbent() -> None:
+    done = run(partial(solve_aco, settings=QUICK, with_greedy=False), fragmented(8), seconds=-1.0)
+    assert done.result.assignment == done.incumbent
+    assert done.result.solver == "none"

@@ -1,0 +1,87 @@
+"""The arms comparison's bookkeeping: the order of a round's runs and the ratios it reports."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from benchmarks.verbs import main
+from benchmarks.verbs_arms import WITHOUT, round_order, shipped_arms, summarize
+
+NAMES = ("dry-run", "enforce", "stub")
+
+
+def test_over_as_many_rounds_as_runs_each_run_takes_each_position_once() -> None:
+    orders = [round_order(NAMES, r) for r in range(4)]
+    for order in orders:
+        assert sorted(order) == sorted([WITHOUT, *NAMES])
+    for position in range(4):
+        assert sorted(order[position] for order in orders) == sorted([WITHOUT, *NAMES])
+
+
+def test_the_arms_are_the_shipped_configurations() -> None:
+    arms = shipped_arms()
+    assert arms["dry-run"].verbs == ("prioritize", "preempt")
+    assert arms["enforce"].verbs == ("filter", "prioritize", "preempt", "bind")
+    assert arms["enforce"].env == {"SCHEDULER_EXT_MODE": "enforce"}
+    assert arms["stub"].stub
+    assert arms["stub"].verbs == arms["dry-run"].verbs
+    assert not arms["dry-run"].env
+
+
+def _rows(rates: dict[str, list[float]]) -> list[dict[str, object]]:
+    return [
+        {"run": f"r{i + 1}", "extender": name, "pods_per_s": rate}
+        for name, values in rates.items()
+        for i, rate in enumerate(values)
+    ]
+
+
+def test_each_arm_is_divided_by_its_own_rounds_run_without() -> None:
+    rates = {
+        WITHOUT: [100.0, 50.0, 80.0],
+        "dry-run": [90.0, 40.0, 72.0],
+        "enforce": [81.0, 30.0, 72.0],
+        "stub": [95.0, 45.0, 76.0],
+    }
+    summary = summarize(_rows(rates), NAMES)
+    assert summary["rounds"] == 3
+    dry = summary["arms"]["dry-run"]
+    assert dry["ratios"] == pytest.approx([0.9, 0.8, 0.9])
+    assert dry["median_ratio"] == pytest.approx(0.9)
+    assert dry["ratio_of_medians"] == pytest.approx(72.0 / 80.0)
+    enforce = summary["criteria"]["enforce / dry-run"]
+    assert enforce["per_round"] == pytest.approx([0.9, 0.75, 1.0])
+    assert enforce["median_per_round"] == pytest.approx(0.9)
+    assert enforce["of_median_ratios"] == pytest.approx(0.81 / 0.9)  # medians 0.81 and 0.9
+    stub = summary["criteria"]["dry-run / stub"]
+    assert stub["per_round"] == pytest.approx([90 / 95, 40 / 45, 72 / 76])
+    assert stub["target"] == 0.95
+
+
+def test_an_incomplete_round_is_left_out_and_absent_arms_have_no_criterion() -> None:
+    rows = _rows({WITHOUT: [100.0, 60.0], "dry-run": [90.0]})
+    summary = summarize(rows, ("dry-run",))
+    assert summary["rounds"] == 1
+    assert summary["arms"]["dry-run"]["ratios"] == pytest.approx([0.9])
+    assert summary["criteria"] == {}
+    empty = summarize([], ("dry-run",))
+    assert math.isnan(empty["arms"]["dry-run"]["median_ratio"])
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["throughput", "--arms", "bogus"],
+        ["throughput", "--arms", "stub,stub"],
+        ["throughput", "--arms", ""],
+        ["throughput", "--arms", "stub", "--stub"],
+        ["throughput", "--arms", "dry-run", "--verbs", "filter"],
+    ],
+)
+def test_bad_arms_are_refused_in_one_line(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert isinstance(exc.value.code, str)
+    assert "\n" not in exc.value.code

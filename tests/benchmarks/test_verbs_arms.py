@@ -7,7 +7,7 @@ import math
 import pytest
 
 from benchmarks.verbs import main
-from benchmarks.verbs_arms import WITHOUT, round_order, shipped_arms, summarize
+from benchmarks.verbs_arms import WITHOUT, measure_arms, round_order, shipped_arms, summarize
 
 NAMES = ("dry-run", "enforce", "stub")
 
@@ -85,3 +85,24 @@ def test_bad_arms_are_refused_in_one_line(argv: list[str]) -> None:
         main(argv)
     assert isinstance(exc.value.code, str)
     assert "\n" not in exc.value.code
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_one_round_runs_every_arm_on_the_real_control_plane() -> None:
+    """A tiny round on a kwokctl cluster: every arm binds every pod, the enforce arm's service
+    binds them itself (the bind verb) and no arm's service plans (no pod is left pending)."""
+    rows = measure_arms(5, 20, 1, 100, NAMES)
+    assert sorted(row["extender"] for row in rows) == sorted([WITHOUT, *NAMES])
+    by_arm = {row["extender"]: row for row in rows}
+    for row in rows:
+        assert row["bound"] == 20
+        assert row["pods_per_s"] > 0
+    # Read as the watch sees the last binding: a bind whose answer is in flight may be missed.
+    assert 0 < by_arm["enforce"]["bound_by_extender"] <= 20
+    assert by_arm["enforce"]["verbs"] == "filter,prioritize,preempt,bind"
+    assert by_arm["dry-run"]["bound_by_extender"] == 0
+    assert by_arm["dry-run"]["planning_rounds"] == by_arm["enforce"]["planning_rounds"] == 0
+    summary = summarize(rows, NAMES)
+    assert summary["rounds"] == 1
+    assert set(summary["criteria"]) == {"enforce / dry-run", "dry-run / stub"}

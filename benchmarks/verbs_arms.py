@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks.verbs_shared import markdown_table
-from benchmarks.verbs_throughput import ALL_VERBS, _one_run, bench_cluster
+from benchmarks.verbs_throughput import ALL_VERBS, CPU_COLUMNS, _one_run, bench_cluster
 
 WITHOUT = "without"
 
@@ -116,7 +116,23 @@ def summarize(rows: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str,
                 "median_per_round": statistics.median(per_round),
                 "of_median_ratios": arms[top]["median_ratio"] / arms[bottom]["median_ratio"],
             }
-    return {"rounds": len(complete), "arms": arms, "criteria": criteria}
+    return {"rounds": len(complete), "arms": arms, "criteria": criteria, "cpu": cpu_per_pod(rows)}
+
+
+def cpu_per_pod(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per arm, the median over its runs of each process's CPU milliseconds per pod bound (the
+    ``cpu_s`` columns). On a machine shared with other work these are steadier than the rates:
+    they say who pays for an arm, where the rates also say how busy the machine was."""
+    columns = [*CPU_COLUMNS, "total"]
+    per_arm: dict[str, dict[str, float]] = {}
+    for name in dict.fromkeys(row["extender"] for row in rows):
+        runs = [row for row in rows if row["extender"] == name and row.get("bound")]
+        per_arm[name] = {
+            column: statistics.median(1000 * row[f"cpu_s {column}"] / row["bound"] for row in runs)
+            for column in columns
+            if runs and all(f"cpu_s {column}" in row for row in runs)
+        }
+    return per_arm
 
 
 def report(summary: dict[str, Any]) -> str:
@@ -134,6 +150,13 @@ def report(summary: dict[str, Any]) -> str:
             }
         )
     lines = [f"{summary['rounds']} complete rounds", "", markdown_table(rows), ""]
+    cpu = [
+        {"arm": name, **{f"{column} CPU-ms/pod": f"{value:.2f}" for column, value in row.items()}}
+        for name, row in summary.get("cpu", {}).items()
+        if row
+    ]
+    if cpu:
+        lines += ["medians over each arm's runs:", "", markdown_table(cpu), ""]
     for label, crit in summary["criteria"].items():
         per_round = ", ".join(f"{v:.2f}" for v in crit["per_round"])
         verdict = "met" if crit["of_median_ratios"] >= crit["target"] else "NOT met"

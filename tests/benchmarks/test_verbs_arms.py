@@ -7,7 +7,16 @@ import math
 import pytest
 
 from benchmarks.verbs import main
-from benchmarks.verbs_arms import WITHOUT, measure_arms, round_order, shipped_arms, summarize
+from benchmarks.verbs_arms import (
+    WITHOUT,
+    cpu_per_pod,
+    measure_arms,
+    report,
+    round_order,
+    shipped_arms,
+    summarize,
+)
+from benchmarks.verbs_throughput import CPU_COLUMNS
 
 NAMES = ("dry-run", "enforce", "stub")
 
@@ -58,6 +67,21 @@ def test_each_arm_is_divided_by_its_own_rounds_run_without() -> None:
     stub = summary["criteria"]["dry-run / stub"]
     assert stub["per_round"] == pytest.approx([90 / 95, 40 / 45, 72 / 76])
     assert stub["target"] == 0.95
+
+
+def test_cpu_is_per_pod_bound_and_the_median_over_each_arms_runs() -> None:
+    cpu = {f"cpu_s {name}": 1.0 for name in CPU_COLUMNS}
+    rows = [
+        {"extender": "enforce", "bound": 500, **cpu, "cpu_s extender": 3.5, "cpu_s total": 20.0},
+        {"extender": "enforce", "bound": 250, **cpu, "cpu_s extender": 1.0, "cpu_s total": 5.0},
+        {"extender": "enforce", "bound": 500, **cpu, "cpu_s extender": 1.5, "cpu_s total": 9.0},
+        {"extender": WITHOUT, "bound": 100, **cpu, "cpu_s extender": 0.0, "cpu_s total": 3.0},
+    ]
+    per_pod = cpu_per_pod(rows)
+    assert per_pod["enforce"]["extender"] == pytest.approx(4.0)  # of 7.0, 4.0, 3.0 ms per pod
+    assert per_pod["enforce"]["total"] == pytest.approx(20.0)  # of 40, 20, 18
+    assert per_pod[WITHOUT]["kube-scheduler"] == pytest.approx(10.0)
+    assert "enforce" in report(summarize([], ("enforce",)) | {"cpu": per_pod})
 
 
 def test_an_incomplete_round_is_left_out_and_absent_arms_have_no_criterion() -> None:

@@ -22,6 +22,13 @@ cores are all busy, throughput is what the CPU allows, and these columns say who
     python -m benchmarks.verbs throughput --nodes 1000 --pods 1000 --repeats 3
     python -m benchmarks.verbs throughput --verbs filter,prioritize,preempt,bind
     python -m benchmarks.verbs throughput --stub --verbs filter,prioritize,preempt
+    python -m benchmarks.verbs throughput --arms dry-run,enforce,stub --repeats 5
+
+``--arms`` (``benchmarks.verbs_arms``) runs the shipped configurations named (``dry-run``;
+``enforce``: the service in enforce mode with all four verbs, as the chart wires it; ``stub``:
+the do-nothing extender with dry-run's verbs) beside the run without extender in every round, the
+order rotated each round, and reports each arm's per-round ratios and medians and issue 13's
+criteria (enforce / dry-run >= 0.9, dry-run / stub >= 0.95).
 """
 
 # The docstring above is the command's --help. The work lives by concern in verbs_latency (the
@@ -37,6 +44,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from benchmarks.verbs_arms import measure_arms, report, shipped_arms, summarize
 from benchmarks.verbs_latency import measure_latency, serve_synthetic
 from benchmarks.verbs_shared import REPO, markdown_table
 from benchmarks.verbs_throughput import ALL_VERBS, measure_throughput, shipped_verbs
@@ -90,6 +98,11 @@ def _parser() -> argparse.ArgumentParser:
         "protocol's own cost (no bind)",
     )
     thr.add_argument(
+        "--arms",
+        help="compare shipped configurations round by round instead: a comma-separated "
+        "choice of dry-run, enforce, stub (not with --verbs or --stub)",
+    )
+    thr.add_argument(
         "--percentage-of-nodes-to-score",
         type=int,
         default=100,
@@ -112,7 +125,34 @@ def _latency(args: argparse.Namespace) -> None:
     print("\n" + markdown_table(rows))
 
 
+def _arms(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    known = shipped_arms()
+    if not names or set(names) - set(known) or len(set(names)) != len(names):
+        raise SystemExit(f"--arms: choose among {', '.join(known)} (each once), not {text!r}")
+    return names
+
+
+def _compare(args: argparse.Namespace) -> None:
+    if args.verbs or args.stub:
+        raise SystemExit("--arms: the arms set their verbs and extender; drop --verbs/--stub")
+    names = _arms(args.arms)
+    rows = measure_arms(
+        args.nodes,
+        args.pods,
+        args.repeats,
+        args.qps,
+        names,
+        score_percentage=args.percentage_of_nodes_to_score,
+    )
+    print(markdown_table(rows))
+    print("\n" + report(summarize(rows, names)))
+
+
 def _throughput(args: argparse.Namespace) -> None:
+    if args.arms is not None:
+        _compare(args)
+        return
     rows = measure_throughput(
         args.nodes,
         args.pods,

@@ -17,8 +17,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -118,18 +119,20 @@ def _one_run(
     verbs: Sequence[str],
     stub: bool = False,
     score_percentage: int = 100,
+    label: str | None = None,
+    service_env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Create ``pods`` pods while no scheduler runs, then start kube-scheduler (and, with the
-    extender, ``scheduler-ext serve`` or the do-nothing stub first) and time first bind to last
-    bind."""
+    extender, ``scheduler-ext serve`` with ``service_env`` or the do-nothing stub first) and time
+    first bind to last bind. ``label`` names the run's arm in its row and namespace."""
     import yaml
 
     from testkit import builders
     from testkit.cluster import free_port
     from testkit.service import ServiceProcess
 
-    label = "with" if with_extender else "without"
-    namespace = f"bench-{tag}-{label}"
+    name = label or ("with" if with_extender else "without")
+    namespace = f"bench-{tag}-{name}"
     kube.create(builders.namespace(namespace))
     manifests = [
         builders.pod(f"p-{i:05d}", namespace=namespace, requests={"cpu": "100m", "memory": "128Mi"})
@@ -157,12 +160,14 @@ def _one_run(
             wait_http(port, "/ready")
             cpu.pids["extender"] = stub_process.pid
         elif port is not None:
-            service = ServiceProcess(cluster.kubeconfig, port, base / f"service-{tag}.log")
+            service = ServiceProcess(
+                cluster.kubeconfig, port, base / f"service-{tag}-{name}.log", env=service_env
+            )
             service.start()
             service.wait_ready(timeout=120)
             assert service.process is not None
             cpu.pids["extender"] = service.process.pid
-        config_path = base / f"kube-scheduler-{tag}-{label}.yaml"
+        config_path = base / f"kube-scheduler-{tag}-{name}.yaml"
         config_path.write_text(
             yaml.safe_dump(
                 scheduler_configuration(
@@ -171,7 +176,7 @@ def _one_run(
                 sort_keys=False,
             )
         )
-        log = (base / f"kube-scheduler-{tag}-{label}.log").open("wb")
+        log = (base / f"kube-scheduler-{tag}-{name}.log").open("wb")
         started = time.monotonic()
         with log:
             scheduler = subprocess.Popen(
@@ -195,14 +200,19 @@ def _one_run(
             else 0
             for kind in ("Pod", "Node")
         }
+        rounds = sum(
+            service.metric("scheduler_ext_plans_total", outcome=outcome) if service else 0
+            for outcome in ("improves", "no_improvement", "failed")
+        )
         span = times[-1] - times[0]
         return {
-            "extender": ("stub " if stub and with_extender else "") + label,
+            "extender": label or ("stub " if stub and with_extender else "") + name,
             "run": tag,
             "pods": pods,
             "bound": len(times),
             "bound_by_extender": int(binds),
             "service_events_pod_node": f"{events['Pod']}/{events['Node']}",
+            "planning_rounds": int(rounds),
             "start_to_first_bind_s": round(times[0] - started, 2),
             "first_to_last_bind_s": round(span, 2),
             "pods_per_s": round((len(times) - 1) / span, 1),
@@ -216,19 +226,10 @@ def _one_run(
         _terminate(stub_process)
 
 
-def measure_throughput(
-    nodes: int,
-    pods: int,
-    repeats: int,
-    qps: int,
-    *,
-    verbs: Sequence[str],
-    stub: bool = False,
-    score_percentage: int = 100,
-) -> list[dict[str, Any]]:
-    """One kwokctl cluster without kube-scheduler; ``nodes`` kwok nodes; then ``repeats`` rounds
-    of a run without and a run with the extender, in alternating order (ABBA...) so that drift
-    (a growing cluster, other load on the machine) falls on both alike."""
+@contextmanager
+def bench_cluster(nodes: int, *, crds: bool = False) -> Iterator[tuple[Any, Any, Path]]:
+    """(cluster, kube, work directory): one kwokctl cluster without kube-scheduler, ``nodes``
+    Ready kwok nodes, and with ``crds`` the service's CRDs installed (as the chart does)."""
     from testkit import builders
     from testkit.bins import ensure_kube_bins
     from testkit.cluster import KwokCluster, unique_name
@@ -241,6 +242,8 @@ def measure_throughput(
             bins, name=unique_name("bench"), base_dir=base / "cluster", disable=["kube-scheduler"]
         )
         try:
+            if crds:
+                cluster.install_crds()
             with Kube(cluster.api_client()) as kube:
                 manifests = [
                     builders.node(f"node-{i:05d}", cpu="32", memory="256Gi") for i in range(nodes)
@@ -248,25 +251,42 @@ def measure_throughput(
                 with ThreadPoolExecutor(8) as pool:
                     list(pool.map(kube.create, manifests))
                 _untaint_ready_nodes(kube, [m["metadata"]["name"] for m in manifests])
-                rows = []
-                for rep in range(repeats):
-                    order = (False, True) if rep % 2 == 0 else (True, False)
-                    for with_extender in order:
-                        row = _one_run(
-                            cluster,
-                            kube,
-                            pods=pods,
-                            with_extender=with_extender,
-                            qps=qps,
-                            tag=f"r{rep + 1}",
-                            base=base,
-                            verbs=verbs,
-                            stub=stub,
-                            score_percentage=score_percentage,
-                        )
-                        row = {"nodes": nodes, **row}
-                        print(markdown_table([row]), file=sys.stderr, flush=True)
-                        rows.append(row)
-                return rows
+                yield cluster, kube, base
         finally:
             cluster.delete()
+
+
+def measure_throughput(
+    nodes: int,
+    pods: int,
+    repeats: int,
+    qps: int,
+    *,
+    verbs: Sequence[str],
+    stub: bool = False,
+    score_percentage: int = 100,
+) -> list[dict[str, Any]]:
+    """``repeats`` rounds of a run without and a run with the extender on one cluster
+    (``bench_cluster``), in alternating order (ABBA...) so that drift (a growing cluster, other
+    load on the machine) falls on both alike."""
+    with bench_cluster(nodes) as (cluster, kube, base):
+        rows = []
+        for rep in range(repeats):
+            order = (False, True) if rep % 2 == 0 else (True, False)
+            for with_extender in order:
+                row = _one_run(
+                    cluster,
+                    kube,
+                    pods=pods,
+                    with_extender=with_extender,
+                    qps=qps,
+                    tag=f"r{rep + 1}",
+                    base=base,
+                    verbs=verbs,
+                    stub=stub,
+                    score_percentage=score_percentage,
+                )
+                row = {"nodes": nodes, **row}
+                print(markdown_table([row]), file=sys.stderr, flush=True)
+                rows.append(row)
+        return rows

@@ -32,12 +32,16 @@ PAPER_K4 = {
 
 
 def classify(row: Mapping[str, Any]) -> str:
+    """The paper's class of one (instance, budget); on an executed row (``"after": "running"``)
+    ``after_vector`` is the pods Running at the end, and only a plan that found nothing to
+    improve can certify (an aborted improving plan is a failure even if it was optimal)."""
     if row["kube_pending"] == 0:
         return "no call"
     before, after = tuple(row["kube_running"]), tuple(row["after_vector"])
     if after > before:
         return "proven" if row["optimal"] else "better"
-    if after == before and row["optimal"]:
+    unexecuted = row.get("after") != "running" or row["outcome"] == "no improvement"
+    if after == before and row["optimal"] and unexecuted:
         return "certified"
     return "failure"
 

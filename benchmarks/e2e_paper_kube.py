@@ -7,9 +7,11 @@ the pods actually Running per priority. Here the nodes are kwok nodes on a kwokc
 nodes of its own, deleted before the next one, and the PriorityClasses p1..p4 are made once.
 
 "Settled" means: every pod of the namespace is bound or marked Unschedulable by kube-scheduler,
-none is being deleted, no unbound pod holds a nomination (a preemptor waiting for its victims to
-go), and nothing changed for ``QUIET_SECONDS`` (a preemption deletes victims, their ReplicaSet
-makes replacements, and those are tried again: a state is final only once that has stopped).
+none is being deleted, and nothing changed for ``QUIET_SECONDS`` (a preemption deletes victims,
+their ReplicaSet makes replacements, and those are tried again: a state is final only once that
+has stopped); while an unbound pod holds a nomination (a preemptor waiting for its next attempt,
+up to the 10 s maximum backoff later; or a nomination kube-scheduler left in place) the quiet
+must last ``NOMINATED_QUIET_SECONDS``.
 
 With ``guard_every`` = n, every n-th ReplicaSet gets a PodDisruptionBudget asking for all its
 replicas (it allows no disruption; the paper's instances have none, the smoke run has some).
@@ -34,6 +36,7 @@ from testkit.wait import wait_for
 PRIORITY_LEVELS = 4
 """PriorityClasses p1..p4 (values 1..4) cover every K of the grid."""
 QUIET_SECONDS = 2.0
+NOMINATED_QUIET_SECONDS = 12.0
 POLL_SECONDS = 0.25
 
 
@@ -72,10 +75,11 @@ def create_nodes(kube: Kube, spec: PaperSpec, index: int) -> list[str]:
     return kube.create_nodes(manifests, timeout=120)
 
 
-def _state(pods: list[Any]) -> tuple[bool, tuple[tuple[str, str], ...]]:
-    """(every pod bound or found Unschedulable, none deleting or nominated, the sorted (pod,
-    node) pairs)."""
+def _state(pods: list[Any]) -> tuple[bool, bool, tuple[tuple[str, str], ...]]:
+    """(every pod bound or found Unschedulable and none deleting, some unbound pod nominated,
+    the sorted (pod, node) pairs)."""
     settled = True
+    nominated = False
     pairs = []
     for pod in pods:
         node = pod.spec.node_name or ""
@@ -85,11 +89,11 @@ def _state(pods: list[Any]) -> tuple[bool, tuple[tuple[str, str], ...]]:
         if node:
             continue
         if pod.status.nominated_node_name:
-            settled = False
+            nominated = True
         scheduled = condition(pod, "PodScheduled")
         if scheduled is None or scheduled.reason != "Unschedulable":
             settled = False
-    return settled, tuple(sorted(pairs))
+    return settled, nominated, tuple(sorted(pairs))
 
 
 def wait_settled(kube: Kube, namespace: str, expected: int, timeout: float = 300.0) -> None:
@@ -99,14 +103,22 @@ def wait_settled(kube: Kube, namespace: str, expected: int, timeout: float = 300
     since = time.monotonic()
     while time.monotonic() < deadline:
         pods = kube.pods(namespace)
-        settled, pairs = _state(pods)
+        settled, nominated, pairs = _state(pods)
         alive = sum(1 for p in pods if p.metadata.deletion_timestamp is None)
+        quiet = NOMINATED_QUIET_SECONDS if nominated else QUIET_SECONDS
         if pairs != last:
             last, since = pairs, time.monotonic()
-        elif settled and alive >= expected and time.monotonic() - since >= QUIET_SECONDS:
+        elif settled and alive >= expected and time.monotonic() - since >= quiet:
             return
         time.sleep(POLL_SECONDS)
-    raise TimeoutError(f"{namespace}: kube-scheduler did not settle within {timeout:.0f}s")
+    unsettled = [
+        (p.metadata.name, p.spec.node_name, p.status.nominated_node_name, p.status.conditions)
+        for p in kube.pods(namespace)
+        if p.metadata.deletion_timestamp is not None or not p.spec.node_name
+    ]
+    raise TimeoutError(
+        f"{namespace}: kube-scheduler did not settle within {timeout:.0f}s: {unsettled[:5]}"
+    )
 
 
 def replicaset_manifests(spec: PaperSpec, namespace: str, guard_every: int = 0) -> list[Manifest]:

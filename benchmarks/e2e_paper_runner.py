@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.e2e_paper_exec import Executed, execute
+from benchmarks.e2e_paper_exec import Executed, ServiceRun
 from benchmarks.e2e_paper_kube import (
     apply_and_settle,
     create_nodes,
@@ -117,6 +117,12 @@ def _control_plane(shared: KwokCluster | None, timings: dict[str, float]) -> Ite
         timings["control_plane_seconds"] += time.monotonic() - started
 
 
+def _service(kwok: KwokCluster, kube: Kube, budget: float, logs: Path) -> ServiceRun:
+    directory = logs / f"budget-{budget:g}"
+    directory.mkdir(exist_ok=True)
+    return ServiceRun(kwok, kube, budget, directory).start()
+
+
 def _one(
     kwok: KwokCluster,
     spec: PaperSpec,
@@ -132,12 +138,14 @@ def _one(
         ensure_priority_classes(kube)
         nodes = create_nodes(kube, spec, index)
         namespaces = [f"paper-{index}"]
+        service: ServiceRun | None = None
         try:
+            service = _service(kwok, kube, budgets[0], logs)  # a follower while kube settles
             with KubeScheduler(kwok, stock_scheduler_config(), logs / "stock-scheduler.log"):
                 placed = apply_and_settle(kube, spec, namespaces[0], guard_every)
             target = layout(observe(kube, namespaces[0]))
-            priorities = range(spec.priorities, 0, -1)
-            kube_part = {
+            priorities = list(range(spec.priorities, 0, -1))
+            kube_part: dict[str, Any] = {
                 "kube_running": [placed.running.get(p, 0) for p in priorities],
                 "kube_pending": placed.pending,
                 "kube_settle_seconds": round(placed.seconds, 1),
@@ -145,7 +153,8 @@ def _one(
             for i, budget in enumerate(budgets):
                 if i:
                     namespaces.append(f"paper-{index}-r{i}")
-                    delete_pods_started = time.monotonic()
+                    rebuild_started = time.monotonic()
+                    service = _service(kwok, kube, budget, logs)
                     delete_instance(kube, namespaces[-2:-1], [])
                     replay(
                         kube,
@@ -156,19 +165,20 @@ def _one(
                         guard_every=guard_every,
                         log=logs / f"replay-{i}-scheduler.log",
                     )
-                    kube_part["rebuild_seconds"] = round(time.monotonic() - delete_pods_started, 1)
+                    kube_part["rebuild_seconds"] = round(time.monotonic() - rebuild_started, 1)
                 state = _instance(read_cluster(str(kwok.kubeconfig)), namespaces[-1], nodes)
                 snapshots = out.parent / "snapshots"
                 snapshots.mkdir(exist_ok=True)  # to plan the same state again offline
                 name = spec.name if not i else f"{spec.name}-rebuilt"
                 (snapshots / f"{name}.json").write_text(json.dumps(to_kubectl_list(state)))
-                budget_logs = logs / f"budget-{budget:g}"
-                budget_logs.mkdir(exist_ok=True)
-                done = execute(kwok, kube, namespaces[-1], budget, budget_logs)
+                assert service is not None
+                done = service.act(namespaces[-1])
                 row = _row(spec, budget, kube_part, "rebuilt" if i else "kube-scheduler", done)
                 row["checked_after"] = _checked(state, done, priorities)
                 rows.append(row)
         finally:
+            if service is not None:
+                service.stop()
             started = time.monotonic()
             delete_instance(kube, namespaces, nodes)
             for row in rows:

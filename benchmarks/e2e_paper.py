@@ -18,8 +18,8 @@ the default's end state rebuilt (``e2e_paper_replay``). One JSON line per (insta
 to ``--out``, appended, so an interrupted run resumes where it stopped (``--resume``).
 
 ``--smoke`` runs two small instances (some ReplicaSets guarded by a budget that allows no
-disruption) at 1 s and 10 s; its last line reports pods lost, PDB violations and pods off plan,
-and it exits 1 unless all are 0 and every plan was carried out or rightly not.
+disruption) at 1 s and 10 s; its last line reports overcommitted nodes, pods off plan, pods lost
+and PDB violations, and it exits 1 unless all are 0 and every plan was carried out or rightly not.
 """
 
 from __future__ import annotations
@@ -76,15 +76,17 @@ def _smoke(args: argparse.Namespace) -> int:
     lost = sum(r["lost"] for r in rows)
     violations = sum(r["pdb_violations"] for r in rows)
     off = sum(r["off_plan"] for r in rows)
+    over = sum(len(r["overcommitted_after"]) for r in rows)
     bad = [r["instance"] for r in rows if r["outcome"] not in ("Completed", "no improvement")]
     bad += [r["instance"] for r in rows if isinstance(r["checked_after"], str)]
     executed = sum(1 for r in rows if r["outcome"] == "Completed")
     print(f"results: {out} ({time.monotonic() - started:.0f}s)")
     print(
         f"smoke: {len(rows)} runs, {executed} plans carried out, not finished or refused: "
-        f"{bad or 'none'}; pods lost {lost}, PDB violations {violations}, pods off plan {off}"
+        f"{bad or 'none'}; overcommitted nodes {over}, pods off plan {off}; "
+        f"pods lost {lost}, PDB violations {violations}"
     )
-    return 0 if (lost, violations, off, bad) == (0, 0, 0, []) else 1
+    return 0 if (lost, violations, off, over, bad) == (0, 0, 0, 0, []) else 1
 
 
 def _run(args: argparse.Namespace) -> int:

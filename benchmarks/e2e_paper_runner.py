@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from benchmarks.e2e_paper_replay import replay
 from benchmarks.workloads_kubectl import to_kubectl_list
 from benchmarks.workloads_paper import PaperSpec
 from scheduler_ext.cluster.client import read_cluster
-from scheduler_ext.domain import Cluster
+from scheduler_ext.domain import Cluster, ResourceList
 from testkit.bins import ensure_kube_bins
 from testkit.checker import check_plan
 from testkit.cluster import KwokCluster
@@ -50,6 +51,20 @@ def _instance(cluster: Cluster, namespace: str, nodes: Sequence[str]) -> Cluster
         namespaces=tuple(ns for ns in cluster.namespaces if ns.name == namespace),
         budgets=tuple(b for b in cluster.budgets if b.namespace == namespace),
     )
+
+
+def overcommitted(state: Cluster) -> list[str]:
+    """Nodes whose bound pods request more than the node has: a kwok node runs whatever is bound
+    to it (no kubelet admission), so a placement that oversubscribes shows as pods Running."""
+    over = []
+    for node in state.nodes:
+        pods = [p for p in state.pods if p.node_name == node.name and not p.terminating]
+        total = sum((p.requests for p in pods), ResourceList())
+        if any(total.get(r) > node.allocatable.get(r) for r in total.names()) or len(
+            pods
+        ) > node.allocatable.get("pods"):
+            over.append(node.name)
+    return over
 
 
 def _checked(state: Cluster, done: Executed, priorities: Sequence[int]) -> list[int] | str | None:
@@ -175,6 +190,16 @@ def _one(
                 done = service.act(namespaces[-1])
                 row = _row(spec, budget, kube_part, "rebuilt" if i else "kube-scheduler", done)
                 row["checked_after"] = _checked(state, done, priorities)
+                row["overcommitted_before"] = overcommitted(state)
+                final = _instance(read_cluster(str(kwok.kubeconfig)), namespaces[-1], nodes)
+                row["overcommitted_after"] = overcommitted(final)
+                row["unplanned"] = dict(
+                    Counter(u["reason"] for u in done.plan.get("spec", {}).get("unplanned", []))
+                )
+                if row["overcommitted_after"] or row["lost"]:
+                    (snapshots / f"{name}-after-{budget:g}.json").write_text(
+                        json.dumps(to_kubectl_list(final))
+                    )
                 rows.append(row)
         finally:
             if service is not None:
@@ -234,5 +259,6 @@ def _summary(row: dict[str, Any]) -> str:
         f"({row['kube_pending']} pending) -> {row['after_vector']} [{row['outcome']}"
         f"{', optimal' if row['optimal'] else ''}] moves {row['moves']} evictions "
         f"{row['evictions']} lost {row['lost']} off-plan {row['off_plan']} "
-        f"pdb {row['pdb_violations']}/{row['guarded']} ({row['instance_seconds']}s)"
+        f"pdb {row['pdb_violations']}/{row['guarded']} overcommitted "
+        f"{len(row['overcommitted_after'])} ({row['instance_seconds']}s)"
     )

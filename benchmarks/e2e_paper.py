@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import signal
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -164,7 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_on_term(signum: int, frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C: the control plane, kube-scheduler and the service are stopped
+    by the ``finally`` blocks (a background job ignores SIGINT)."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_term)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.smoke:

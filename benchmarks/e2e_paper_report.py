@@ -34,9 +34,12 @@ PAPER_K4 = {
 def classify(row: Mapping[str, Any]) -> str:
     """The paper's class of one (instance, budget); on an executed row (``"after": "running"``)
     ``after_vector`` is the pods Running at the end, and only a plan that found nothing to
-    improve can certify (an aborted improving plan is a failure even if it was optimal)."""
+    improve can certify (an aborted improving plan is a failure even if it was optimal), and an
+    end state with a node oversubscribed is a failure whatever it counts."""
     if row["kube_pending"] == 0:
         return "no call"
+    if row.get("overcommitted_after"):
+        return "failure"
     before, after = tuple(row["kube_running"]), tuple(row["after_vector"])
     if after > before:
         return "proven" if row["optimal"] else "better"

@@ -196,7 +196,7 @@ def _one(
                 row["unplanned"] = dict(
                     Counter(u["reason"] for u in done.plan.get("spec", {}).get("unplanned", []))
                 )
-                if row["overcommitted_after"] or row["lost"]:
+                if row["overcommitted_after"] or row["lost"] or done.outcome != "Completed":
                     (snapshots / f"{name}-after-{budget:g}.json").write_text(
                         json.dumps(to_kubectl_list(final))
                     )

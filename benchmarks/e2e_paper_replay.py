@@ -11,9 +11,13 @@ Unschedulable, as it had. The result is checked: the same Running pods per (Repl
 
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import urllib3
+from kubernetes.client.exceptions import ApiException
 
 from benchmarks.e2e_paper_kube import replicaset_manifests, wait_settled
 from benchmarks.e2e_paper_observe import layout, observe
@@ -27,6 +31,23 @@ from testkit.wait import wait_for
 
 class ReplayError(RuntimeError):
     """The rebuilt state is not the one kube-scheduler left."""
+
+
+def _bind(kube: Kube, namespace: str, name: str, node: str) -> None:
+    """One binding, tried again when a loaded API server drops the connection (a 409 on a retry
+    means the first try went through)."""
+    for attempt in range(5):
+        try:
+            kube.bind(name, namespace, node)
+            return
+        except ApiException as exc:
+            if exc.status == 409 and attempt:
+                return
+            raise
+        except (urllib3.exceptions.HTTPError, OSError):
+            if attempt == 4:
+                raise
+            time.sleep(1.0)
 
 
 def replay(
@@ -61,7 +82,7 @@ def replay(
                 raise ReplayError(f"{rs} has fewer pods than the state to rebuild")
             bindings.append((free[rs].pop(), node))
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda b: kube.bind(b[0], namespace, b[1]), bindings))
+        list(pool.map(lambda b: _bind(kube, namespace, *b), bindings))
     wait_for(
         lambda: sum(layout(observe(kube, namespace)).values()),
         lambda running: running >= len(bindings),

@@ -7,8 +7,14 @@ the pods actually Running per priority. Here the nodes are kwok nodes on a kwokc
 nodes of its own, deleted before the next one, and the PriorityClasses p1..p4 are made once.
 
 "Settled" means: every pod of the namespace is bound or marked Unschedulable by kube-scheduler,
-and nothing changed for ``QUIET_SECONDS`` (a preemption deletes victims, their ReplicaSet makes
-replacements, and those are tried again: a state is final only once that has stopped).
+none is being deleted, and nothing changed for ``QUIET_SECONDS`` (a preemption deletes victims,
+their ReplicaSet makes replacements, and those are tried again: a state is final only once that
+has stopped); while an unbound pod holds a nomination (a preemptor waiting for its next attempt,
+up to the 10 s maximum backoff later; or a nomination kube-scheduler left in place) the quiet
+must last ``NOMINATED_QUIET_SECONDS``.
+
+With ``guard_every`` = n, every n-th ReplicaSet gets a PodDisruptionBudget asking for all its
+replicas (it allows no disruption; the paper's instances have none, the smoke run has some).
 """
 
 from __future__ import annotations
@@ -20,13 +26,17 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
+from benchmarks.e2e_paper_observe import GUARD_LABEL
 from benchmarks.workloads_paper import PaperSpec, paper_node_capacity, paper_replicasets
 from testkit import builders
+from testkit.builders import Manifest
 from testkit.kube import Kube, condition
+from testkit.wait import wait_for
 
 PRIORITY_LEVELS = 4
 """PriorityClasses p1..p4 (values 1..4) cover every K of the grid."""
-QUIET_SECONDS = 3.0
+QUIET_SECONDS = 2.0
+NOMINATED_QUIET_SECONDS = 12.0
 POLL_SECONDS = 0.25
 
 
@@ -65,19 +75,25 @@ def create_nodes(kube: Kube, spec: PaperSpec, index: int) -> list[str]:
     return kube.create_nodes(manifests, timeout=120)
 
 
-def _state(pods: list[Any]) -> tuple[bool, tuple[tuple[str, str], ...]]:
-    """(every pod bound or found Unschedulable, the sorted (pod, node) pairs)."""
+def _state(pods: list[Any]) -> tuple[bool, bool, tuple[tuple[str, str], ...]]:
+    """(every pod bound or found Unschedulable and none deleting, some unbound pod nominated,
+    the sorted (pod, node) pairs)."""
     settled = True
+    nominated = False
     pairs = []
     for pod in pods:
         node = pod.spec.node_name or ""
         pairs.append((pod.metadata.name, node))
+        if pod.metadata.deletion_timestamp is not None:
+            settled = False
         if node:
             continue
+        if pod.status.nominated_node_name:
+            nominated = True
         scheduled = condition(pod, "PodScheduled")
         if scheduled is None or scheduled.reason != "Unschedulable":
             settled = False
-    return settled, tuple(sorted(pairs))
+    return settled, nominated, tuple(sorted(pairs))
 
 
 def wait_settled(kube: Kube, namespace: str, expected: int, timeout: float = 300.0) -> None:
@@ -86,34 +102,63 @@ def wait_settled(kube: Kube, namespace: str, expected: int, timeout: float = 300
     last: tuple[tuple[str, str], ...] | None = None
     since = time.monotonic()
     while time.monotonic() < deadline:
-        pods = [p for p in kube.pods(namespace) if p.metadata.deletion_timestamp is None]
-        settled, pairs = _state(pods)
+        pods = kube.pods(namespace)
+        settled, nominated, pairs = _state(pods)
+        alive = sum(1 for p in pods if p.metadata.deletion_timestamp is None)
+        quiet = NOMINATED_QUIET_SECONDS if nominated else QUIET_SECONDS
         if pairs != last:
             last, since = pairs, time.monotonic()
-        elif settled and len(pods) >= expected and time.monotonic() - since >= QUIET_SECONDS:
+        elif settled and alive >= expected and time.monotonic() - since >= quiet:
             return
         time.sleep(POLL_SECONDS)
-    raise TimeoutError(f"{namespace}: kube-scheduler did not settle within {timeout:.0f}s")
+    unsettled = [
+        (p.metadata.name, p.spec.node_name, p.status.nominated_node_name, p.status.conditions)
+        for p in kube.pods(namespace)
+        if p.metadata.deletion_timestamp is not None or not p.spec.node_name
+    ]
+    raise TimeoutError(
+        f"{namespace}: kube-scheduler did not settle within {timeout:.0f}s: {unsettled[:5]}"
+    )
 
 
-def apply_and_settle(kube: Kube, spec: PaperSpec, namespace: str) -> Placement:
+def replicaset_manifests(spec: PaperSpec, namespace: str, guard_every: int = 0) -> list[Manifest]:
+    """The instance's ReplicaSets in the paper's order, each followed by its budget if guarded."""
+    manifests: list[Manifest] = []
+    for i, rs in enumerate(paper_replicasets(spec)):
+        guarded = guard_every > 0 and i % guard_every == 0
+        labels = {"app": rs.name, **({GUARD_LABEL: "true"} if guarded else {})}
+        manifests.append(
+            builders.replicaset(
+                rs.name,
+                namespace=namespace,
+                replicas=rs.replicas,
+                labels=labels,
+                requests={"cpu": f"{rs.cpu_m}m", "memory": str(rs.memory)},
+                priority_class_name=f"p{rs.priority}",
+            )
+        )
+        if guarded:
+            manifests.append(
+                builders.pdb(
+                    rs.name, namespace=namespace, match_labels=labels, min_available=rs.replicas
+                )
+            )
+    return manifests
+
+
+def apply_and_settle(
+    kube: Kube, spec: PaperSpec, namespace: str, guard_every: int = 0
+) -> Placement:
     """The ReplicaSets one after another, each settled before the next, as the paper applied
     them; then the Running pods per priority."""
     kube.create(builders.namespace(namespace))
     started = time.monotonic()
     total = 0
-    for rs in paper_replicasets(spec):
-        total += rs.replicas
-        kube.create(
-            builders.replicaset(
-                rs.name,
-                namespace=namespace,
-                replicas=rs.replicas,
-                requests={"cpu": f"{rs.cpu_m}m", "memory": str(rs.memory)},
-                priority_class_name=f"p{rs.priority}",
-            )
-        )
-        wait_settled(kube, namespace, total)
+    for manifest in replicaset_manifests(spec, namespace, guard_every):
+        kube.create(manifest)
+        if manifest["kind"] == "ReplicaSet":
+            total += manifest["spec"]["replicas"]
+            wait_settled(kube, namespace, total)
     return placement(kube, namespace, time.monotonic() - started)
 
 
@@ -130,6 +175,28 @@ def placement(kube: Kube, namespace: str, seconds: float) -> Placement:
     return Placement(running=dict(running), pending=pending, seconds=seconds)
 
 
-def delete_instance(kube: Kube, namespace: str, nodes: list[str]) -> None:
+def delete_pods(kube: Kube, namespace: str, timeout: float = 180.0) -> None:
+    """Delete the namespace and wait until none of its pods is left (the namespace object itself
+    may stay Terminating a while: it holds no room)."""
     kube.delete_namespace(namespace)
+    wait_for(
+        lambda: len(kube.pods(namespace)),
+        lambda left: left == 0,
+        description=f"the pods of {namespace} gone",
+        timeout=timeout,
+    )
+
+
+def delete_instance(kube: Kube, namespaces: list[str], nodes: list[str]) -> None:
+    """Nothing of the instance left that the next one (or kube-scheduler's next process) could
+    see: its pods gone, then its nodes."""
+    for namespace in namespaces:
+        delete_pods(kube, namespace)
     kube.delete_nodes(nodes)
+    names = set(nodes)
+    wait_for(
+        lambda: [n.metadata.name for n in kube.core.list_node().items if n.metadata.name in names],
+        lambda left: not left,
+        description="the instance's nodes gone",
+        timeout=120,
+    )

@@ -42,3 +42,21 @@ def test_report_cells_are_shares_of_the_calls() -> None:
     text = report(rows)
     assert "| 4x4 | 33.3 (33.3) / 33.3 / 33.3 | 3 | 0.50 | 38.0 (37.2) / 60.4 / 1.6 |" in text
     assert "disturbed pods per pod gained: median 2.00" in text
+
+
+def _executed(outcome: str, after: list[int], *, optimal: bool, **extra: Any) -> dict[str, Any]:
+    return {**_row([3, 5], after, optimal=optimal), "after": "running", "outcome": outcome, **extra}
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        (_executed("no improvement", [3, 5], optimal=True), "certified"),
+        (_executed("Aborted", [3, 5], optimal=True), "failure"),  # an optimal plan not carried out
+        (_executed("Completed", [3, 6], optimal=True), "proven"),  # counted on pods Running
+        (_executed("Completed", [3, 5], optimal=True), "failure"),  # "Completed", nothing gained
+        (_executed("Completed", [3, 7], optimal=True, overcommitted_after=["n1"]), "failure"),
+    ],
+)
+def test_executed_rows_are_classified_on_what_runs(row: dict[str, Any], expected: str) -> None:
+    assert classify(row) == expected

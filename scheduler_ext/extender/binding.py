@@ -18,8 +18,9 @@ before refusing.
 The plan executor binds through the API server too, and kube-scheduler learns of those binds only
 from its own watch: in that moment its cache shows the room still free, and the filter answered
 earlier. So the bind is checked once more against the room the watched state leaves on the node
-(free room minus what running plans hold there for other pods), unless the pod is counted there
-already (the executor bound it first: the API server answers that).
+(free room minus what running plans hold there for other pods; a pod room is held for goes only
+where it is held, as filter says), unless the pod is counted there already (the executor bound it
+first: the API server answers that).
 """
 
 from __future__ import annotations
@@ -124,7 +125,11 @@ def _no_room(request: BindRequest, store: ClusterStore) -> str | None:
         return None
     pod = store.pod(request.key)
     owner = pod.owner.uid if pod is not None and pod.owner is not None else ""
-    against = store.holds_for(request.uid, owner, demand).against.get(request.node, {})
+    holds = store.holds_for(request.uid, owner, demand)
+    if holds.pinned is not None and request.node not in holds.pinned:
+        where = ", ".join(sorted(holds.pinned))
+        return f"pod {request.key} has room held for it on {where}, not on {request.node}"
+    against = holds.against.get(request.node, {})
     free = {r: amount - against.get(r, 0) for r, amount in room[1].items()}
     short = misfit(demand, free)
     if short is None:

@@ -193,3 +193,19 @@ def test_a_pod_the_executor_bound_there_first_is_left_to_the_api_server() -> Non
         Raced("n1"), store, BindRequest("ns", "p", "uid-p", "n1"), schedulers=SERVED, wait=0
     )
     assert (outcome.error, outcome.refused) == ("", False)
+
+
+def test_a_pod_room_is_held_for_is_bound_only_where_it_is_held() -> None:
+    """kube-scheduler filters its next pod before its last bind reaches the service: two
+    replacements of one ReplicaSet both passed the node of a single held room (the 32x8 e2e
+    run, rs-050 on i0-node-31). When the second asks, the room left for it is on another node."""
+    from scheduler_ext.cluster.reservations import Reservation, demand_items
+
+    store, binder = store_with(pending_cpu("p", "1")), Binder()
+    store.apply("Node", "ADDED", api_node("n2", allocatable={"cpu": "4", "pods": "10"}))
+    store.reserve([Reservation("plan-1", "n2", demand_items({"cpu": 1000, "pods": 1}), "uid-p")])
+    request = BindRequest("ns", "p", "uid-p", "n1")
+    outcome = bind_pod(binder, store, request, schedulers=SERVED, wait=0)
+    assert outcome.refused
+    assert "room held for it on n2, not on n1" in outcome.error
+    assert binder.calls == []

@@ -206,12 +206,7 @@ class PlanRun:
         refusal = checks.victim_refusal(victim, self._c.store.snapshot(), self._c.policy)
         if refusal is not None:
             raise Abort("rules", refusal)
-        if victim.to_node is not None and not any(
-            r.node == victim.to_node
-            and r.owner_uid == victim.owner_uid
-            and r.demand == victim.demand
-            for r in self._c.store.reservations(self.plan)
-        ):
+        if victim.to_node is not None and not self._homes_held(victim):
             raise Abort("room", f"the new home of {victim.key} on {victim.to_node} is not held")
         namespace, name = _split(victim.key)
         outcome = self._c.client.evict(namespace, name, victim.uid)
@@ -227,6 +222,25 @@ class PlanRun:
         note = f"{where} to make room for {for_pod.key} (plan {self.plan})"
         logger.info("plan %s: %s %s", self.plan, victim.key, note)
         self._c.recorder.on_victim(victim, for_pod, note)
+
+    def _homes_held(self, victim: Victim) -> bool:
+        """Whether room is still held for ``victim``'s replacement. Replacements of one owner and
+        shape are interchangeable (the filter lets each take any room held for that owner and
+        shape, drift accepts any of those nodes), so one may land where another victim's was
+        planned: count, not node. Held rooms must cover every victim of that kind not evicted
+        yet (this one too); fewer means a pod that is no replacement took one."""
+        kind = (victim.owner_uid, victim.demand)
+        held = sum(
+            1
+            for r in self._c.store.reservations(self.plan)
+            if r.owner_uid and (r.owner_uid, r.demand) == kind
+        )
+        left = sum(
+            1
+            for v in self.targets.moves
+            if (v.owner_uid, v.demand) == kind and v.key not in self.evicted
+        )
+        return held >= left
 
     def _bind(self) -> None:
         self._check_drift()

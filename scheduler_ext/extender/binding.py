@@ -14,6 +14,13 @@ counting it ("assuming", as kube-scheduler does), the service would offer the sa
 kube-scheduler learns of a pod from its own watch, which can be a moment ahead of ours: the bind
 waits up to ``wait`` seconds (``cluster.bind_wait_seconds``) for the watched state to show the pod
 before refusing.
+
+The plan executor binds through the API server too, and kube-scheduler learns of those binds only
+from its own watch: in that moment its cache shows the room still free, and the filter answered
+earlier. So the bind is checked once more against the room the watched state leaves on the node
+(free room minus what running plans hold there for other pods; a pod room is held for goes only
+where it is held, as filter says), unless the pod is counted there already (the executor bound it
+first: the API server answers that).
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from typing import Protocol
 
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.errors import BindError
+from scheduler_ext.extender.filtering import REASON_PREFIX, misfit
 from scheduler_ext.names import is_dns_label, is_dns_subdomain, shown
 
 logger = logging.getLogger(__name__)
@@ -103,7 +111,30 @@ def refusal(
         )
     if not store.has_node(request.node):
         return f"node {request.node} is not known to the watched cluster state"
-    return None
+    return _no_room(request, store)
+
+
+def _no_room(request: BindRequest, store: ClusterStore) -> str | None:
+    """Why the pod does not fit the room the watched state leaves on the node; None if it does
+    (or the pod is counted somewhere already, or the node has no accounting yet)."""
+    if request.key in store.assumed():
+        return None
+    demand = store.demand(request.key, request.uid)
+    [room] = store.room([request.node])
+    if demand is None or room is None:
+        return None
+    pod = store.pod(request.key)
+    owner = pod.owner.uid if pod is not None and pod.owner is not None else ""
+    holds = store.holds_for(request.uid, owner, demand)
+    if holds.pinned is not None and request.node not in holds.pinned:
+        where = ", ".join(sorted(holds.pinned))
+        return f"pod {request.key} has room held for it on {where}, not on {request.node}"
+    against = holds.against.get(request.node, {})
+    free = {r: amount - against.get(r, 0) for r, amount in room[1].items()}
+    short = misfit(demand, free)
+    if short is None:
+        return None
+    return f"pod {request.key} does not fit {request.node} now: {short.removeprefix(REASON_PREFIX)}"
 
 
 def bind_pod(

@@ -260,3 +260,50 @@ def test_stopping_while_another_replica_leads_leaves_the_plan_to_it() -> None:
     h.executor.stop()
     assert h.phase == "Reserving"
     assert h.store.reservations() == []
+
+
+def test_a_replacement_taking_a_sibling_victims_room_does_not_abort_the_moves() -> None:
+    """The 32-node e2e abort: two pods of one ReplicaSet move (v to b, u to c); v's replacement
+    lands on c (the filter lets it take either room) while the evictions run; u's replacement
+    still has b's room, so u is evicted too, not "the new home ... is not held"."""
+    from scheduler_ext.cluster.eviction import EvictionOutcome as Outcome
+    from tests.unit.execution.harness import node
+
+    h = Harness()
+    h.store.apply("Node", "ADDED", node("c"))
+    h.store.apply("Pod", "MODIFIED", pod("v", "500m", "a"))
+    h.store.apply("Pod", "ADDED", pod("u", "500m", "a"))
+    plan = plan_dict()
+    plan["spec"]["bindings"] = [{"pod": "ns/p", "node": "a"}]
+    plan["spec"]["moves"] = [
+        {"pod": "ns/v", "fromNode": "a", "toNode": "b"},
+        {"pod": "ns/u", "fromNode": "a", "toNode": "c"},
+    ]
+    evict = h.client.evict
+
+    def evict_then_replace(namespace: str, name: str, uid: str) -> Outcome:
+        outcome = evict(namespace, name, uid)
+        if name == "v":  # kube-scheduler binds v's replacement onto c meanwhile
+            h.store.apply("Pod", "DELETED", pod("v", "500m", "a"))
+            h.store.apply("Pod", "ADDED", pod("v2", "500m", "c"))
+        return outcome
+
+    h.client.evict = evict_then_replace  # type: ignore[method-assign]
+    assert h.submit(plan)
+    h.step()
+    h.step(2.0)
+    assert h.phase == "Evicting", h.reason
+    assert [e[1] for e in h.client.evictions] == ["v", "u"]
+    assert [r.node for r in h.store.reservations() if r.owner_uid] == ["b"]
+
+
+def test_a_pod_of_the_owner_that_is_no_replacement_taking_held_room_still_aborts() -> None:
+    h = Harness()
+    assert h.submit()
+    h.step()
+    h.store.apply("Pod", "ADDED", pod("other", "1"))  # a pending replica, not a replacement
+    h.store.assume(h.store.pod("ns/other"), "b")  # type: ignore[arg-type]
+    h.step(2.0)
+    assert h.phase == "Aborted"
+    assert h.reason == "the new home of ns/v on b is not held"
+    assert h.client.evictions == []

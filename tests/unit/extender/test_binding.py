@@ -144,3 +144,68 @@ def test_a_pod_already_bound_elsewhere_is_a_conflict_that_says_where() -> None:
 def test_other_conflicts_are_plain_failures() -> None:
     assert already_bound_to("binding ns/p to n1: 409 Conflict: Precondition failed: UID") is None
     assert already_bound_to(CONFLICT.format(asked="n1", bound="n-3")) == "n-3"
+
+
+def test_a_bind_onto_room_the_executor_just_took_is_refused() -> None:
+    """The e2e overcommit: the plan executor binds two pods through the API (assumed here), and
+    kube-scheduler, whose cache has not seen those binds yet, asks to bind a third onto the same
+    node (room for two): refused, nothing sent."""
+    store, binder = store_with(*(pending_cpu(n, "1500m") for n in ("a", "b", "c"))), Binder()
+    for name in ("a", "b"):
+        pod = store.pod(f"ns/{name}")
+        assert pod is not None
+        store.assume(pod, "n1")  # as the executor does after its own bind: 3 of 4 cpu taken
+    outcome = bind_pod(
+        binder, store, BindRequest("ns", "c", "uid-c", "n1"), schedulers=SERVED, wait=0
+    )
+    assert outcome.refused
+    assert "does not fit n1 now: Insufficient cpu" in outcome.error
+    assert binder.calls == []
+
+
+def pending_cpu(name: str, cpu: str) -> dict[str, Any]:
+    return api_pod(name, namespace="ns", uid=f"uid-{name}", requests={"cpu": cpu})
+
+
+def test_room_held_for_another_pod_is_not_bound_onto() -> None:
+    from scheduler_ext.cluster.reservations import Reservation, demand_items
+
+    store, binder = store_with(pending_cpu("p", "2"), pending_cpu("q", "3")), Binder()
+    store.reserve([Reservation("plan-1", "n1", demand_items({"cpu": 2000, "pods": 1}), "uid-p")])
+    outcome = bind_pod(
+        binder, store, BindRequest("ns", "q", "uid-q", "n1"), schedulers=SERVED, wait=0
+    )
+    assert outcome.refused
+    assert "Insufficient cpu" in outcome.error  # 4 - 2 held < 3
+    outcome = bind_pod(
+        binder, store, BindRequest("ns", "p", "uid-p", "n1"), schedulers=SERVED, wait=0
+    )
+    assert outcome.error == ""  # the pod it is held for
+    assert binder.calls == [("ns", "p", "uid-p", "n1")]
+
+
+def test_a_pod_the_executor_bound_there_first_is_left_to_the_api_server() -> None:
+    store = store_with(pending_cpu("p", "3"))
+    pod = store.pod("ns/p")
+    assert pod is not None
+    store.assume(pod, "n1")  # counted on n1: its own charge must not refuse it
+    outcome = bind_pod(
+        Raced("n1"), store, BindRequest("ns", "p", "uid-p", "n1"), schedulers=SERVED, wait=0
+    )
+    assert (outcome.error, outcome.refused) == ("", False)
+
+
+def test_a_pod_room_is_held_for_is_bound_only_where_it_is_held() -> None:
+    """kube-scheduler filters its next pod before its last bind reaches the service: two
+    replacements of one ReplicaSet both passed the node of a single held room (the 32x8 e2e
+    run, rs-050 on i0-node-31). When the second asks, the room left for it is on another node."""
+    from scheduler_ext.cluster.reservations import Reservation, demand_items
+
+    store, binder = store_with(pending_cpu("p", "1")), Binder()
+    store.apply("Node", "ADDED", api_node("n2", allocatable={"cpu": "4", "pods": "10"}))
+    store.reserve([Reservation("plan-1", "n2", demand_items({"cpu": 1000, "pods": 1}), "uid-p")])
+    request = BindRequest("ns", "p", "uid-p", "n1")
+    outcome = bind_pod(binder, store, request, schedulers=SERVED, wait=0)
+    assert outcome.refused
+    assert "room held for it on n2, not on n1" in outcome.error
+    assert binder.calls == []

@@ -90,6 +90,10 @@ class ClusterStore:
         self._reservations = Reservations()
         self.holds_reservations = False
         """Whether any room is held (read without the lock: a plain attribute, set under it)."""
+        self.binding = threading.Lock()
+        """Held by a binder from its room check to the assumption of its pod: two binds that both
+        checked before either was counted would both take the last room (kube-scheduler binds
+        in parallel, and its cache lags behind the plan executor's binds)."""
 
     # --- state -----------------------------------------------------------------------------------
 

@@ -150,6 +150,15 @@ def bind_pod(
     if refused is not None:
         logger.warning("refused to bind %s: %s", shown(request.key), refused)
         return BindOutcome(f"scheduler-ext: {refused}", refused=True)
+    with store.binding:  # the room check again, atomic with this bind and its assumption
+        refused = _no_room(request, store)
+        if refused is not None:
+            logger.warning("refused to bind %s: %s", shown(request.key), refused)
+            return BindOutcome(f"scheduler-ext: {refused}", refused=True)
+        return _bind_and_assume(client, store, request)
+
+
+def _bind_and_assume(client: BindClient, store: ClusterStore, request: BindRequest) -> BindOutcome:
     try:
         client.bind(request.namespace, request.name, request.uid, request.node)
     except BindError as exc:

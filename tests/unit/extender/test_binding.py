@@ -209,3 +209,38 @@ def test_a_pod_room_is_held_for_is_bound_only_where_it_is_held() -> None:
     assert outcome.refused
     assert "room held for it on n2, not on n1" in outcome.error
     assert binder.calls == []
+
+
+class Slow(Binder):
+    """An API server that takes its time: a second bind arrives while the first is in flight."""
+
+    def bind(self, namespace: str, name: str, uid: str, node: str) -> None:
+        import time
+
+        time.sleep(0.2)
+        super().bind(namespace, name, uid, node)
+
+
+def test_two_binds_in_flight_do_not_both_take_the_last_room() -> None:
+    """kube-scheduler binds in parallel: two replacements of one ReplicaSet were bound 22 ms
+    apart onto a node with room for one (the e2e smoke run, rs-006 on i1-node-02), as both
+    checked the room before either was counted."""
+    import threading
+
+    store, binder = store_with(pending("p"), pending("q")), Slow()
+    store.replace("Node", [api_node("n1", allocatable={"cpu": "1", "pods": "10"})])
+    outcomes = {}
+
+    def bind(name: str) -> None:
+        request = BindRequest("ns", name, f"uid-{name}", "n1")
+        outcomes[name] = bind_pod(binder, store, request, schedulers=SERVED, wait=0)
+
+    threads = [threading.Thread(target=bind, args=(name,)) for name in ("p", "q")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert len(binder.calls) == 1
+    assert sorted(o.refused for o in outcomes.values()) == [False, True]
+    [refused] = [o for o in outcomes.values() if o.refused]
+    assert "does not fit n1 now" in refused.error

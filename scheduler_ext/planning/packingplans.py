@@ -14,7 +14,10 @@ the service's namespace (the CRD: ``scheduler_ext/crds/packingplans.yaml``):
   subresource.
 - reads (``list``, ``get``, ``latest``, ``active``) come from the watched state (``PlanStore``),
   never from a GET; each write's answer is put there at once, so a plan reads back before its
-  watch event arrives.
+  watch event arrives. The plans API's reads (``list``, ``get``, ``latest``) skip a plan whose
+  status is not written yet: between the create and the status write a reader would get a plan
+  without its solver, counts or diagnostics. ``active`` keeps it, so that a plan whose writer
+  died in between is aborted by the next leader (and so gets a status).
 - retention: after each ``add``, the plans beyond the newest ``keep`` are deleted once finished
   (Completed, Aborted); an older unfinished one is kept while plans are carried out (a new leader
   resumes or aborts it), and deleted when they are not (``keep_unfinished=False``: dry-run, where
@@ -75,6 +78,11 @@ def as_plan(obj: Mapping[str, Any]) -> PlanDict:
     }
 
 
+def _written(obj: Mapping[str, Any]) -> bool:
+    """Whether the plan's status has been written (it is absent between create and status)."""
+    return "status" in obj
+
+
 def _newest_first(obj: Mapping[str, Any]) -> tuple[str, str]:
     metadata = obj.get("metadata") or {}
     return str(metadata.get("creationTimestamp") or ""), str(metadata.get("name") or "")
@@ -133,14 +141,15 @@ class PackingPlanJournal:
                 logger.debug("deleted packingplan %s (retention: %d kept)", name, self._keep)
 
     def list(self) -> list[PlanDict]:
-        return [as_plan(o) for o in sorted(self._store.plans(), key=_newest_first, reverse=True)]
+        written = filter(_written, self._store.plans())
+        return [as_plan(o) for o in sorted(written, key=_newest_first, reverse=True)]
 
     def get(self, name: str) -> PlanDict | None:
         obj = self._store.get(name)
-        return as_plan(obj) if obj is not None else None
+        return as_plan(obj) if obj is not None and _written(obj) else None
 
     def latest(self) -> PlanDict | None:
-        plans = self._store.plans()
+        plans = [o for o in self._store.plans() if _written(o)]
         return as_plan(max(plans, key=_newest_first)) if plans else None
 
     def set_phase(

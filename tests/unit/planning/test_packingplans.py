@@ -130,6 +130,21 @@ def test_a_late_watch_event_does_not_undo_a_write() -> None:
     assert (journal.get("plan-a") or {})["status"]["solver"] == "cpsat"
 
 
+def test_a_plan_whose_status_is_not_written_yet_is_not_served() -> None:
+    api = FakePlanApi()
+    store = PlanStore()
+    journal = PackingPlanJournal(api, store, keep=50)
+    journal.add(_plan("plan-a"))
+    # plan-b's ADDED event, seen between its create and its status write:
+    half = {**api.created_bodies[0], "metadata": {"name": "plan-b", "resourceVersion": "7"}}
+    store.apply("PackingPlan", "ADDED", half)
+    assert [p["metadata"]["name"] for p in journal.list()] == ["plan-a"]
+    assert journal.get("plan-b") is None
+    assert (journal.latest() or {})["metadata"]["name"] == "plan-a"
+    # ... but the next leader still finds it, to abort it:
+    assert sorted(p["metadata"]["name"] for p in journal.active()) == ["plan-a", "plan-b"]
+
+
 def test_a_taken_name_gets_a_suffix_in_the_callers_copy_too() -> None:
     api = FakePlanApi()
     first = _journal(api)

@@ -340,9 +340,9 @@ class PlanRun:
         if self.finished:
             return
         c = self._c
+        landed = self._replacements_landed()  # before the release forgets what was consumed
         c.store.release(self.plan)
-        landed = set(c.store.consumed(self.plan).values())
-        c.metrics.moves.labels("abandoned").inc(max(0, len(self.targets.moves) - len(landed)))
+        c.metrics.moves.labels("abandoned").inc(max(0, len(self.targets.moves) - landed))
         logger.warning("plan %s aborted in %s: %s", self.plan, self.phase, reason)
         self._enter(Phase.ABORTED, reason)
         c.metrics.plan_outcomes.labels("aborted", cause).inc()
@@ -384,6 +384,12 @@ class PlanRun:
             self._c.client.annotate_pod(namespace, name, {PLAN_ANNOTATION: value})
         except SchedulerExtError as exc:
             logger.info("plan %s: %s", self.plan, exc)
+
+    def _replacements_landed(self) -> int:
+        """How many moved pods' replacements took their held room (the planned pods' rooms are
+        consumed too, but they are no moves)."""
+        consumed = self._c.store.consumed(self.plan)
+        return sum(1 for r in self.targets.reservations() if r.owner_uid and r.id in consumed)
 
     def _held_nodes(self) -> set[str]:
         return {r.node for r in self._c.store.reservations(self.plan)}

@@ -1,6 +1,7 @@
 """Shared steps of the enforce-mode end-to-end tests (``tests/e2e/test_execution*.py``): a
 workload pinned where a test wants it, the Pending pod that triggers a plan, the plan's end as
-the plans API serves it, and the count of pods lost every run must log and assert (0)."""
+the plans API serves it, a replica leading, killed, or taking a plan over, and the count of pods
+lost every run must log and assert (0)."""
 
 from __future__ import annotations
 
@@ -69,6 +70,23 @@ def pending_big(kube: Kube, box: Sandbox, cpu: str, *, preempts: bool = False) -
     create_retrying(kube, manifest)
 
 
+def leading(service: ServiceProcess, timeout: float = 90) -> None:
+    """Wait until ``service`` holds the Lease (its ``scheduler_ext_leader`` gauge says so)."""
+    wait_for(
+        lambda: service.metric("scheduler_ext_leader"),
+        lambda flag: flag == 1.0,
+        description=f"{service.log_path.stem} leading",
+        timeout=timeout,
+    )
+
+
+def kill(service: ServiceProcess) -> None:
+    """SIGKILL, as a crash would: no release, no abort (a running plan stays where it is)."""
+    assert service.process is not None
+    service.process.kill()
+    service.process.wait(10)
+
+
 def plans_for(service: ServiceProcess, pod: str) -> list[dict[str, Any]]:
     """The plans (newest first) that bind ``pod``."""
     items: list[dict[str, Any]] = service.get_json("/api/v1/plans")["items"]
@@ -100,6 +118,19 @@ def plan_in(
 
 def finished_plan(service: ServiceProcess, pod: str, timeout: float = 120) -> dict[str, Any]:
     return plan_in(service, pod, FINISHED, timeout)
+
+
+def taken_over(service: ServiceProcess, pod: str, timeout: float = 90) -> dict[str, Any]:
+    """The newest plan binding ``pod`` that ``service`` took over from another leader."""
+
+    def resumed() -> list[dict[str, Any]]:
+        return [
+            p
+            for p in plans_for(service, pod)
+            if "leader changed mid-plan" in str(p["status"].get("reason"))
+        ]
+
+    return wait_for(resumed, bool, description=f"the plan for {pod} taken over", timeout=timeout)[0]
 
 
 def uids(kube: Kube, namespace: str) -> dict[str, tuple[str, str]]:

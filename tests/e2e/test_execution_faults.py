@@ -43,8 +43,11 @@ from testkit.enforce import (
     create_retrying,
     deploy_on,
     finished_plan,
+    kill,
+    leading,
     plan_in,
     settled_lost,
+    taken_over,
 )
 from testkit.faults import paused, restart
 from testkit.kube import Kube, is_running
@@ -114,15 +117,6 @@ def _service(f: Faulty, identity: str, port: int | None = None, **env: str) -> S
     return service.start()
 
 
-def _leading(service: ServiceProcess) -> None:
-    wait_for(
-        lambda: service.metric("scheduler_ext_leader"),
-        lambda flag: flag == 1.0,
-        description=f"{service.log_path.stem} leading",
-        timeout=90,
-    )
-
-
 @dataclass
 class Scene:
     box: Sandbox
@@ -130,6 +124,44 @@ class Scene:
     n1: str
     spare: str | None
     mover_uid: str
+
+
+class Started:
+    """What one test started: on leaving the ``with`` the services are stopped (in the order
+    started), then the scenes cleaned up, however the test ended (within the test itself, so a
+    failure's captured output has each service's log tail)."""
+
+    def __init__(self, f: Faulty) -> None:
+        self.f = f
+        self.services: list[ServiceProcess] = []
+        self.scenes: list[Scene] = []
+
+    def service(self, identity: str, *, port: int | None = None, **env: str) -> ServiceProcess:
+        """A service started and ready."""
+        service = _service(self.f, identity, port, **env)
+        self.services.append(service)
+        service.wait_ready(READY)
+        return service
+
+    def leader(self, identity: str, **env: str) -> ServiceProcess:
+        """A service started, ready and leading."""
+        service = self.service(identity, **env)
+        leading(service)
+        return service
+
+    def scene(self, prefix: str, *, spare: bool = False) -> Scene:
+        scene = _fragmented(self.f, prefix, spare=spare)
+        self.scenes.append(scene)
+        return scene
+
+    def __enter__(self) -> Started:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for service in self.services:
+            service.stop()
+        for scene in self.scenes:
+            scene.box.cleanup()
 
 
 def _fragmented(f: Faulty, prefix: str, *, spare: bool = False) -> Scene:
@@ -163,8 +195,10 @@ def _trigger(f: Faulty, scene: Scene) -> None:
 
 
 def _mid_plan(f: Faulty, scene: Scene, service: ServiceProcess) -> dict[str, Any]:
-    """Wait until the plan evicted the mover (Terminating: kwok is paused) and its replacement
-    is bound to the planned node; the plan, as ``service`` serves it."""
+    """The big pod created (kwok paused), then wait until the plan evicted the mover (it stays
+    Terminating) and its replacement is bound to the planned node; the plan, as ``service``
+    serves it."""
+    _trigger(f, scene)
     ns = scene.box.namespace
     plan = plan_in(service, f"{ns}/big", ("Evicting",))
     assert [(m["fromNode"], m["toNode"]) for m in plan["spec"]["moves"]] == [(scene.n0, scene.n1)]
@@ -188,17 +222,9 @@ def _mid_plan(f: Faulty, scene: Scene, service: ServiceProcess) -> dict[str, Any
     return plan
 
 
-def _taken_over(service: ServiceProcess, pod: str) -> dict[str, Any]:
-    def resumed() -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = service.get_json("/api/v1/plans")["items"]
-        return [
-            p
-            for p in items
-            if any(b["pod"] == pod for b in p["spec"]["bindings"])
-            and "leader changed mid-plan" in str(p["status"].get("reason"))
-        ]
-
-    return wait_for(resumed, bool, description=f"the plan for {pod} taken over", timeout=90)[0]
+def _resumed_in_evicting(service: ServiceProcess, scene: Scene) -> None:
+    plan = taken_over(service, f"{scene.box.namespace}/big")
+    assert plan["status"]["reason"] == "leader changed mid-plan: resumed in Evicting"
 
 
 def _ends_well(f: Faulty, scene: Scene, service: ServiceProcess, bare: list[str]) -> dict[str, Any]:
@@ -229,21 +255,17 @@ def _ends_well(f: Faulty, scene: Scene, service: ServiceProcess, bare: list[str]
 
 def test_d_arrivals_never_take_the_room_a_plan_holds(faulty: Faulty) -> None:
     f = faulty
-    service = _service(f, "arrivals")
-    scene: Scene | None = None
-    try:
-        service.wait_ready(READY)
-        _leading(service)
-        scene = _fragmented(f, "arrive", spare=True)
+    with Started(f) as started:
+        service = started.leader("arrivals")
+        scene = started.scene("arrive", spare=True)
         box, ns = scene.box, scene.box.namespace
         classes = {
             value: box.priority_class(f"p{value}", value, preemption_policy="Never")
             for value in (100, 1000)
         }
+        classes[10_000] = f"{box.id}-high"  # the planned pod's own class: equal priority
         names: list[str] = []
         with paused(f.cluster, KWOK):
-            _trigger(f, scene)
-            classes[10_000] = f"{box.id}-high"  # the planned pod's own class: equal priority
             _mid_plan(f, scene, service)
             for i in range(240):
                 value = (100, 1000, 10_000)[i % 3]
@@ -280,144 +302,94 @@ def test_d_arrivals_never_take_the_room_a_plan_holds(faulty: Faulty) -> None:
             scene.n0,
             scene.n1,
         )
-    finally:
-        service.stop()
-        if scene is not None:
-            scene.box.cleanup()
 
 
 def test_e_the_leader_killed_mid_plan_the_other_replica_completes_it(faulty: Faulty) -> None:
     f = faulty
-    first = _service(f, "replica-a")  # the one kube-scheduler calls
-    second: ServiceProcess | None = None
-    again: ServiceProcess | None = None
-    scene: Scene | None = None
-    try:
-        first.wait_ready(READY)
-        _leading(first)
-        scene = _fragmented(f, "leader")
-        ns = scene.box.namespace
-        second = _service(f, "replica-b", port=free_port())
-        second.wait_ready(READY)
+    with Started(f) as started:
+        first = started.leader("replica-a")  # the one kube-scheduler calls
+        scene = started.scene("leader")
+        second = started.service("replica-b", port=free_port())
         with paused(f.cluster, KWOK):
-            _trigger(f, scene)
             _mid_plan(f, scene, second)
-            assert first.process is not None
-            first.process.kill()  # no release, no abort: the plan stays in Evicting
-            first.process.wait(10)
-            _leading(second)
+            kill(first)
+            leading(second)
             # The killed replica comes back, as its Deployment would restart it, as a follower.
-            again = _service(f, "replica-a-again")
-            again.wait_ready(READY)
-            plan = _taken_over(second, f"{ns}/big")
-            assert plan["status"]["reason"] == "leader changed mid-plan: resumed in Evicting"
+            again = started.service("replica-a-again")
+            _resumed_in_evicting(second, scene)
         _ends_well(f, scene, second, [])
         assert "taken over in Evicting" in second.log()
         assert again.metric("scheduler_ext_reservations_held") == 0
-    finally:
-        for service in (first, second, again):
-            if service is not None:
-                service.stop()
-        if scene is not None:
-            scene.box.cleanup()
 
 
 def test_f_the_service_killed_mid_plan_takes_it_over_when_restarted(faulty: Faulty) -> None:
     f = faulty
-    service = _service(f, "single")
-    restarted: ServiceProcess | None = None
-    scene: Scene | None = None
-    try:
-        service.wait_ready(READY)
-        _leading(service)
-        scene = _fragmented(f, "restart")
-        ns = scene.box.namespace
+    with Started(f) as started:
+        service = started.leader("single")
+        scene = started.scene("restart")
         with paused(f.cluster, KWOK):
-            _trigger(f, scene)
             _mid_plan(f, scene, service)
-            assert service.process is not None
-            service.process.kill()
-            service.process.wait(10)
-            restarted = _service(f, "single-restarted")
-            restarted.wait_ready(READY)
-            plan = _taken_over(restarted, f"{ns}/big")
-            assert plan["status"]["reason"] == "leader changed mid-plan: resumed in Evicting"
+            kill(service)
+            restarted = started.service("single-restarted")
+            _resumed_in_evicting(restarted, scene)
         _ends_well(f, scene, restarted, [])
-    finally:
-        service.stop()
-        if restarted is not None:
-            restarted.stop()
-        if scene is not None:
-            scene.box.cleanup()
 
 
 def test_g_the_api_server_restarting_mid_plan(faulty: Faulty) -> None:
     f = faulty
-    service = _service(f, "apiserver", SCHEDULER_EXT_CLUSTER__STALENESS_SECONDS="8")
-    scene: Scene | None = None
-    statuses: list[tuple[float, int]] = []
-    stop = threading.Event()
+    with Started(f) as started:
+        service = started.leader("apiserver", SCHEDULER_EXT_CLUSTER__STALENESS_SECONDS="8")
+        statuses: list[tuple[float, int]] = []
+        stop = threading.Event()
 
-    def probe() -> None:
-        while not stop.wait(0.5):
-            try:
-                statuses.append((time.monotonic(), service.get("/readyz")[0]))
-            except OSError:
-                statuses.append((time.monotonic(), 0))
+        def probe() -> None:
+            while not stop.wait(0.5):
+                try:
+                    statuses.append((time.monotonic(), service.get("/readyz")[0]))
+                except OSError:
+                    statuses.append((time.monotonic(), 0))
 
-    watcher = threading.Thread(target=probe, daemon=True)
-    try:
-        service.wait_ready(READY)
-        _leading(service)
-        scene = _fragmented(f, "apiserver")
-        ns = scene.box.namespace
-        with paused(f.cluster, KWOK):
-            _trigger(f, scene)
-            _mid_plan(f, scene, service)
-            watcher.start()
-            restart(f.cluster, "kube-apiserver", down=20, sig=signal.SIGKILL)  # a crash
-            wait_for(
-                lambda: f.kube.core.read_namespace(NAMESPACE),
-                lambda found: found is not None,
-                description="the API server back",
-                timeout=120,
-            )
-            service.wait_ready(timeout=120)  # the watches recovered
-            _taken_over(service, f"{ns}/big")
-        stop.set()
-        watcher.join(5)
-        seen = [code for _, code in statuses]
-        assert 503 in seen, seen  # readiness said so while the API server was away
-        assert seen[-1] == 200, seen
-        assert "no longer leading in Evicting" in service.log()
-        assert f.cluster.dead_components() == []
-        _ends_well(f, scene, service, [])
-    finally:
-        stop.set()
-        service.stop()
-        if scene is not None:
-            scene.box.cleanup()
+        watcher = threading.Thread(target=probe, daemon=True)
+        try:
+            scene = started.scene("apiserver")
+            ns = scene.box.namespace
+            with paused(f.cluster, KWOK):
+                _mid_plan(f, scene, service)
+                watcher.start()
+                restart(f.cluster, "kube-apiserver", down=20, sig=signal.SIGKILL)  # a crash
+                wait_for(
+                    lambda: f.kube.core.read_namespace(NAMESPACE),
+                    lambda found: found is not None,
+                    description="the API server back",
+                    timeout=120,
+                )
+                service.wait_ready(timeout=120)  # the watches recovered
+                taken_over(service, f"{ns}/big")
+            stop.set()
+            watcher.join(5)
+            seen = [code for _, code in statuses]
+            assert 503 in seen, seen  # readiness said so while the API server was away
+            assert seen[-1] == 200, seen
+            assert "no longer leading in Evicting" in service.log()
+            assert f.cluster.dead_components() == []
+            _ends_well(f, scene, service, [])
+        finally:
+            stop.set()
 
 
 def test_h_a_stopped_service_aborts_its_plan_and_nothing_is_lost(faulty: Faulty) -> None:
     """``stop`` (SIGTERM) mid-plan: the plan is aborted (room dropped, said why) before the Lease
     is released; the restarted service finds nothing to take over; the pods still all run."""
     f = faulty
-    service = _service(f, "stopping")
-    restarted: ServiceProcess | None = None
-    scene: Scene | None = None
-    try:
-        service.wait_ready(READY)
-        _leading(service)
-        scene = _fragmented(f, "stop")
+    with Started(f) as started:
+        service = started.leader("stopping")
+        scene = started.scene("stop")
         ns = scene.box.namespace
         with paused(f.cluster, KWOK):
-            _trigger(f, scene)
             name = _mid_plan(f, scene, service)["metadata"]["name"]
             service.stop()
             assert "aborted in Evicting: the service stopped while the plan ran" in service.log()
-            restarted = _service(f, "stopping-restarted")
-            restarted.wait_ready(READY)
+            restarted = started.service("stopping-restarted")
             # (It may plan again meanwhile: a new plan for big, aborted before any eviction while
             # the victim is still Terminating, or carried out once it is gone.)
             plan = restarted.get_json(f"/api/v1/plans/{name}")
@@ -431,9 +403,3 @@ def test_h_a_stopped_service_aborts_its_plan_and_nothing_is_lost(faulty: Faulty)
         assert lost == 0
         assert "taken over" not in restarted.log()
         assert restarted.metric("scheduler_ext_reservations_held") == 0
-    finally:
-        service.stop()
-        if restarted is not None:
-            restarted.stop()
-        if scene is not None:
-            scene.box.cleanup()

@@ -145,7 +145,7 @@ class Started:
 
     def leader(self, identity: str, **env: str) -> ServiceProcess:
         """A service started, ready and leading."""
-        service = self.service(identity, **env)
+        service = self.service(identity, port=None, **env)
         leading(service)
         return service
 

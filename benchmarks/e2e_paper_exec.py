@@ -27,9 +27,10 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 
 from benchmarks.e2e_paper_observe import SeenPod, observe
-from benchmarks.e2e_paper_procs import KubeScheduler, extender_scheduler_config, terminate
+from benchmarks.e2e_paper_procs import KubeScheduler, extender_scheduler_config
 from testkit.cluster import KwokCluster, free_port
 from testkit.kube import Kube
+from testkit.processes import terminate
 from testkit.service import ServiceProcess
 from testkit.wait import WaitTimeout, wait_for
 

@@ -19,6 +19,7 @@ import yaml
 
 from testkit import builders
 from testkit.cluster import KwokCluster, free_port
+from testkit.processes import start_kube_scheduler, terminate
 from testkit.service import extender_config
 
 SHIPPED_BACKOFF = {"podInitialBackoffSeconds": 1, "podMaxBackoffSeconds": 10}
@@ -56,17 +57,8 @@ class KubeScheduler:
     def start(self) -> Self:
         path = self.log.with_suffix(".yaml")
         path.write_text(yaml.safe_dump(self.config, sort_keys=False))
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    str(self.cluster.bins.kube_scheduler),
-                    f"--config={path}",
-                    "--bind-address=127.0.0.1",
-                    f"--secure-port={free_port()}",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        binary = self.cluster.bins.kube_scheduler
+        self.process = start_kube_scheduler(binary, path, self.log, port=free_port(), append=True)
         return self
 
     def alive(self) -> bool:
@@ -86,13 +78,3 @@ class KubeScheduler:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-def terminate(process: subprocess.Popen[bytes] | None) -> None:
-    if process is not None and process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)

@@ -50,16 +50,6 @@ def _untaint_ready_nodes(kube: Any, names: list[str]) -> None:
         list(pool.map(lambda name: kube.core.patch_node(name, patch), names))
 
 
-def _terminate(process: subprocess.Popen[bytes] | None) -> None:
-    if process is not None and process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-
-
 ALL_VERBS = ("filter", "prioritize", "preempt", "bind")
 
 
@@ -129,6 +119,7 @@ def _one_run(
 
     from testkit import builders
     from testkit.cluster import free_port
+    from testkit.processes import start_kube_scheduler, terminate
     from testkit.service import ServiceProcess
 
     name = label or ("with" if with_extender else "without")
@@ -176,19 +167,10 @@ def _one_run(
                 sort_keys=False,
             )
         )
-        log = (base / f"kube-scheduler-{tag}-{name}.log").open("wb")
+        log = base / f"kube-scheduler-{tag}-{name}.log"
         started = time.monotonic()
-        with log:
-            scheduler = subprocess.Popen(
-                [
-                    str(cluster.bins.kube_scheduler),
-                    f"--config={config_path}",
-                    "--bind-address=127.0.0.1",
-                    f"--secure-port={free_port()}",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        binary = cluster.bins.kube_scheduler
+        scheduler = start_kube_scheduler(binary, config_path, log, port=free_port())
         cpu.pids["kube-scheduler"] = scheduler.pid
         if not watch.done.wait(600):
             raise RuntimeError(f"only {len(watch.bound)} of {pods} pods bound in 600 s")
@@ -221,9 +203,9 @@ def _one_run(
         }
     finally:
         watch.stop.set()
-        _terminate(scheduler)
-        _terminate(service.process if service is not None else None)
-        _terminate(stub_process)
+        terminate(scheduler)
+        terminate(service.process if service is not None else None)
+        terminate(stub_process)
 
 
 @contextmanager

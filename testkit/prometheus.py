@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from testkit.cluster import free_port
+from testkit.processes import terminate
 from testkit.wait import wait_for
 
 JOB = "scheduler-ext"
@@ -103,13 +104,7 @@ class PrometheusProcess:
         return text[-LOG_TAIL:]
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        terminate(self.process, grace=20)
 
     def __enter__(self) -> PrometheusProcess:
         return self.start()

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from testkit import builders
+from testkit.processes import terminate
 from testkit.wait import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -153,11 +154,5 @@ class ServiceProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        terminate(self.process)
         sys.stdout.write(f"---- scheduler-ext serve log (tail) ----\n{self.log()[-LOG_TAIL:]}\n")

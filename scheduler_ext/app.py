@@ -47,9 +47,9 @@ from scheduler_ext.cluster.plan_store import PlanStore
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.config import Settings
 from scheduler_ext.errors import ClusterReadError
+from scheduler_ext.execution.context import ExecutionClient
 from scheduler_ext.execution.executor import Executor
 from scheduler_ext.execution.preemption import PreemptionGate
-from scheduler_ext.execution.run import ExecutionClient
 from scheduler_ext.extender.binding import BindClient
 from scheduler_ext.metrics import Metrics
 from scheduler_ext.planning.history import PlanHistory

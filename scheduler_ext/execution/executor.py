@@ -30,8 +30,9 @@ from collections.abc import Callable
 
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.domain import Cluster
+from scheduler_ext.execution.context import ExecutionClient, RunContext
 from scheduler_ext.execution.events import Recorder
-from scheduler_ext.execution.run import ExecutionClient, PlanRun, RunContext
+from scheduler_ext.execution.run import PlanRun
 from scheduler_ext.execution.takeover import running_records, take_over, taken
 from scheduler_ext.execution.targets import NotActionable, targets_of
 from scheduler_ext.metrics import Metrics

@@ -27,8 +27,9 @@ from scheduler_ext.cluster.reservations import demand_items
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.errors import SchedulerExtError
 from scheduler_ext.execution import checks
+from scheduler_ext.execution.context import Abort, RunContext
 from scheduler_ext.execution.record import BadRecord, ExecutionRecord
-from scheduler_ext.execution.run import Abort, PlanRun, RunContext
+from scheduler_ext.execution.run import PlanRun
 from scheduler_ext.execution.targets import Targets
 from scheduler_ext.planning.history import Phase, PlanDict
 

@@ -35,6 +35,8 @@ set -eEuo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=versions.env
 source "$here/versions.env"
+# shellcheck source=lib/go-build.sh
+source "$here/lib/go-build.sh"
 
 log() { printf 'kind-node-image: %s\n' "$*" >&2; }
 die() {
@@ -42,7 +44,7 @@ die() {
   exit 1
 }
 
-command -v go >/dev/null 2>&1 || die "'go' is not on PATH; Go >= 1.26 is needed to build the node image"
+go_require "the node image"
 command -v docker >/dev/null 2>&1 || die "'docker' is not on PATH (Debian: apt-get install docker.io)"
 
 goarch="$(go env GOARCH)"
@@ -172,15 +174,7 @@ prepare_host() {
 }
 
 case "${1:-}" in
-  --key)
-    echo "$key"
-    exit 0
-    ;;
-  --check)
-    complete "$dest" || exit 1
-    echo "$dest"
-    exit 0
-    ;;
+  --key | --check) cache_query "$1" ;;
   --host)
     prepare_host
     exit 0
@@ -207,12 +201,7 @@ if complete "$dest"; then
   exit 0
 fi
 
-mkdir -p "$base" || die "cannot create cache directory $base"
-exec 9>"$base/.lock"
-if ! flock -n 9; then
-  log "another build holds $base/.lock; waiting for it"
-  flock 9
-fi
+cache_lock "$base"
 if complete "$dest"; then
   load_image
   echo "$dest"
@@ -224,13 +213,13 @@ fi
 mkdir -p "$dest/bin" "$dest/images" "$dest/src"
 bin="$dest/bin"
 src="$dest/src"
-export GOFLAGS="-buildvcs=false -mod=mod" GOWORK=off GO111MODULE=on
+go_env
 
 goinstall() {
   # goinstall CGO TAGS PKG@VERSION...: go install into $bin.
   local cgo="$1" tags="$2"
   shift 2
-  env GOBIN="$bin" CGO_ENABLED="$cgo" GOFLAGS=-buildvcs=false go install -trimpath -tags "$tags" -ldflags "-s -w" "$@"
+  go_install_to "$bin" "$cgo" -tags "$tags" "$@"
 }
 
 module_dir() {
@@ -256,8 +245,8 @@ build_go_pieces() {
   fi
   if [ ! -x "$bin/cni/portmap" ]; then
     local p="github.com/containernetworking/plugins/plugins"
-    timed "CNI plugins $CNI_PLUGINS_VERSION (ptp host-local portmap loopback)" env GOBIN="$bin/cni" CGO_ENABLED=0 \
-      GOFLAGS=-buildvcs=false go install -trimpath -ldflags "-s -w" "$p/main/ptp@$CNI_PLUGINS_VERSION" "$p/ipam/host-local@$CNI_PLUGINS_VERSION" \
+    timed "CNI plugins $CNI_PLUGINS_VERSION (ptp host-local portmap loopback)" go_install_to "$bin/cni" 0 \
+      "$p/main/ptp@$CNI_PLUGINS_VERSION" "$p/ipam/host-local@$CNI_PLUGINS_VERSION" \
       "$p/meta/portmap@$CNI_PLUGINS_VERSION" "$p/main/loopback@$CNI_PLUGINS_VERSION"
   fi
   if [ ! -x "$bin/crictl" ]; then

@@ -22,6 +22,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=versions.env
 source "$here/versions.env"
+# shellcheck source=lib/go-build.sh
+source "$here/lib/go-build.sh"
 
 set_name=control-plane
 if [ "${1:-}" = --node ]; then
@@ -42,7 +44,7 @@ die() {
   exit 1
 }
 
-command -v go >/dev/null 2>&1 || die "'go' is not on PATH; Go >= 1.26 is needed to build the Kubernetes binaries"
+go_require "the Kubernetes binaries"
 
 goos="$(go env GOOS)"
 goarch="$(go env GOARCH)"
@@ -63,15 +65,7 @@ complete() {
 }
 
 case "${1:-}" in
-  --key)
-    echo "$key"
-    exit 0
-    ;;
-  --check)
-    complete "$dest" || exit 1
-    echo "$dest"
-    exit 0
-    ;;
+  --key | --check) cache_query "$1" ;;
   "") ;;
   *) die "unknown argument '$1' (usage: $0 [--node] [--check|--key])" ;;
 esac
@@ -81,14 +75,7 @@ if complete "$dest"; then
   exit 0
 fi
 
-mkdir -p "$base" || die "cannot create cache directory $base"
-exec 9>"$base/.lock"
-if command -v flock >/dev/null 2>&1; then
-  if ! flock -n 9; then
-    log "another build holds $base/.lock; waiting for it"
-    flock 9
-  fi
-fi
+cache_lock "$base"
 # Another process may have finished the same build while we waited for the lock.
 if complete "$dest"; then
   echo "$dest"
@@ -110,7 +97,8 @@ trap 'die "interrupted"' INT TERM
 
 out="$tmp/bin"
 mkdir -p "$out"
-export CGO_ENABLED=0 GOFLAGS="-buildvcs=false -mod=mod" GOWORK=off GO111MODULE=on
+go_env
+export CGO_ENABLED=0
 start=$SECONDS
 
 step() {
@@ -177,11 +165,9 @@ step "etcd $ETCD_VERSION: go build" go build -trimpath -ldflags "-s -w" -o "$out
 
 # --- helm, kwok, kwokctl: plain go install --------------------------------------------------------
 cd "$tmp"
-step "helm $HELM_VERSION: go install" \
-  env GOBIN="$out" GOFLAGS=-buildvcs=false go install -trimpath -ldflags "-s -w" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+step "helm $HELM_VERSION: go install" go_install_to "$out" 0 "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
 step "kwok $KWOK_VERSION: go install kwok kwokctl" \
-  env GOBIN="$out" GOFLAGS=-buildvcs=false go install -trimpath -ldflags "-s -w" \
-  "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
+  go_install_to "$out" 0 "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
 fi
 
 # --- check and publish ----------------------------------------------------------------------------

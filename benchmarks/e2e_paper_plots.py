@@ -35,25 +35,15 @@ def write_plots(rows: Sequence[Row], directory: Path, classify: Callable[[Row], 
         xs = [s for s in sizes if share[b][s]]
         ys = [100 * sum(share[b][s]) / len(share[b][s]) for s in xs]
         axes.plot(xs, ys, marker="o", label=f"{b:g} s")
-    axes.set(xlabel="pods in the cluster", ylabel="better or proven optimal (% of calls)")
-    axes.set_xscale("log", base=2)
     axes.set_ylim(0, 105)
-    axes.legend()
-    success = directory / "e2e-paper-success.png"
-    figure.savefig(success, dpi=120, bbox_inches="tight")
-    plt.close(figure)
+    success = _saved(figure, axes, "better or proven optimal (% of calls)", directory, "success")
 
     figure, axes = plt.subplots(figsize=(6, 4))
     for b in budgets:
         xs = [s for s in sizes if walls[b][s]]
         medians = [statistics.median(walls[b][s]) for s in xs]
         axes.plot(xs, medians, marker="o", label=f"{b:g} s budget")
-    axes.set(xlabel="pods in the cluster", ylabel="planning wall time, median (s)")
-    axes.set_xscale("log", base=2)
-    axes.legend()
-    timing = directory / "e2e-paper-time.png"
-    figure.savefig(timing, dpi=120, bbox_inches="tight")
-    plt.close(figure)
+    timing = _saved(figure, axes, "planning wall time, median (s)", directory, "time")
     execution = _execution_plot(rows, directory)
     return [
         f"![success by size]({success.name})",
@@ -78,10 +68,17 @@ def _execution_plot(rows: Sequence[Row], directory: Path) -> Path | None:
             label=f"{b:g} s budget",
             alpha=0.7,
         )
-    axes.set(xlabel="pods in the cluster", ylabel="trigger to every planned pod Running (s)")
+    return _saved(figure, axes, "trigger to every planned pod Running (s)", directory, "execution")
+
+
+def _saved(figure: Any, axes: Any, ylabel: str, directory: Path, name: str) -> Path:
+    """Label and save one plot (pods on a log-2 axis), as ``e2e-paper-<name>.png``."""
+    import matplotlib.pyplot as plt
+
+    axes.set(xlabel="pods in the cluster", ylabel=ylabel)
     axes.set_xscale("log", base=2)
     axes.legend()
-    path = directory / "e2e-paper-execution.png"
+    path = directory / f"e2e-paper-{name}.png"
     figure.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(figure)
     return path

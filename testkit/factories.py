@@ -9,6 +9,7 @@ from scheduler_ext.domain import (
     CPU,
     MEMORY,
     PODS,
+    Cluster,
     HostPort,
     LabelItems,
     Node,
@@ -90,6 +91,26 @@ def pod(
 
 def labels(**kv: str) -> LabelItems:
     return label_items(kv)
+
+
+def one_move_cluster(**b_fields: Any) -> Cluster:
+    """n1 and n2 hold 600m and 400m; the pending 700m pod fits only after one of them moves.
+
+    n3 is empty but tainted, and the pending pod does not tolerate the taint. ``b_fields`` go to
+    the 400m pod (b-1).
+    """
+    return Cluster(
+        nodes=(
+            node("n1", cpu=1000),
+            node("n2", cpu=1000),
+            node("n3", cpu=1000, taints=[Taint("dedicated", "batch", "NoSchedule")]),
+        ),
+        pods=(
+            pod("a-1", 600, node="n1", priority=1, labels={"app": "a"}),
+            pod("b-1", 400, node="n2", labels={"app": "b"}, **{"priority": 1, **b_fields}),
+            pod("high-1", 700, priority=10, labels={"app": "high"}),
+        ),
+    )
 
 
 def plan_dict(

@@ -13,37 +13,20 @@ from scheduler_ext.domain import (
     Node,
     PodAffinityTerm,
     SpreadConstraint,
-    Taint,
     Toleration,
 )
 from testkit.bruteforce import TooLarge, brute_force
-from testkit.factories import labels, node, pod
-
-
-def two_node_cluster() -> Cluster:
-    """700m pending fits only once 400m moves next to 600m (n3 is tainted)."""
-    return Cluster(
-        nodes=(
-            node("n1", cpu=1000),
-            node("n2", cpu=1000),
-            node("n3", cpu=1000, taints=[Taint("dedicated", "batch", "NoSchedule")]),
-        ),
-        pods=(
-            pod("a-1", 600, node="n1", priority=1, labels={"app": "a"}),
-            pod("b-1", 400, node="n2", priority=1, labels={"app": "b"}),
-            pod("high-1", 700, priority=10),
-        ),
-    )
+from testkit.factories import labels, node, one_move_cluster, pod
 
 
 def test_one_move_makes_room() -> None:
-    best = brute_force(two_node_cluster())
+    best = brute_force(one_move_cluster())
     assert best.objective == (1, 2, -1, 0)
     assert best.placement["default/high-1"] in {"n1", "n2"}
 
 
 def test_tolerated_taint_needs_no_move() -> None:
-    cluster = two_node_cluster()
+    cluster = one_move_cluster()
     tolerant = dataclasses.replace(
         cluster.pods[2], tolerations=(Toleration("dedicated", "Exists"),)
     )
@@ -64,7 +47,7 @@ def test_eviction_when_nothing_else_helps() -> None:
 def test_budget_blocks_the_only_useful_move() -> None:
     pdb = DisruptionBudget("default", "b", LabelSelector(match_labels=labels(app="b")), 0)
     pdb_a = DisruptionBudget("default", "a", LabelSelector(match_labels=labels(app="a")), 0)
-    cluster = dataclasses.replace(two_node_cluster(), budgets=(pdb,))
+    cluster = dataclasses.replace(one_move_cluster(), budgets=(pdb,))
     best = brute_force(cluster)
     assert best.objective == (1, 2, -1, 0)  # a moves instead
     assert best.placement["default/a-1"] == "n2"

@@ -20,28 +20,9 @@ from scheduler_ext.domain import (
     Toleration,
 )
 from testkit.checker import check_plan
-from testkit.factories import labels, node, plan_dict, pod
+from testkit.factories import labels, node, one_move_cluster, plan_dict, pod
 
 GOOD_TIERS = [(10, 0, 1), (1, 2, 2)]
-
-
-def base_cluster(**b_fields: Any) -> Cluster:
-    """n1 and n2 hold 600m and 400m; the pending 700m pod fits only after one of them moves.
-
-    n3 is empty but tainted, and the pending pod does not tolerate the taint.
-    """
-    return Cluster(
-        nodes=(
-            node("n1", cpu=1000),
-            node("n2", cpu=1000),
-            node("n3", cpu=1000, taints=[Taint("dedicated", "batch", "NoSchedule")]),
-        ),
-        pods=(
-            pod("a-1", 600, node="n1", priority=1, labels={"app": "a"}),
-            pod("b-1", 400, node="n2", labels={"app": "b"}, **{"priority": 1, **b_fields}),
-            pod("high-1", 700, priority=10, labels={"app": "high"}),
-        ),
-    )
 
 
 def good_plan(**overrides: Any) -> dict[str, Any]:
@@ -56,7 +37,7 @@ def good_plan(**overrides: Any) -> dict[str, Any]:
 
 
 def test_accepts_a_good_plan() -> None:
-    result = check_plan(base_cluster(), good_plan())
+    result = check_plan(one_move_cluster(), good_plan())
     assert result.priorities == (10, 1)
     assert result.before == (0, 2)
     assert result.after == (1, 2)
@@ -67,7 +48,7 @@ def test_accepts_a_good_plan() -> None:
 
 def test_accepts_doing_nothing() -> None:
     result = check_plan(
-        base_cluster(), plan_dict(tiers=[(10, 0, 0), (1, 2, 2)], unplanned=["default/high-1"])
+        one_move_cluster(), plan_dict(tiers=[(10, 0, 0), (1, 2, 2)], unplanned=["default/high-1"])
     )
     assert result.objective == (0, 2, 0, 0)
     assert not result.improves
@@ -76,12 +57,12 @@ def test_accepts_doing_nothing() -> None:
 def test_rejects_an_overcommitted_node() -> None:
     plan = plan_dict(bindings=[("default/high-1", "n1")], tiers=GOOD_TIERS, improves=True)
     with pytest.raises(AssertionError, match=r"n1: cpu 1300 > allocatable 1000"):
-        check_plan(base_cluster(), plan)
+        check_plan(one_move_cluster(), plan)
 
 
 def test_rejects_too_many_pods_on_a_node() -> None:
     cluster = dataclasses.replace(
-        base_cluster(), nodes=(node("n1", cpu=1000), node("n2", cpu=5000, pods=1), node("n3"))
+        one_move_cluster(), nodes=(node("n1", cpu=1000), node("n2", cpu=5000, pods=1), node("n3"))
     )
     plan = plan_dict(bindings=[("default/high-1", "n2")], tiers=GOOD_TIERS, improves=True)
     with pytest.raises(AssertionError, match=r"2 pods > allocatable pods 1"):
@@ -131,7 +112,7 @@ IMMOVABLE: list[Any] = [
 
 @pytest.mark.parametrize(("fields", "reason"), IMMOVABLE)
 def test_rejects_moving_an_immovable_pod(fields: dict[str, Any], reason: str) -> None:
-    cluster = base_cluster(**fields)
+    cluster = one_move_cluster(**fields)
     b = next(p for p in cluster.pods if p.name == "b-1")
     plan = good_plan(moves=[(b.key, "n2", "n1")])  # placement is checked before the counts
     with pytest.raises(AssertionError, match=reason):
@@ -144,18 +125,18 @@ def test_rejects_evicting_an_immovable_pod() -> None:
     )
     plan["spec"]["bindings"] = [{"pod": "default/high-1", "node": "n2"}]
     with pytest.raises(AssertionError, match="DaemonSet"):
-        check_plan(base_cluster(owner=OwnerRef("DaemonSet", "ds")), plan)
-    check_plan(base_cluster(), plan)  # the same plan with a movable pod is fine
+        check_plan(one_move_cluster(owner=OwnerRef("DaemonSet", "ds")), plan)
+    check_plan(one_move_cluster(), plan)  # the same plan with a movable pod is fine
 
 
 def test_local_storage_may_move_when_allowed() -> None:
-    check_plan(base_cluster(local_storage=True), good_plan(), allow_local_storage=True)
+    check_plan(one_move_cluster(local_storage=True), good_plan(), allow_local_storage=True)
 
 
 def test_rejects_exceeding_a_disruption_budget() -> None:
     def with_budget(selector: LabelSelector | None, allowed: int) -> Cluster:
         budget = DisruptionBudget("default", "pdb", selector, allowed)
-        return dataclasses.replace(base_cluster(), budgets=(budget,))
+        return dataclasses.replace(one_move_cluster(), budgets=(budget,))
 
     by_app = LabelSelector(match_labels=labels(app="b"))
     with pytest.raises(AssertionError, match="PDB default/pdb allows 0"):
@@ -169,38 +150,38 @@ def test_rejects_exceeding_a_disruption_budget() -> None:
     check_plan(with_budget(None, 0), good_plan())  # no selector: covers nothing
     check_plan(with_budget(LabelSelector(match_labels=labels(app="a")), 0), good_plan())
     other_ns = DisruptionBudget("other", "pdb", LabelSelector(), 0)
-    check_plan(dataclasses.replace(base_cluster(), budgets=(other_ns,)), good_plan())
+    check_plan(dataclasses.replace(one_move_cluster(), budgets=(other_ns,)), good_plan())
 
 
 def test_rejects_exceeding_max_disruptions() -> None:
     with pytest.raises(AssertionError, match="1 disruptions > max_disruptions 0"):
-        check_plan(base_cluster(), good_plan(), max_disruptions=0)
-    check_plan(base_cluster(), good_plan(), max_disruptions=1)
+        check_plan(one_move_cluster(), good_plan(), max_disruptions=0)
+    check_plan(one_move_cluster(), good_plan(), max_disruptions=1)
 
 
 def test_rejects_an_untolerated_taint() -> None:
     plan = plan_dict(bindings=[("default/high-1", "n3")], tiers=GOOD_TIERS, improves=True)
     with pytest.raises(AssertionError, match="untolerated taint dedicated=batch:NoSchedule"):
-        check_plan(base_cluster(), plan)
+        check_plan(one_move_cluster(), plan)
     tolerant = [
         p if p.name != "high-1" else dataclasses.replace(p, tolerations=(toleration,))
         for toleration in [Toleration("dedicated", "Equal", "batch", "NoSchedule")]
-        for p in base_cluster().pods
+        for p in one_move_cluster().pods
     ]
-    check_plan(dataclasses.replace(base_cluster(), pods=tuple(tolerant)), plan)
+    check_plan(dataclasses.replace(one_move_cluster(), pods=tuple(tolerant)), plan)
     wrong_value = [
         p
         if p.name != "high-1"
         else dataclasses.replace(p, tolerations=(Toleration("dedicated", "Equal", "gpu"),))
-        for p in base_cluster().pods
+        for p in one_move_cluster().pods
     ]
     with pytest.raises(AssertionError, match="untolerated taint"):
-        check_plan(dataclasses.replace(base_cluster(), pods=tuple(wrong_value)), plan)
+        check_plan(dataclasses.replace(one_move_cluster(), pods=tuple(wrong_value)), plan)
 
 
 def test_prefer_no_schedule_taint_does_not_block() -> None:
     cluster = dataclasses.replace(
-        base_cluster(),
+        one_move_cluster(),
         nodes=(
             node("n1", cpu=1000),
             node("n2", cpu=1000),
@@ -242,7 +223,7 @@ def test_prefer_no_schedule_taint_does_not_block() -> None:
 def test_rejects_a_node_the_pod_may_not_use(
     n3: dict[str, Any], pod_fields: dict[str, Any], message: str
 ) -> None:
-    cluster = base_cluster()
+    cluster = one_move_cluster()
     nodes = (*cluster.nodes[:2], node("n3", cpu=1000, labels={"zone": "a"}, **n3))
     pods = tuple(
         dataclasses.replace(p, **pod_fields) if p.name == "high-1" else p for p in cluster.pods
@@ -273,7 +254,7 @@ def test_rejects_a_node_the_pod_may_not_use(
 def test_tolerating_the_node_condition_taint_admits_the_pod(
     n3: dict[str, Any], toleration: Toleration
 ) -> None:
-    cluster = base_cluster()
+    cluster = one_move_cluster()
     nodes = (*cluster.nodes[:2], node("n3", cpu=1000, **n3))
     pods = tuple(
         dataclasses.replace(p, tolerations=(toleration,)) if p.name == "high-1" else p
@@ -291,7 +272,7 @@ def test_tolerating_the_node_condition_taint_admits_the_pod(
 
 
 def test_node_affinity_terms_are_ored() -> None:
-    cluster = base_cluster()
+    cluster = one_move_cluster()
     nodes = (*cluster.nodes[:2], node("n3", cpu=1000, labels={"zone": "a"}))
     terms = (
         NodeSelectorTerm(match_expressions=(Requirement("zone", "In", ("b",)),)),
@@ -339,7 +320,7 @@ def test_rejects_an_anti_affinity_clash() -> None:
 def test_rejects_binding_a_bound_pod() -> None:
     plan = good_plan(bindings=[("default/high-1", "n2"), ("default/a-1", "n2")])
     with pytest.raises(AssertionError, match="binding of default/a-1, already bound to n1"):
-        check_plan(base_cluster(), plan)
+        check_plan(one_move_cluster(), plan)
 
 
 @pytest.mark.parametrize(
@@ -363,11 +344,11 @@ def test_rejects_binding_a_bound_pod() -> None:
 )
 def test_rejects_malformed_plans(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(AssertionError, match=message):
-        check_plan(base_cluster(), good_plan(**overrides))
+        check_plan(one_move_cluster(), good_plan(**overrides))
 
 
 def test_rejects_binding_an_unmodelled_pod_and_requires_it_unplanned() -> None:
-    cluster = base_cluster()
+    cluster = one_move_cluster()
     pods = tuple(
         dataclasses.replace(p, unmodelled="pod affinity") if p.name == "high-1" else p
         for p in cluster.pods
@@ -392,18 +373,18 @@ def test_rejects_binding_an_unmodelled_pod_and_requires_it_unplanned() -> None:
 )
 def test_rejects_wrong_counts(tiers: list[tuple[int, int, int]], message: str) -> None:
     with pytest.raises(AssertionError, match=message):
-        check_plan(base_cluster(), good_plan(tiers=tiers))
+        check_plan(one_move_cluster(), good_plan(tiers=tiers))
 
 
 def test_rejects_a_wrong_improves_flag() -> None:
     with pytest.raises(AssertionError, match=r"status\.improves is False, recomputed True"):
-        check_plan(base_cluster(), good_plan(improves=False))
+        check_plan(one_move_cluster(), good_plan(improves=False))
 
 
 def test_rejects_a_plan_worse_than_the_current_placement() -> None:
     plan = plan_dict(evictions=[("default/a-1", "n1")], tiers=[(10, 0, 0), (1, 2, 1)])
     with pytest.raises(AssertionError, match="worse than the current placement"):
-        check_plan(base_cluster(), plan)
+        check_plan(one_move_cluster(), plan)
 
 
 def test_rejects_trading_a_high_priority_pod_for_low_ones() -> None:
@@ -432,7 +413,7 @@ def test_rejects_trading_a_high_priority_pod_for_low_ones() -> None:
     ],
 )
 def test_rejects_binding_a_pod_that_is_not_ours(fields: dict[str, Any], reason: str) -> None:
-    cluster = base_cluster()
+    cluster = one_move_cluster()
     pods = tuple(
         dataclasses.replace(p, **fields) if p.name == "high-1" else p for p in cluster.pods
     )

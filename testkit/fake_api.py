@@ -1,5 +1,6 @@
 """A fake API server for the client's unit tests: a handler base that answers JSON, and a server
-on a free port with a kubeconfig pointing at it (token auth, plain HTTP)."""
+on a free port with a kubeconfig pointing at it (token auth, plain HTTP), bare or with the
+product's client connected to it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from scheduler_ext.cluster.client import KubeClient
 
 
 class JsonHandler(BaseHTTPRequestHandler):
@@ -60,3 +63,14 @@ def serving(handler: type[BaseHTTPRequestHandler], directory: Path) -> Iterator[
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@contextmanager
+def connected(handler: type[BaseHTTPRequestHandler], directory: Path) -> Iterator[KubeClient]:
+    """``serving``, with a ``KubeClient`` connected to it (closed when the block ends)."""
+    with serving(handler, directory) as kubeconfig:
+        kube = KubeClient.connect(str(kubeconfig))
+        try:
+            yield kube
+        finally:
+            kube.close()

@@ -15,7 +15,7 @@ import pytest
 from scheduler_ext.cluster.client import KubeClient
 from scheduler_ext.cluster.eviction import EvictionResult
 from scheduler_ext.errors import ExecutionError
-from testkit.fake_api import JsonHandler, serving
+from testkit.fake_api import JsonHandler, connected
 
 TWO_BUDGETS = {
     "kind": "Status",
@@ -47,12 +47,8 @@ class FakeApi(JsonHandler):
 def client(tmp_path: Path) -> Iterator[KubeClient]:
     FakeApi.answer = (201, {"kind": "Status", "status": "Success", "code": 201})
     FakeApi.requests = []
-    with serving(FakeApi, tmp_path) as kubeconfig:
-        kube = KubeClient.connect(str(kubeconfig))
-        try:
-            yield kube
-        finally:
-            kube.close()
+    with connected(FakeApi, tmp_path) as kube:
+        yield kube
 
 
 def test_an_eviction_names_the_pods_uid(client: KubeClient) -> None:

@@ -15,7 +15,7 @@ import pytest
 from scheduler_ext.cluster.client import KubeClient
 from scheduler_ext.errors import BindError, ClusterReadError, WatchExpired
 from testkit.builders import api_node
-from testkit.fake_api import JsonHandler, serving
+from testkit.fake_api import JsonHandler, connected
 
 
 def node(name: str, version: str) -> dict[str, Any]:
@@ -107,12 +107,8 @@ def client(tmp_path: Path) -> Iterator[KubeClient]:
     FakeApi.bind_status = 201
     FakeApi.bindings = []
     FakeApi.bind_headers = []
-    with serving(FakeApi, tmp_path) as kubeconfig:
-        kube = KubeClient.connect(str(kubeconfig))
-        try:
-            yield kube
-        finally:
-            kube.close()
+    with connected(FakeApi, tmp_path) as kube:
+        yield kube
 
 
 def test_watch_yields_every_event_type_in_order(client: KubeClient) -> None:

@@ -26,6 +26,7 @@ from kubernetes import config as k8s_config
 from testkit import builders
 from testkit.cluster import KwokCluster, free_ports
 from testkit.kube import Kube
+from testkit.processes import start_kube_scheduler, terminate
 from testkit.service import ServiceProcess
 from testkit.wait import wait_for
 from tests.deploy.chart import CHART, NAMESPACE, RELEASE, helm
@@ -91,12 +92,9 @@ def _kube_scheduler(
     path = tmp / "kube-scheduler.yaml"
     path.write_text(yaml.safe_dump(config))
     [secure_port] = free_ports(1)
-    with (tmp / "kube-scheduler.log").open("ab") as log:
-        return subprocess.Popen(
-            [str(cluster.bins.kube_scheduler), f"--config={path}",
-             f"--secure-port={secure_port}", "--bind-address=127.0.0.1"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    log = tmp / "kube-scheduler.log"
+    binary = cluster.bins.kube_scheduler
+    return start_kube_scheduler(binary, path, log, port=secure_port, append=True)
 
 
 def test_the_chart_installs_and_its_identities_do_their_job(
@@ -154,13 +152,7 @@ def test_the_chart_installs_and_its_identities_do_their_job(
         assert service.metric("scheduler_ext_verb_duration_seconds_count", verb="prioritize") >= 1
         _assert_refused(extender_kubeconfig)
     finally:
-        if scheduler is not None:
-            scheduler.terminate()
-            try:
-                scheduler.wait(15)
-            except subprocess.TimeoutExpired:
-                scheduler.kill()
-                scheduler.wait(5)
+        terminate(scheduler)
         service.stop()
 
     before = {s: _json(cluster, "-n", NAMESPACE, "get", "secret", s)["data"]

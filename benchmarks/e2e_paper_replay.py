@@ -89,8 +89,8 @@ def replay(
         description="the bound pods Running",
         timeout=120,
     )
-    with KubeScheduler(cluster, stock_scheduler_config(), log):
-        wait_settled(kube, namespace, total)
+    with KubeScheduler(cluster, stock_scheduler_config(), log) as scheduler:
+        wait_settled(kube, namespace, total, scheduler=scheduler)
     rebuilt = layout(observe(kube, namespace))
     if +rebuilt != +target:
         raise ReplayError(f"rebuilt {dict(+rebuilt)} != left {dict(+target)}")

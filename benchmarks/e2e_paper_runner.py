@@ -140,8 +140,8 @@ def _recovered(
     complete: the service and its kube-scheduler stop the moment the plan ends, so a moved pod's
     replacement created just before may simply not have been tried yet."""
     total = sum(1 for _ in done.before)
-    with KubeScheduler(kwok, stock_scheduler_config(), logs / "recovery-scheduler.log"):
-        wait_settled(kube, namespace, total)
+    with KubeScheduler(kwok, stock_scheduler_config(), logs / "recovery-scheduler.log") as sched:
+        wait_settled(kube, namespace, total, scheduler=sched)
     return account(done.before, observe(kube, namespace), done.spec, False).lost
 
 
@@ -169,8 +169,9 @@ def _one(
         service: ServiceRun | None = None
         try:
             service = _service(kwok, kube, budgets[0], logs)  # a follower while kube settles
-            with KubeScheduler(kwok, stock_scheduler_config(), logs / "stock-scheduler.log"):
-                placed = apply_and_settle(kube, spec, namespaces[0], guard_every)
+            stock = KubeScheduler(kwok, stock_scheduler_config(), logs / "stock-scheduler.log")
+            with stock:
+                placed = apply_and_settle(kube, spec, namespaces[0], guard_every, scheduler=stock)
             target = layout(observe(kube, namespaces[0]))
             priorities = list(range(spec.priorities, 0, -1))
             kube_part: dict[str, Any] = {

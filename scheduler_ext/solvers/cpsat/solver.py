@@ -327,6 +327,8 @@ def _minimise_disruption(run: _Run) -> None:
     if status in (StageStatus.OPTIMAL, StageStatus.FEASIBLE):
         # weight * disturbed + evicted >= bound with evicted < weight: disturbed >= bound // weight
         run.disruption_bound = max(0, math.floor(solver.best_objective_bound)) // weight
+    # Reported at once: a child killed at its deadline (late under load) keeps the fewer moves.
+    run.publish()
 
 
 def relaxed(problem: Problem) -> Problem | None:

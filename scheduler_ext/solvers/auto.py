@@ -5,7 +5,8 @@ improvements that the whole-cluster model does not find within a second from 16 
 only the whole model can prove a placement optimal. So the budget is split: neighbourhood search
 first, then the whole model hinted with the better incumbent, while the model is small enough to
 build within the budget; beyond that, neighbourhood search only. Up to ``WHOLE_ONLY_NODES`` nodes
-the whole model runs alone, as neighbourhoods there are most of the cluster and found nothing.
+the whole model runs alone, as neighbourhoods there are most of the cluster and found nothing; so
+does a small whole model when little time is left (``WHOLE_ONLY_VARIABLES``, ``SHORT_SECONDS``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,14 @@ be most of the cluster. On the paper's 8-node instances the neighbourhoods found
 reference placements in all, against 27 after them."""
 
 
+WHOLE_ONLY_VARIABLES = 4_000
+"""A whole model this small (the paper's 32 x 8: 3,200-3,700) also runs alone when less than
+``SHORT_SECONDS`` are left: at 1 s the neighbourhoods at 16-32 nodes got one round with no
+improvement in 6 of 6 instances (the service path, load 10; docs/benchmarks.md, "Issue 15,
+session 7"), each round's model costing about the whole one's build."""
+SHORT_SECONDS = 2.0
+
+
 def model_size(problem: Problem) -> int:
     return sum(len(cls.domain()) for cls in problem.classes)
 
@@ -44,8 +53,10 @@ def solve_auto(
     workers: int = 0,
     on_incumbent: IncumbentCallback | None = None,
 ) -> SolveResult:
-    whole = model_size(problem) <= MAX_WHOLE_VARIABLES
-    if whole and len(problem.nodes) <= WHOLE_ONLY_NODES:
+    size = model_size(problem)
+    whole = size <= MAX_WHOLE_VARIABLES
+    short = deadline - time.monotonic() < SHORT_SECONDS and size <= WHOLE_ONLY_VARIABLES
+    if whole and (len(problem.nodes) <= WHOLE_ONLY_NODES or short):
         return solve_cpsat(
             problem, incumbent, deadline=deadline, workers=workers, on_incumbent=on_incumbent
         )

@@ -42,7 +42,7 @@ def add_capacity(model: cp_model.CpModel, problem: Problem, v: ClassVariables) -
         capacity = problem.nodes[node].capacity
         for d, pairs in by_resource.items():
             # Skip rows that cannot bind: the variables' bounds already keep them.
-            if sum(amount * _upper(var) for var, amount in pairs) <= capacity[d]:
+            if sum(amount * v.x_upper[var.index] for var, amount in pairs) <= capacity[d]:
                 continue
             model.add(
                 cp_model.LinearExpr.weighted_sum([p[0] for p in pairs], [p[1] for p in pairs])
@@ -104,7 +104,7 @@ def identical_node_groups(problem: Problem, v: ClassVariables) -> list[list[int]
     columns: list[list[tuple[int, int]]] = [[] for _ in problem.nodes]
     for cls in problem.classes:
         for node, var in v.x[cls.index].items():
-            columns[node].append((cls.index, _upper(var)))
+            columns[node].append((cls.index, v.x_upper[var.index]))
     in_scope = {node for row in v.x for node in row}
     for slot in problem.nodes:
         if slot.index in in_scope:
@@ -149,7 +149,3 @@ def add_max_disruptions(model: cp_model.CpModel, problem: Problem, v: ClassVaria
     """The operator's cap on running pods moved or evicted in all."""
     if problem.max_disruptions is not None:
         model.add(v.disturbed(problem) <= problem.max_disruptions)
-
-
-def _upper(var: cp_model.IntVar) -> int:
-    return int(list(var.proto.domain)[-1])

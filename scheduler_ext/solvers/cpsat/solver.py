@@ -31,7 +31,7 @@ from scheduler_ext.model.assignment import Assignment, evaluate, interpod_violat
 from scheduler_ext.model.interpod_state import inexact_groups
 from scheduler_ext.model.problem import Problem
 from scheduler_ext.solvers.base import SolveResult, StageReport, StageStatus
-from scheduler_ext.solvers.cpsat import constraints, interpod
+from scheduler_ext.solvers.cpsat import churn, constraints, interpod
 from scheduler_ext.solvers.cpsat.symmetry import least_disturbing, symmetric_hint
 from scheduler_ext.solvers.cpsat.variables import ClassVariables, new_variables
 
@@ -122,6 +122,8 @@ class _Run:
         """A stage was infeasible or invalid (a model bug): solving again would not help."""
         self.plans = True
         self.stages: list[StageReport] = []
+        self.churn = churn.applies(problem)
+        """Solutions get their needless moves undone (``churn.return_moved``)."""
         self.model, self.vars = build_model(problem, scope, incumbent, entrants)
         self.symmetry: cp_model.IntVar | None = None
         self.groups: list[list[int]] = []
@@ -211,6 +213,8 @@ class _Run:
             found = self.vars.extract(solver)
             if maximize and self.groups:
                 found = least_disturbing(self.problem, found, self.groups)
+            if self.churn:
+                found = churn.return_moved(self.problem, found)
             if not self.offer(found) and status == StageStatus.OPTIMAL:
                 status = StageStatus.FEASIBLE  # its optimum is no plan: fix only the incumbent's
         self.stages.append(
@@ -254,6 +258,8 @@ def solve_cpsat(
     run.plans = plans
     if search_seconds is not None:  # the search's own time starts once the model is built
         run.deadline = min(deadline, time.monotonic() + search_seconds)
+    if run.churn:  # the incumbent (greedy's preemptions, an earlier search) may move needlessly
+        run.offer(churn.return_moved(problem, incumbent))
     tiers = [p for p in problem.priorities if any(c.priority == p for c in problem.classes)]
     _solve_tiers(run, tiers, 0)
     _minimise_disruption(run)
@@ -327,6 +333,8 @@ def _minimise_disruption(run: _Run) -> None:
     if status in (StageStatus.OPTIMAL, StageStatus.FEASIBLE):
         # weight * disturbed + evicted >= bound with evicted < weight: disturbed >= bound // weight
         run.disruption_bound = max(0, math.floor(solver.best_objective_bound)) // weight
+    # Reported at once: a child killed at its deadline (late under load) keeps the fewer moves.
+    run.publish()
 
 
 def relaxed(problem: Problem) -> Problem | None:

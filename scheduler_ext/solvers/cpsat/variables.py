@@ -13,7 +13,7 @@ a large cluster at a time and every solution it returns is still a whole-cluster
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
@@ -32,6 +32,9 @@ class ClassVariables:
     """Per class, the fixed counts on nodes outside the scope."""
     outside_stays: list[int]
     """Per class, running pods outside the scope that stay (fixed)."""
+    x_upper: dict[int, int] = field(default_factory=dict)
+    """Upper bound of each ``x`` variable, by its index: reading it back from OR-Tools (``proto``)
+    took half of the model build at 32 nodes x 8 pods (0.37 of 0.71 s under load)."""
 
     def tier_count(self, problem: Problem, priority: int) -> cp_model.LinearExprT:
         return cp_model.LinearExpr.sum(
@@ -88,6 +91,7 @@ def new_variables(
     evicted: list[cp_model.IntVar | int] = []
     outside: list[dict[int, int]] = []
     outside_stays: list[int] = []
+    x_upper: dict[int, int] = {}
     for cls in problem.classes:
         running = cls.running_on()
         fixed = {n: k for n, k in fixed_counts[cls.index].items() if n not in inside}
@@ -108,6 +112,7 @@ def new_variables(
             upper = min(upper, _room(problem, cls.demand, node))
             if upper > 0 or node in running:
                 row[node] = model.new_int_var(0, max(upper, 0), f"x_{cls.index}_{node}")
+                x_upper[row[node].index] = max(upper, 0)
         x.append(row)
         stay.append(
             {
@@ -123,7 +128,13 @@ def new_variables(
             placed.append(base)
             evicted.append(max(0, cls.running_count - base))
     return ClassVariables(
-        x=x, stay=stay, placed=placed, evicted=evicted, outside=outside, outside_stays=outside_stays
+        x=x,
+        stay=stay,
+        placed=placed,
+        evicted=evicted,
+        outside=outside,
+        outside_stays=outside_stays,
+        x_upper=x_upper,
     )
 
 

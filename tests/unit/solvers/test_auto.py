@@ -54,3 +54,11 @@ def test_past_the_size_limit_only_neighbourhoods_run(monkeypatch: pytest.MonkeyP
 def test_a_budget_of_zero_is_kept_by_both_stages() -> None:
     done = run(solve_auto, fragmented(NODES, budget=0), seconds=3.0)
     assert done.objective() == done.objective(done.incumbent)
+
+
+def test_a_small_whole_model_runs_alone_when_little_time_is_left() -> None:
+    done = run(solve_auto, fragmented(NODES), seconds=auto.SHORT_SECONDS / 2)
+    assert "neighbourhoods" not in {stage.name for stage in done.result.stages}
+    assert (
+        done.objective(done.incumbent) <= done.objective() <= optimum_by_construction(done.cluster)
+    )

@@ -121,10 +121,12 @@ def _one_run(
     score_percentage: int = 100,
     label: str | None = None,
     service_env: Mapping[str, str] | None = None,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     """Create ``pods`` pods while no scheduler runs, then start kube-scheduler (and, with the
     extender, ``scheduler-ext serve`` with ``service_env`` or the do-nothing stub first) and time
-    first bind to last bind. ``label`` names the run's arm in its row and namespace."""
+    first bind to last bind. ``label`` names the run's arm in its row and namespace. With
+    ``profile`` (a directory), py-spy samples the service from ready to exit (``_profiler``)."""
     import yaml
 
     from testkit import builders
@@ -151,6 +153,7 @@ def _one_run(
     service = None
     stub_process = None
     scheduler = None
+    profiler = None
     try:
         port = free_port() if with_extender else None
         if port is not None and stub:
@@ -167,6 +170,8 @@ def _one_run(
             service.wait_ready(timeout=120)
             assert service.process is not None
             cpu.pids["extender"] = service.process.pid
+            if profile is not None:
+                profiler = _profiler(service.process.pid, profile / f"service-{tag}-{name}.txt")
         config_path = base / f"kube-scheduler-{tag}-{name}.yaml"
         config_path.write_text(
             yaml.safe_dump(
@@ -224,6 +229,17 @@ def _one_run(
         _terminate(scheduler)
         _terminate(service.process if service is not None else None)
         _terminate(stub_process)
+        if profiler is not None:
+            profiler.wait(60)  # it writes its file when the service exits
+
+
+def _profiler(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy (``pip install py-spy``) sampling ``pid`` without pausing it, until it exits: the
+    collapsed stacks (one line per stack and its sample count) go to ``out``. Sampling costs the
+    machine CPU of its own: profiled runs are for where the time goes, not for figures."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    command = ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--nonblocking"]
+    return subprocess.Popen([*command, "--rate", "200", "-o", str(out)], stdout=subprocess.DEVNULL)
 
 
 @contextmanager

@@ -134,7 +134,7 @@ def _one_run(
     from testkit.service import ServiceProcess
 
     name = label or ("with" if with_extender else "without")
-    namespace = f"bench-{tag}-{name}"
+    namespace = f"bench-{tag}-{name}".replace("@", "-")  # enforce@base: a DNS label
     kube.create(builders.namespace(namespace))
     manifests = [
         builders.pod(f"p-{i:05d}", namespace=namespace, requests={"cpu": "100m", "memory": "128Mi"})
@@ -239,7 +239,9 @@ def _profiler(pid: int, out: Path) -> subprocess.Popen[bytes]:
     machine CPU of its own: profiled runs are for where the time goes, not for figures."""
     out.parent.mkdir(parents=True, exist_ok=True)
     command = ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--nonblocking"]
-    return subprocess.Popen([*command, "--rate", "200", "-o", str(out)], stdout=subprocess.DEVNULL)
+    # --gil: only the thread holding the GIL is sampled, i.e. where the service's Python runs.
+    command += ["--gil", "--rate", "200", "-o", str(out)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL)
 
 
 @contextmanager

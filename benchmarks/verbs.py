@@ -44,7 +44,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.verbs_arms import measure_arms, report, shipped_arms, summarize
+from benchmarks.verbs_arms import measure_arms, report, shipped_arms, summarize, with_baseline
 from benchmarks.verbs_latency import measure_latency, serve_synthetic
 from benchmarks.verbs_shared import REPO, markdown_table
 from benchmarks.verbs_throughput import ALL_VERBS, measure_throughput, shipped_verbs
@@ -103,6 +103,20 @@ def _parser() -> argparse.ArgumentParser:
         "choice of dry-run, enforce, stub (not with --verbs or --stub)",
     )
     thr.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="with --arms: another checkout (e.g. `git archive` of the previous commit); arms "
+        "named <arm>@base (enforce@base) run its service, in the same rounds",
+    )
+    thr.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="with --arms: py-spy (pip install py-spy) samples every service run, collapsed "
+        "stacks to DIR/service-<round>-<arm>.txt (it costs CPU: not for figures)",
+    )
+    thr.add_argument(
         "--percentage-of-nodes-to-score",
         type=int,
         default=100,
@@ -125,9 +139,9 @@ def _latency(args: argparse.Namespace) -> None:
     print("\n" + markdown_table(rows))
 
 
-def _arms(text: str) -> tuple[str, ...]:
+def _arms(text: str, baseline: Path | None) -> tuple[str, ...]:
     names = tuple(name.strip() for name in text.split(",") if name.strip())
-    known = shipped_arms()
+    known = with_baseline(shipped_arms(), baseline)
     if not names or set(names) - set(known) or len(set(names)) != len(names):
         raise SystemExit(f"--arms: choose among {', '.join(known)} (each once), not {text!r}")
     return names
@@ -136,7 +150,10 @@ def _arms(text: str) -> tuple[str, ...]:
 def _compare(args: argparse.Namespace) -> None:
     if args.verbs or args.stub:
         raise SystemExit("--arms: the arms set their verbs and extender; drop --verbs/--stub")
-    names = _arms(args.arms)
+    baseline = args.baseline.resolve() if args.baseline else None
+    if baseline is not None and not (baseline / "scheduler_ext" / "__init__.py").is_file():
+        raise SystemExit(f"--baseline: {baseline} is not a checkout (no scheduler_ext/ in it)")
+    names = _arms(args.arms, baseline)
     rows = measure_arms(
         args.nodes,
         args.pods,
@@ -144,6 +161,8 @@ def _compare(args: argparse.Namespace) -> None:
         args.qps,
         names,
         score_percentage=args.percentage_of_nodes_to_score,
+        profile=args.profile.resolve() if args.profile else None,
+        baseline=baseline,
     )
     print(markdown_table(rows))
     print("\n" + report(summarize(rows, names)))

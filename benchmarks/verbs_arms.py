@@ -20,6 +20,10 @@ The arms are the shipped configurations as an operator gets them (the chart, ``d
 
 The cluster has the PackingPlan CRD, as the chart installs it in both modes, so both service arms
 keep plans as PackingPlans and run that informer.
+
+With ``baseline`` (another checkout's directory), a service arm named with ``@base``
+(``enforce@base``) runs that checkout's service in the same configuration: a change and the code
+before it measured side by side, in the same rounds.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import statistics
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from benchmarks.verbs_shared import markdown_table
@@ -73,6 +78,24 @@ def shipped_arms() -> dict[str, Arm]:
         ),
         "stub": Arm("stub", dry_run, stub=True),
     }
+
+
+BASE = "@base"
+
+
+def with_baseline(arms: dict[str, Arm], baseline: Path | None) -> dict[str, Arm]:
+    """``arms`` and, with ``baseline``, each service arm again as ``<name>@base``: the service
+    imported from the ``baseline`` checkout (``PYTHONSAFEPATH``: the working directory, this
+    checkout, is not put first on the path; ``PYTHONPATH`` is)."""
+    if baseline is None:
+        return arms
+    env = {"PYTHONSAFEPATH": "1", "PYTHONPATH": str(baseline)}
+    based = {
+        name + BASE: Arm(name + BASE, arm.verbs, service=True, env={**arm.env, **env})
+        for name, arm in arms.items()
+        if arm.service
+    }
+    return {**arms, **based}
 
 
 def round_order(names: Sequence[str], round_index: int) -> list[str]:
@@ -176,10 +199,13 @@ def measure_arms(
     names: Sequence[str],
     *,
     score_percentage: int = 100,
+    profile: Path | None = None,
+    baseline: Path | None = None,
 ) -> list[dict[str, Any]]:
     """``repeats`` rounds on one cluster (``bench_cluster``, CRDs installed), each a run without
-    extender and one per arm, in ``round_order``."""
-    arms = shipped_arms()
+    extender and one per arm, in ``round_order``; ``profile``: py-spy's stacks of every service
+    run go there (``verbs_throughput._profiler``); ``baseline``: ``with_baseline``."""
+    arms = with_baseline(shipped_arms(), baseline)
     with bench_cluster(nodes, crds=True) as (cluster, kube, base):
         rows = []
         for rep in range(repeats):
@@ -198,6 +224,7 @@ def measure_arms(
                     score_percentage=score_percentage,
                     label=name,
                     service_env=arm.env,
+                    profile=profile,
                 )
                 row = {"nodes": nodes, "verbs": ",".join(arm.verbs) or "-", **row}
                 print(markdown_table([row]), file=sys.stderr, flush=True)

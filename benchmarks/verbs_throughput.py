@@ -111,10 +111,12 @@ def _one_run(
     score_percentage: int = 100,
     label: str | None = None,
     service_env: Mapping[str, str] | None = None,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     """Create ``pods`` pods while no scheduler runs, then start kube-scheduler (and, with the
     extender, ``scheduler-ext serve`` with ``service_env`` or the do-nothing stub first) and time
-    first bind to last bind. ``label`` names the run's arm in its row and namespace."""
+    first bind to last bind. ``label`` names the run's arm in its row and namespace. With
+    ``profile`` (a directory), py-spy samples the service from ready to exit (``_profiler``)."""
     import yaml
 
     from testkit import builders
@@ -123,7 +125,7 @@ def _one_run(
     from testkit.service import ServiceProcess
 
     name = label or ("with" if with_extender else "without")
-    namespace = f"bench-{tag}-{name}"
+    namespace = f"bench-{tag}-{name}".replace("@", "-")  # enforce@base: a DNS label
     kube.create(builders.namespace(namespace))
     manifests = [
         builders.pod(f"p-{i:05d}", namespace=namespace, requests={"cpu": "100m", "memory": "128Mi"})
@@ -142,6 +144,7 @@ def _one_run(
     service = None
     stub_process = None
     scheduler = None
+    profiler = None
     try:
         port = free_port() if with_extender else None
         if port is not None and stub:
@@ -158,6 +161,8 @@ def _one_run(
             service.wait_ready(timeout=120)
             assert service.process is not None
             cpu.pids["extender"] = service.process.pid
+            if profile is not None:
+                profiler = _profiler(service.process.pid, profile / f"service-{tag}-{name}.txt")
         config_path = base / f"kube-scheduler-{tag}-{name}.yaml"
         config_path.write_text(
             yaml.safe_dump(
@@ -206,6 +211,19 @@ def _one_run(
         terminate(scheduler)
         terminate(service.process if service is not None else None)
         terminate(stub_process)
+        if profiler is not None:
+            profiler.wait(60)  # it writes its file when the service exits
+
+
+def _profiler(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy (``pip install py-spy``) sampling ``pid`` without pausing it, until it exits: the
+    collapsed stacks (one line per stack and its sample count) go to ``out``. Sampling costs the
+    machine CPU of its own: profiled runs are for where the time goes, not for figures."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    command = ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--nonblocking"]
+    # --gil: only the thread holding the GIL is sampled, i.e. where the service's Python runs.
+    command += ["--gil", "--rate", "200", "-o", str(out)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL)
 
 
 @contextmanager

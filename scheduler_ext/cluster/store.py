@@ -91,9 +91,13 @@ class ClusterStore:
         self.holds_reservations = False
         """Whether any room is held (read without the lock: a plain attribute, set under it)."""
         self.binding = threading.Lock()
-        """Held by a binder from its room check to the assumption of its pod: two binds that both
-        checked before either was counted would both take the last room (kube-scheduler binds
-        in parallel, and its cache lags behind the plan executor's binds)."""
+        """Held by a binder while it checks the room and counts its bind in flight, and while it
+        turns that into the assumption of its pod: two binds that both checked before either was
+        counted would both take the last room (kube-scheduler binds in parallel, and its cache
+        lags behind the plan executor's binds). Not held while the Binding is sent."""
+        self.binds_in_flight: dict[object, tuple[str, str, Mapping[str, int]]] = {}
+        """Token -> (pod key, node, demand) of binds checked and sent, not assumed yet; read and
+        written under ``binding`` (``extender/binding.py``)."""
 
     # --- state -----------------------------------------------------------------------------------
 

@@ -19,15 +19,15 @@ The plan executor binds through the API server too, and kube-scheduler learns of
 from its own watch: in that moment its cache shows the room still free, and the filter answered
 earlier. So the bind is checked once more against the room the watched state leaves on the node
 (free room minus what running plans hold there for other pods; a pod room is held for goes only
-where it is held, as filter says), unless the pod is counted there already (the executor bound it
-first: the API server answers that).
+where it is held, as filter says), and minus the binds to it still in flight, unless the pod is
+counted there already (the executor bound it first: the API server answers that).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -74,6 +74,8 @@ class BindOutcome:
     """The request was not one kube-scheduler could legitimately make: nothing was sent."""
     conflict: bool = False
     """The pod was bound to another node already (by the plan executor, or another binder)."""
+    already: bool = False
+    """The pod was bound to the asked node already (by the plan executor): a success."""
 
 
 def _malformed(request: BindRequest) -> str | None:
@@ -111,30 +113,38 @@ def refusal(
         )
     if not store.has_node(request.node):
         return f"node {request.node} is not known to the watched cluster state"
-    return _no_room(request, store)
+    return _no_room(request, store)[0]
 
 
-def _no_room(request: BindRequest, store: ClusterStore) -> str | None:
-    """Why the pod does not fit the room the watched state leaves on the node; None if it does
-    (or the pod is counted somewhere already, or the node has no accounting yet)."""
+def _no_room(
+    request: BindRequest, store: ClusterStore
+) -> tuple[str | None, Mapping[str, int] | None]:
+    """(why the pod does not fit the room the watched state leaves on the node, minus the binds
+    in flight there; the demand to count in flight): (None, None) when the pod is counted
+    somewhere already or the node has no accounting yet. Final under ``store.binding``."""
     if request.key in store.assumed():
-        return None
+        return None, None
     demand = store.demand(request.key, request.uid)
     [room] = store.room([request.node])
     if demand is None or room is None:
-        return None
+        return None, None
     pod = store.pod(request.key)
     owner = pod.owner.uid if pod is not None and pod.owner is not None else ""
     holds = store.holds_for(request.uid, owner, demand)
     if holds.pinned is not None and request.node not in holds.pinned:
         where = ", ".join(sorted(holds.pinned))
-        return f"pod {request.key} has room held for it on {where}, not on {request.node}"
-    against = holds.against.get(request.node, {})
+        return f"pod {request.key} has room held for it on {where}, not on {request.node}", None
+    against = dict(holds.against.get(request.node, {}))
+    for key, node, charge in list(store.binds_in_flight.values()):  # a copy: read unlocked too
+        if node == request.node and key != request.key:  # the same pod twice: the API decides
+            for resource, amount in charge.items():
+                against[resource] = against.get(resource, 0) + amount
     free = {r: amount - against.get(r, 0) for r, amount in room[1].items()}
     short = misfit(demand, free)
     if short is None:
-        return None
-    return f"pod {request.key} does not fit {request.node} now: {short.removeprefix(REASON_PREFIX)}"
+        return None, demand
+    reason = short.removeprefix(REASON_PREFIX)
+    return f"pod {request.key} does not fit {request.node} now: {reason}", None
 
 
 def bind_pod(
@@ -145,27 +155,51 @@ def bind_pod(
     schedulers: Collection[str],
     wait: float,
 ) -> BindOutcome:
-    """Check, bind, and count the pod on its node."""
+    """Check, bind, and count the pod on its node.
+
+    The room check and the bind's charge in flight are one step under ``store.binding``, and
+    so are dropping that charge and assuming the pod once the API server accepted the Binding;
+    the POST itself runs outside the lock, so that binds to different room overlap as
+    kube-scheduler's binding goroutines send them (held across the POST, the lock made every
+    bind wait for the API server's answers to all the binds before it)."""
     refused = refusal(request, store, schedulers, wait)
     if refused is not None:
         logger.warning("refused to bind %s: %s", shown(request.key), refused)
         return BindOutcome(f"scheduler-ext: {refused}", refused=True)
-    with store.binding:  # the room check again, atomic with this bind and its assumption
-        refused = _no_room(request, store)
+    token = object()
+    with store.binding:  # the room check again, atomic with counting this bind in flight
+        refused, charge = _no_room(request, store)
         if refused is not None:
             logger.warning("refused to bind %s: %s", shown(request.key), refused)
             return BindOutcome(f"scheduler-ext: {refused}", refused=True)
-        return _bind_and_assume(client, store, request)
+        if charge is not None:
+            store.binds_in_flight[token] = (request.key, request.node, charge)
+    try:
+        outcome = _bind(client, request)
+    except BaseException:
+        with store.binding:
+            store.binds_in_flight.pop(token, None)
+        raise
+    with store.binding:  # in flight -> assumed, in one step
+        store.binds_in_flight.pop(token, None)
+        if outcome.error or outcome.already:
+            return outcome
+        pod = store.pod(request.key)
+        if pod is not None and pod.uid == request.uid:
+            store.assume(pod, request.node)
+    logger.info("bound %s to %s", request.key, request.node)
+    return outcome
 
 
-def _bind_and_assume(client: BindClient, store: ClusterStore, request: BindRequest) -> BindOutcome:
+def _bind(client: BindClient, request: BindRequest) -> BindOutcome:
+    """POST the Binding; a 409 saying the pod is bound to the asked node already is a success."""
     try:
         client.bind(request.namespace, request.name, request.uid, request.node)
     except BindError as exc:
         bound_to = already_bound_to(str(exc))
         if bound_to == request.node:  # bound there first (by the plan executor): the same outcome
             logger.info("%s was already bound to %s", request.key, request.node)
-            return BindOutcome()
+            return BindOutcome(already=True)
         if bound_to is not None:
             logger.warning("%s is already bound to %s, not %s", request.key, bound_to, request.node)
             return BindOutcome(
@@ -173,8 +207,4 @@ def _bind_and_assume(client: BindClient, store: ClusterStore, request: BindReque
             )
         logger.warning("binding %s to %s failed: %s", request.key, request.node, shown(exc, 1000))
         return BindOutcome(str(exc))
-    pod = store.pod(request.key)
-    if pod is not None and pod.uid == request.uid:
-        store.assume(pod, request.node)
-    logger.info("bound %s to %s", request.key, request.node)
     return BindOutcome()

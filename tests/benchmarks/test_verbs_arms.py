@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -130,3 +131,18 @@ def test_one_round_runs_every_arm_on_the_real_control_plane() -> None:
     summary = summarize(rows, NAMES)
     assert summary["rounds"] == 1
     assert set(summary["criteria"]) == {"enforce / dry-run", "dry-run / stub"}
+
+
+def test_a_baseline_adds_each_service_arm_run_from_the_other_checkout(tmp_path: Path) -> None:
+    from benchmarks.verbs_arms import with_baseline
+
+    arms = with_baseline(shipped_arms(), tmp_path)
+    assert set(arms) == {"dry-run", "enforce", "stub", "dry-run@base", "enforce@base"}
+    based = arms["enforce@base"]
+    assert based.verbs == arms["enforce"].verbs
+    assert based.env == {
+        "SCHEDULER_EXT_MODE": "enforce",
+        "PYTHONSAFEPATH": "1",
+        "PYTHONPATH": str(tmp_path),
+    }
+    assert with_baseline(shipped_arms(), None) == shipped_arms()

@@ -244,3 +244,71 @@ def test_two_binds_in_flight_do_not_both_take_the_last_room() -> None:
     assert sorted(o.refused for o in outcomes.values()) == [False, True]
     [refused] = [o for o in outcomes.values() if o.refused]
     assert "does not fit n1 now" in refused.error
+
+
+class Together(Binder):
+    """An API server that answers only once two binds are in flight at once."""
+
+    def __init__(self) -> None:
+        import threading
+
+        super().__init__()
+        self.both = threading.Barrier(2, timeout=5)
+
+    def bind(self, namespace: str, name: str, uid: str, node: str) -> None:
+        self.both.wait()  # BrokenBarrierError unless the other bind is sent meanwhile
+        super().bind(namespace, name, uid, node)
+
+
+def test_binds_with_room_for_both_are_sent_at_once() -> None:
+    """The room check is atomic with counting the bind in flight, not with its POST: two binds
+    that both fit overlap at the API server, as kube-scheduler's binding goroutines send them
+    (held across the POST, the lock made each wait for the API server's answer to the other)."""
+    import threading
+
+    store, binder = store_with(pending("p"), pending("q")), Together()
+    outcomes = {}
+
+    def bind(name: str) -> None:
+        request = BindRequest("ns", name, f"uid-{name}", "n1")
+        outcomes[name] = bind_pod(binder, store, request, schedulers=SERVED, wait=0)
+
+    threads = [threading.Thread(target=bind, args=(name,)) for name in ("p", "q")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert {name: o.error for name, o in outcomes.items()} == {"p": "", "q": ""}
+    assert store.assumed() == {"ns/p": "n1", "ns/q": "n1"}
+    assert store.binds_in_flight == {}
+
+
+class Failing(Binder):
+    def bind(self, namespace: str, name: str, uid: str, node: str) -> None:
+        from scheduler_ext.errors import BindError
+
+        super().bind(namespace, name, uid, node)
+        raise BindError(f"binding {namespace}/{name} to {node}: 500 Internal Server Error")
+
+
+class Broken(Binder):
+    def bind(self, namespace: str, name: str, uid: str, node: str) -> None:
+        raise RuntimeError("a bug")
+
+
+def test_a_failed_bind_gives_its_room_back() -> None:
+    store = store_with(pending("p"), pending("q"))
+    store.replace("Node", [api_node("n1", allocatable={"cpu": "1", "pods": "10"})])
+    outcome = bind_pod(
+        Failing(), store, BindRequest("ns", "p", "uid-p", "n1"), schedulers=SERVED, wait=0
+    )
+    assert "500 Internal Server Error" in outcome.error
+    with pytest.raises(RuntimeError):
+        bind_pod(Broken(), store, BindRequest("ns", "p", "uid-p", "n1"), schedulers=SERVED, wait=0)
+    assert (store.assumed(), store.binds_in_flight) == ({}, {})
+    binder = Binder()
+    outcome = bind_pod(
+        binder, store, BindRequest("ns", "q", "uid-q", "n1"), schedulers=SERVED, wait=0
+    )
+    assert outcome.error == ""
+    assert binder.calls == [("ns", "q", "uid-q", "n1")]

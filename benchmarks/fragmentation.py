@@ -1,14 +1,18 @@
 """Does the prioritize rule leave fewer pods Pending than kube-scheduler alone? (the paper's grid)
 
 Every instance of the paper's workload (``benchmarks.workloads_paper.paper_workload``: nodes x
-pods per node x priorities x utilisation, several seeds) is scheduled twice by the kube-scheduler
+pods per node x priorities x utilisation, several seeds) is scheduled by the kube-scheduler
 stand-in of ``benchmarks.kube_baseline`` (default scoring, DefaultPreemption, retries): once as
-is, and once with the extender's prioritize score added the way kube-scheduler adds it
-(``score x weight x 10``, ``scheduler_ext.extender.scoring.best_fit_score`` on the same room the
-service's store keeps). Reported: pods left Pending in all, and per instance whether the final
-placement is lexicographically better, equal or worse by priority (highest first).
+is, and once per rule and weight with the extender's prioritize score added the way kube-scheduler
+adds it (``score x weight x 10``) over the nodes that passed its filter, as the verb gets them.
+Rules: ``best-fit`` (``scheduler_ext.extender.scoring.best_fit_score``), ``policy`` (the learned
+policy, ``scheduler_ext.solvers.policy.rule``, the shipped weights or ``--policy-weights``) and
+``policy-range`` (its outputs mapped min..max instead). Reported: pods left Pending in all, and per
+instance whether the final placement is lexicographically better, equal or worse by priority
+(highest first) than kube-scheduler alone, and against the first rule.
 
-    python -m benchmarks.fragmentation [--seeds 5] [--weights 1,2]
+    python -m benchmarks.fragmentation [--seeds 5] [--first-seed 0] [--weights 1,2]
+        [--rules best-fit,policy] [--policy-weights FILE.npz]
 """
 
 from __future__ import annotations
@@ -17,43 +21,73 @@ import argparse
 import itertools
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from benchmarks import kube_baseline
 from benchmarks.workloads_paper import PaperSpec, paper_workload
-from scheduler_ext.domain import PODS, Cluster, Pod
+from scheduler_ext.domain import CPU, MEMORY, PODS, Cluster, Pod
 from scheduler_ext.extender import scoring
+from scheduler_ext.solvers.policy import rule as policy_rule
+from scheduler_ext.solvers.policy.network import PolicyNet
+
+RULES = ("best-fit", "policy", "policy-range")
 
 
 class _WithExtender(kube_baseline._Scheduler):
     """kube-scheduler's choice with the extender's prioritize score added (weight x 10 x score)."""
 
     weight = 1
+    rule = "best-fit"
+    net: PolicyNet | None = None
+
+    def extras(self, pod: Pod, states: list[kube_baseline._NodeState]) -> list[int]:
+        """The rule's 0..10 for each of ``states`` (every one has room for ``pod``)."""
+        demand = pod.demand()
+        if self.rule == "best-fit":
+            out = []
+            for state in states:
+                free = {n: state.alloc.get(n, 0) - state.used.get(n, 0) for n in demand}
+                free[PODS] = state.alloc.get(PODS, 0) - len(state.pods)
+                out.append(scoring.best_fit_score(demand, (state.alloc, free)))
+            return out
+        alloc = {
+            n: np.array([s.alloc.get(n, 0) for s in states], dtype=np.int64) for n in (CPU, MEMORY)
+        }
+        free = {
+            n: np.array([s.alloc.get(n, 0) - s.used.get(n, 0) for s in states], dtype=np.int64)
+            for n in (CPU, MEMORY)
+        }
+        alloc[PODS] = np.array([s.alloc.get(PODS, 0) for s in states], dtype=np.int64)
+        free[PODS] = alloc[PODS] - np.array([len(s.pods) for s in states], dtype=np.int64)
+        mapping = policy_rule.RANGE if self.rule == "policy-range" else policy_rule.RATIO
+        scores = policy_rule.policy_priorities(
+            demand, free, alloc, len(states), net=self.net, mapping=mapping
+        )
+        return [int(v) for v in scores.tolist()]
 
     def schedule(self, pod: Pod) -> bool:
-        demand = pod.demand()
-        best: tuple[int, str] | None = None
-        chosen = None
-        for state in self.allowed(pod):
-            if not state.fits(pod):
-                continue
-            free = {name: state.alloc.get(name, 0) - state.used.get(name, 0) for name in demand}
-            free[PODS] = state.alloc.get(PODS, 0) - len(state.pods)
-            extra = scoring.best_fit_score(demand, (state.alloc, free)) * self.weight * 10
-            rank = (-(state.score(pod) + extra), state.name)
-            if best is None or rank < best:
-                best, chosen = rank, state
-        if chosen is not None:
+        fitting = [state for state in self.allowed(pod) if state.fits(pod)]
+        if fitting:
+            extras = self.extras(pod, fitting)
+            ranked = zip(fitting, extras, strict=True)
+            chosen, _ = min(
+                ranked, key=lambda se: (-(se[0].score(pod) + se[1] * self.weight * 10), se[0].name)
+            )
             self.bind(pod, chosen)
             return True
         return self.preemption and self.preempt(pod)
 
 
-def schedule(cluster: Cluster, weight: int) -> kube_baseline.BaselineResult:
-    """The baseline with (weight > 0) or without (0) the extender's prioritize."""
+def schedule(
+    cluster: Cluster, weight: int, rule: str = "best-fit", net: PolicyNet | None = None
+) -> kube_baseline.BaselineResult:
+    """The baseline with (weight > 0) or without (0) the extender's prioritize by ``rule``."""
     if weight == 0:
         return kube_baseline.kube_schedule(cluster)
-    _WithExtender.weight = weight
+    _WithExtender.weight, _WithExtender.rule, _WithExtender.net = weight, rule, net
     original = kube_baseline._Scheduler
     kube_baseline._Scheduler = _WithExtender  # type: ignore[misc]
     try:
@@ -62,43 +96,79 @@ def schedule(cluster: Cluster, weight: int) -> kube_baseline.BaselineResult:
         kube_baseline._Scheduler = original  # type: ignore[misc]
 
 
-def compare(seeds: int, weights: Sequence[int]) -> dict[int, dict[str, Any]]:
-    totals: dict[int, dict[str, Any]] = {
-        w: {"pending": 0, "better": 0, "equal": 0, "worse": 0, "instances": 0}
-        for w in (0, *weights)
+Arm = tuple[str, int]
+"""(rule, weight); ("none", 0) is kube-scheduler alone."""
+GRID = ([4, 8, 16, 32], [4, 8], [1, 2, 4], [0.9, 0.95, 1.0, 1.05])
+"""nodes x pods per node x priorities x utilisation: the paper's grid."""
+
+
+def _verdict(key: tuple[int, ...], other: tuple[int, ...]) -> str:
+    return "better" if key > other else "equal" if key == other else "worse"
+
+
+def compare(
+    seeds: Sequence[int], arms: Sequence[Arm], net: PolicyNet | None = None
+) -> dict[Arm, dict[str, Any]]:
+    """Per arm: instances, pods left Pending, and better/equal/worse than kube-scheduler alone
+    (``better`` ...) and than the first arm after it (``vs_first`` counts)."""
+    everyone: list[Arm] = [("none", 0), *arms]
+    totals: dict[Arm, dict[str, Any]] = {
+        arm: {"pending": 0, "better": 0, "equal": 0, "worse": 0, "instances": 0, "vs_first": {}}
+        for arm in everyone
     }
-    grid = itertools.product([4, 8, 16, 32], [4, 8], [1, 2, 4], [0.9, 0.95, 1.0, 1.05])
-    for (nodes, ppn, k, util), seed in itertools.product(grid, range(seeds)):
+    grid = itertools.product(*GRID)
+    for (nodes, ppn, k, util), seed in itertools.product(grid, seeds):
         spec = PaperSpec(nodes=nodes, pods_per_node=ppn, priorities=k, util=util, seed=seed)
         cluster = paper_workload(spec)
-        base_key: tuple[int, ...] = ()
-        for weight in (0, *weights):
-            result = schedule(cluster, weight)
+        keys: dict[Arm, tuple[int, ...]] = {}
+        for arm in everyone:
+            rule, weight = arm
+            result = schedule(cluster, weight, rule, net)
             placed = result.placed_by_priority()
-            key = tuple(placed.get(p, 0) for p in range(k, 0, -1))
-            base_key = key if weight == 0 else base_key
-            row = totals[weight]
+            keys[arm] = tuple(placed.get(p, 0) for p in range(k, 0, -1))
+            row = totals[arm]
             row["pending"] += len(result.pending())
             row["instances"] += 1
-            verdict = "better" if key > base_key else "equal" if key == base_key else "worse"
-            row[verdict] += 1
+            row[_verdict(keys[arm], keys[("none", 0)])] += 1
+        for arm in everyone:
+            verdict = _verdict(keys[arm], keys[everyone[min(1, len(arms))]])
+            versus = totals[arm]["vs_first"]
+            versus[verdict] = versus.get(verdict, 0) + 1
     return totals
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.fragmentation", description=__doc__)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--weights", default="1,2")
+    parser.add_argument("--rules", default="best-fit")
+    parser.add_argument("--policy-weights", type=Path, default=None)
     args = parser.parse_args(argv)
-    weights = [int(w) for w in args.weights.split(",")]
-    totals = compare(args.seeds, weights)
-    print("| prioritize | instances | pods left Pending | better | equal | worse |")
-    print("|---|---|---|---|---|---|")
-    for weight, row in totals.items():
-        label = "kube-scheduler alone" if weight == 0 else f"+ extender, weight {weight}"
+    try:
+        weights = [int(w) for w in args.weights.split(",")]
+        rules = [r for r in args.rules.split(",") if r]
+        unknown = [r for r in rules if r not in RULES]
+        if unknown or not rules or any(w <= 0 for w in weights):
+            raise ValueError(f"rules are {', '.join(RULES)}; weights positive integers")
+        net = PolicyNet.load(args.policy_weights) if args.policy_weights else None
+    except (ValueError, OSError) as exc:
+        print(f"fragmentation: {exc}", file=sys.stderr)
+        return 2
+    arms = [(rule, weight) for rule in rules for weight in weights]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    totals = compare(seeds, arms, net)
+    first = f"{arms[0][0]} x{arms[0][1]}"
+    print(f"seeds {seeds.start}-{seeds.stop - 1}")
+    print(f"| prioritize | instances | pods left Pending | better | equal | worse | vs {first} |")
+    print("|---|---|---|---|---|---|---|")
+    for (rule, weight), row in totals.items():
+        label = "kube-scheduler alone" if weight == 0 else f"+ {rule}, weight {weight}"
+        versus = row["vs_first"]
+        against = "/".join(str(versus.get(v, 0)) for v in ("better", "equal", "worse"))
         print(
             f"| {label} | {row['instances']} | {row['pending']} | {row['better']} |"
-            f" {row['equal']} | {row['worse']} |"
+            f" {row['equal']} | {row['worse']} | {against} |"
         )
     return 0
 

@@ -17,21 +17,32 @@ kube-scheduler alone); figures in docs/benchmarks.md.
 ``best_fit_score`` states the rule for one node; ``prioritize_nodes`` is the same rule inlined
 over many (the exact reference, and the fallback for numbers beyond float64's exact range);
 ``scoring_hosts`` is what the verb runs: every node at once over the store's columns.
+
+The other rule, ``policy`` (setting ``prioritize_rule``), scores the asked nodes with the learned
+placement policy (``solvers/policy/rule.py``); ``rule_hosts`` runs the one configured. It was
+measured against best fit on the same benchmark and is not the default (docs/benchmarks.md,
+"Issue 16, session 7").
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from itertools import compress, repeat
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from scheduler_ext.cluster.accounting import EXACT_LIMIT, Columns, Room
-from scheduler_ext.domain import PODS
+from scheduler_ext.domain import CPU, MEMORY, PODS
+from scheduler_ext.solvers.policy import rule as policy_rule
 
 MAX_SCORE = 10
 """``MaxExtenderPriority`` of extender/v1: kube-scheduler multiplies by weight x 10."""
+
+Rule = Literal["best-fit", "policy"]
+BEST_FIT: Rule = "best-fit"
+POLICY: Rule = "policy"
 
 
 def best_fit_score(demand: Mapping[str, int], room: Room) -> int:
@@ -148,3 +159,48 @@ def scoring_hosts(
     index = np.fromiter(map(columns.slots.get, names, repeat(0)), dtype=np.intp, count=len(names))
     asked = scores[index].tolist()
     return list(compress(names, asked)), list(filter(None, asked))
+
+
+def rule_resources(rule: Rule, demand: Mapping[str, int]) -> list[str]:
+    """The resources whose columns ``rule`` reads for ``demand``."""
+    if rule == POLICY:
+        return list(dict.fromkeys([*demand, CPU, MEMORY, PODS]))
+    return list(demand)
+
+
+def rule_hosts(
+    rule: Rule, demand: Mapping[str, int], names: Sequence[str], columns: Columns
+) -> tuple[list[str], list[int]] | None:
+    """``rule``'s answer: the nodes of ``names`` that score above 0, in order, and their scores;
+    None when it cannot be computed in float64 (use ``prioritize_nodes``, best fit, exactly)."""
+    if rule == POLICY:
+        return policy_hosts(demand, names, columns)
+    return scoring_hosts(demand, names, columns)
+
+
+def policy_hosts(
+    demand: Mapping[str, int], names: Sequence[str], columns: Columns
+) -> tuple[list[str], list[int]] | None:
+    """The policy's scores of the asked nodes with room for the pod (``columns`` must hold
+    ``rule_resources(POLICY, demand)``). Its scores are relative to the best candidate, so the
+    names are always mapped to their slots (best fit can skip that when nothing scores)."""
+    sized = [(name, amount) for name, amount in demand.items() if amount > 0]
+    if not columns.float_exact or any(amount >= EXACT_LIMIT for _, amount in sized):
+        return None
+    index = np.fromiter(map(columns.slots.get, names, repeat(0)), dtype=np.intp, count=len(names))
+    fits = columns.known[index]
+    for name, amount in sized:
+        free = columns.free.get(name)
+        if free is None:  # no node has any of it: the pod fits none
+            return [], []
+        fits &= free[index] >= amount
+    chosen = index[fits]
+    scores = policy_rule.policy_priorities(
+        demand,
+        {name: column[chosen] for name, column in columns.free.items()},
+        {name: column[chosen] for name, column in columns.alloc.items()},
+        len(chosen),
+    )
+    hosts = list(compress(names, fits.tolist()))
+    kept = scores.tolist()
+    return list(compress(hosts, kept)), list(filter(None, kept))

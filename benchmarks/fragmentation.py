@@ -56,15 +56,15 @@ class _WithExtender(kube_baseline._Scheduler):
         alloc = {
             n: np.array([s.alloc.get(n, 0) for s in states], dtype=np.int64) for n in (CPU, MEMORY)
         }
-        free = {
+        room = {
             n: np.array([s.alloc.get(n, 0) - s.used.get(n, 0) for s in states], dtype=np.int64)
             for n in (CPU, MEMORY)
         }
         alloc[PODS] = np.array([s.alloc.get(PODS, 0) for s in states], dtype=np.int64)
-        free[PODS] = alloc[PODS] - np.array([len(s.pods) for s in states], dtype=np.int64)
+        room[PODS] = alloc[PODS] - np.array([len(s.pods) for s in states], dtype=np.int64)
         mapping = policy_rule.RANGE if self.rule == "policy-range" else policy_rule.RATIO
         scores = policy_rule.policy_priorities(
-            demand, free, alloc, len(states), net=self.net, mapping=mapping
+            demand, room, alloc, len(states), net=self.net, mapping=mapping
         )
         return [int(v) for v in scores.tolist()]
 

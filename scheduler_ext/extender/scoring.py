@@ -36,6 +36,7 @@ import numpy.typing as npt
 from scheduler_ext.cluster.accounting import EXACT_LIMIT, Columns, Room
 from scheduler_ext.domain import CPU, MEMORY, PODS
 from scheduler_ext.solvers.policy import rule as policy_rule
+from scheduler_ext.solvers.policy.network import PolicyNet
 
 MAX_SCORE = 10
 """``MaxExtenderPriority`` of extender/v1: kube-scheduler multiplies by weight x 10."""
@@ -179,10 +180,13 @@ def rule_hosts(
 
 
 def policy_hosts(
-    demand: Mapping[str, int], names: Sequence[str], columns: Columns
+    demand: Mapping[str, int],
+    names: Sequence[str],
+    columns: Columns,
+    net: PolicyNet | None = None,
 ) -> tuple[list[str], list[int]] | None:
     """The policy's scores of the asked nodes with room for the pod (``columns`` must hold
-    ``rule_resources(POLICY, demand)``). Its scores are relative to the best candidate, so the
+    ``rule_resources(POLICY, demand)``; ``net``: the shipped weights). Its scores are relative to the best candidate, so the
     names are always mapped to their slots (best fit can skip that when nothing scores)."""
     sized = [(name, amount) for name, amount in demand.items() if amount > 0]
     if not columns.float_exact or any(amount >= EXACT_LIMIT for _, amount in sized):
@@ -200,6 +204,7 @@ def policy_hosts(
         {name: column[chosen] for name, column in columns.free.items()},
         {name: column[chosen] for name, column in columns.alloc.items()},
         len(chosen),
+        net=net,
     )
     hosts = list(compress(names, fits.tolist()))
     kept = scores.tolist()

@@ -6,13 +6,14 @@ stand-in of ``benchmarks.kube_baseline`` (default scoring, DefaultPreemption, re
 is, and once per rule and weight with the extender's prioritize score added the way kube-scheduler
 adds it (``score x weight x 10``) over the nodes that passed its filter, as the verb gets them.
 Rules: ``best-fit`` (``scheduler_ext.extender.scoring.best_fit_score``), ``policy`` (the learned
-policy, ``scheduler_ext.solvers.policy.rule``, the shipped weights or ``--policy-weights``) and
-``policy-range`` (its outputs mapped min..max instead). Reported: pods left Pending in all, and per
-instance whether the final placement is lexicographically better, equal or worse by priority
+policy, ``scheduler_ext.solvers.policy.rule``, the shipped weights or ``policy=FILE.npz``) and
+``policy-range`` / ``policy-sigmoid`` (its outputs mapped min..max, or each by a sigmoid, for
+weights trained to it by ``benchmarks.train_prioritize``). Reported: pods left Pending in all,
+and per instance whether the final placement is lexicographically better, equal or worse by priority
 (highest first) than kube-scheduler alone, and against the first rule.
 
     python -m benchmarks.fragmentation [--seeds 5] [--first-seed 0] [--weights 1,2]
-        [--rules best-fit,policy] [--policy-weights FILE.npz]
+        [--rules best-fit,policy,policy-sigmoid=FILE.npz]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import argparse
 import itertools
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,12 @@ from scheduler_ext.extender import scoring
 from scheduler_ext.solvers.policy import rule as policy_rule
 from scheduler_ext.solvers.policy.network import PolicyNet
 
-RULES = ("best-fit", "policy", "policy-range")
+MAPPINGS: dict[str, policy_rule.ScoreMap] = {
+    "policy": policy_rule.RATIO,
+    "policy-range": policy_rule.RANGE,
+    "policy-sigmoid": policy_rule.SIGMOID,
+}
+RULES = ("best-fit", *MAPPINGS)
 
 
 class _WithExtender(kube_baseline._Scheduler):
@@ -42,6 +49,7 @@ class _WithExtender(kube_baseline._Scheduler):
     weight = 1
     rule = "best-fit"
     net: PolicyNet | None = None
+    temperature = policy_rule.TEMPERATURE
 
     def extras(self, pod: Pod, states: list[kube_baseline._NodeState]) -> list[int]:
         """The rule's 0..10 for each of ``states`` (every one has room for ``pod``)."""
@@ -62,9 +70,15 @@ class _WithExtender(kube_baseline._Scheduler):
         }
         alloc[PODS] = np.array([s.alloc.get(PODS, 0) for s in states], dtype=np.int64)
         room[PODS] = alloc[PODS] - np.array([len(s.pods) for s in states], dtype=np.int64)
-        mapping = policy_rule.RANGE if self.rule == "policy-range" else policy_rule.RATIO
+        mapping = MAPPINGS[self.rule]
         scores = policy_rule.policy_priorities(
-            demand, room, alloc, len(states), net=self.net, mapping=mapping
+            demand,
+            room,
+            alloc,
+            len(states),
+            net=self.net,
+            mapping=mapping,
+            temperature=self.temperature,
         )
         return [int(v) for v in scores.tolist()]
 
@@ -96,8 +110,23 @@ def schedule(
         kube_baseline._Scheduler = original  # type: ignore[misc]
 
 
-Arm = tuple[str, int]
-"""(rule, weight); ("none", 0) is kube-scheduler alone."""
+@dataclass(frozen=True)
+class Arm:
+    """A rule at a weight (weight 0: kube-scheduler alone), with the policy's weights file."""
+
+    rule: str
+    weight: int
+    weights_file: Path | None = None
+
+    @property
+    def label(self) -> str:
+        if self.weight == 0:
+            return "kube-scheduler alone"
+        source = f" ({self.weights_file.name})" if self.weights_file else ""
+        return f"+ {self.rule}{source}, weight {self.weight}"
+
+
+ALONE = Arm("none", 0)
 GRID = ([4, 8, 16, 32], [4, 8], [1, 2, 4], [0.9, 0.95, 1.0, 1.05])
 """nodes x pods per node x priorities x utilisation: the paper's grid."""
 
@@ -106,12 +135,11 @@ def _verdict(key: tuple[int, ...], other: tuple[int, ...]) -> str:
     return "better" if key > other else "equal" if key == other else "worse"
 
 
-def compare(
-    seeds: Sequence[int], arms: Sequence[Arm], net: PolicyNet | None = None
-) -> dict[Arm, dict[str, Any]]:
+def compare(seeds: Sequence[int], arms: Sequence[Arm]) -> dict[Arm, dict[str, Any]]:
     """Per arm: instances, pods left Pending, and better/equal/worse than kube-scheduler alone
-    (``better`` ...) and than the first arm after it (``vs_first`` counts)."""
-    everyone: list[Arm] = [("none", 0), *arms]
+    and (``vs_first``) than the first arm."""
+    everyone = [ALONE, *arms]
+    nets = {arm: PolicyNet.load(arm.weights_file) if arm.weights_file else None for arm in arms}
     totals: dict[Arm, dict[str, Any]] = {
         arm: {"pending": 0, "better": 0, "equal": 0, "worse": 0, "instances": 0, "vs_first": {}}
         for arm in everyone
@@ -122,14 +150,13 @@ def compare(
         cluster = paper_workload(spec)
         keys: dict[Arm, tuple[int, ...]] = {}
         for arm in everyone:
-            rule, weight = arm
-            result = schedule(cluster, weight, rule, net)
+            result = schedule(cluster, arm.weight, arm.rule, nets.get(arm))
             placed = result.placed_by_priority()
             keys[arm] = tuple(placed.get(p, 0) for p in range(k, 0, -1))
             row = totals[arm]
             row["pending"] += len(result.pending())
             row["instances"] += 1
-            row[_verdict(keys[arm], keys[("none", 0)])] += 1
+            row[_verdict(keys[arm], keys[ALONE])] += 1
         for arm in everyone:
             verdict = _verdict(keys[arm], keys[everyone[min(1, len(arms))]])
             versus = totals[arm]["vs_first"]
@@ -137,37 +164,51 @@ def compare(
     return totals
 
 
+def parse_arms(rules: str, weights: str) -> list[Arm]:
+    """``rule[=weights.npz],...`` x ``w,...``; ValueError with one line when wrong."""
+    levels = [int(w) for w in weights.split(",")]
+    if not levels or any(w <= 0 for w in levels):
+        raise ValueError("weights are positive integers")
+    arms = []
+    for spec in (r for r in rules.split(",") if r):
+        rule, _, path = spec.partition("=")
+        if rule not in RULES:
+            raise ValueError(f"rules are {', '.join(RULES)}, not {rule!r}")
+        if rule == "policy-sigmoid" and not path:
+            raise ValueError("policy-sigmoid needs weights trained for it: policy-sigmoid=FILE.npz")
+        if path and not Path(path).is_file():
+            raise ValueError(f"no such file: {path}")
+        arms += [Arm(rule, w, Path(path) if path else None) for w in levels]
+    if not arms:
+        raise ValueError("no rule given")
+    return arms
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.fragmentation", description=__doc__)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--weights", default="1,2")
-    parser.add_argument("--rules", default="best-fit")
-    parser.add_argument("--policy-weights", type=Path, default=None)
+    parser.add_argument("--rules", default="best-fit", help="rule[=weights.npz],...")
     args = parser.parse_args(argv)
     try:
-        weights = [int(w) for w in args.weights.split(",")]
-        rules = [r for r in args.rules.split(",") if r]
-        unknown = [r for r in rules if r not in RULES]
-        if unknown or not rules or any(w <= 0 for w in weights):
-            raise ValueError(f"rules are {', '.join(RULES)}; weights positive integers")
-        net = PolicyNet.load(args.policy_weights) if args.policy_weights else None
-    except (ValueError, OSError) as exc:
+        arms = parse_arms(args.rules, args.weights)
+    except ValueError as exc:
         print(f"fragmentation: {exc}", file=sys.stderr)
         return 2
-    arms = [(rule, weight) for rule in rules for weight in weights]
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    totals = compare(seeds, arms, net)
-    first = f"{arms[0][0]} x{arms[0][1]}"
+    totals = compare(seeds, arms)
     print(f"seeds {seeds.start}-{seeds.stop - 1}")
-    print(f"| prioritize | instances | pods left Pending | better | equal | worse | vs {first} |")
+    print(
+        "| prioritize | instances | pods left Pending | better | equal | worse |"
+        f" vs {arms[0].label.lstrip('+ ')} (better/equal/worse) |"
+    )
     print("|---|---|---|---|---|---|---|")
-    for (rule, weight), row in totals.items():
-        label = "kube-scheduler alone" if weight == 0 else f"+ {rule}, weight {weight}"
+    for arm, row in totals.items():
         versus = row["vs_first"]
         against = "/".join(str(versus.get(v, 0)) for v in ("better", "equal", "worse"))
         print(
-            f"| {label} | {row['instances']} | {row['pending']} | {row['better']} |"
+            f"| {arm.label} | {row['instances']} | {row['pending']} | {row['better']} |"
             f" {row['equal']} | {row['worse']} | {against} |"
         )
     return 0

@@ -29,8 +29,10 @@ import numpy as np
 
 from benchmarks import fragmentation
 from benchmarks.workloads_paper import PaperSpec, paper_workload
-from scheduler_ext.domain import Cluster
+from scheduler_ext.domain import CPU, MEMORY, PODS, Cluster
 from scheduler_ext.solvers.policy.network import PolicyNet, shipped
+from scheduler_ext.solvers.policy.rule import room_features
+from scheduler_ext.solvers.policy.training import _Adam
 
 TRAIN_SEEDS = 1000
 """Instance seeds of iteration i are TRAIN_SEEDS + i (the benchmark quotes 0-4 and 100-104)."""
@@ -59,9 +61,7 @@ def batch(seed: int, size: int) -> list[Cluster]:
     return out
 
 
-def reward(
-    net: PolicyNet | None, clusters: Sequence[Cluster], weight: int = 1, rule: str = "policy"
-) -> float:
+def reward(net: PolicyNet | None, clusters: Sequence[Cluster], rule: str, weight: int = 1) -> float:
     total = 0.0
     for cluster in clusters:
         result = fragmentation.schedule(cluster, weight, rule, net)
@@ -75,11 +75,47 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     return order / (len(values) - 1) - 0.5
 
 
+def distilled(seed: int, samples: int = 4096, steps: int = 3000) -> PolicyNet:
+    """A network whose ``10 x sigmoid(score)`` is best fit's score (``extender.scoring``: 10 x
+    (1 - the roomiest resource's share left)), fitted by least squares on random rooms: the
+    start for ``policy-sigmoid`` (best fit is what the rule must beat)."""
+    rng = np.random.default_rng(seed)
+    capacity = {CPU: np.full(samples, 4000), MEMORY: np.full(samples, 4096)}
+    capacity[PODS] = np.full(samples, 110)
+    cpu_ask = rng.integers(100, 2000, samples)
+    memory_ask = rng.integers(100, 2000, samples)
+    free = {
+        CPU: cpu_ask + rng.integers(0, 4001, samples).clip(0, 4000 - cpu_ask),
+        MEMORY: memory_ask + rng.integers(0, 4097, samples).clip(0, 4096 - memory_ask),
+        PODS: rng.integers(1, 111, samples),
+    }
+    rows = []
+    for i, (cpu, memory) in enumerate(zip(cpu_ask.tolist(), memory_ask.tolist(), strict=True)):
+        room = {k: v[i : i + 1] for k, v in free.items()}
+        alloc = {k: v[i : i + 1] for k, v in capacity.items()}
+        rows.append(room_features({CPU: cpu, MEMORY: memory}, room, alloc, 1))
+    x = np.concatenate(rows)
+    left = np.maximum(x[:, 0], x[:, 1])
+    target = np.log(np.clip(1.0 - left, 0.02, 0.98) / np.clip(left, 0.02, 0.98))
+    net = PolicyNet.random(seed)
+    adam = _Adam(net, 0.01)
+    for _ in range(steps):
+        error = net.scores(x) - target
+        net = net.stepped(adam.step(net.gradient(x, -error / samples)))
+    return net
+
+
 def train(
-    seed: int, iterations: int, pairs: int, size: int, sigma: float, rate: float
+    start: PolicyNet,
+    rule: str,
+    seed: int,
+    iterations: int,
+    pairs: int,
+    size: int,
+    sigma: float,
+    rate: float,
 ) -> tuple[PolicyNet, list[float]]:
     """The weights after ``iterations`` steps and the mean reward of each step's population."""
-    start = shipped()
     theta = _flat(start)
     rng = np.random.default_rng(seed)
     history = []
@@ -88,8 +124,8 @@ def train(
         noise = rng.normal(0.0, 1.0, (pairs, theta.size))
         values = []
         for eps in noise:
-            values.append(reward(_net(theta + sigma * eps, start), clusters))
-            values.append(reward(_net(theta - sigma * eps, start), clusters))
+            values.append(reward(_net(theta + sigma * eps, start), clusters, rule))
+            values.append(reward(_net(theta - sigma * eps, start), clusters, rule))
         scores = np.array(values)
         history.append(float(scores.mean()))
         ranked = _ranks(scores).reshape(pairs, 2)
@@ -109,14 +145,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--sigma", type=float, default=0.1)
     parser.add_argument("--rate", type=float, default=0.05)
+    parser.add_argument("--rule", choices=("policy", "policy-sigmoid"), default="policy")
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args(argv)
     started = time.monotonic()
     held_out = batch(TRAIN_SEEDS - 1, 24)  # seed 999: in no training batch
-    before = reward(shipped(), held_out)
-    net, _ = train(args.seed, args.iterations, args.pairs, args.batch, args.sigma, args.rate)
-    after = reward(net, held_out)
-    fit = reward(None, held_out, rule="best-fit")
+    start = shipped() if args.rule == "policy" else distilled(args.seed)
+    before = reward(start, held_out, args.rule)
+    net, _ = train(
+        start, args.rule, args.seed, args.iterations, args.pairs, args.batch, args.sigma, args.rate
+    )
+    after = reward(net, held_out, args.rule)
+    fit = reward(None, held_out, "best-fit")
     print(f"held-out reward (24 instances, seed {TRAIN_SEEDS - 1}): {before:.5f} -> {after:.5f}")
     print(f"best fit's on the same: {fit:.5f}")
     net.save(args.output)

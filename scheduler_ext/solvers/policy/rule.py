@@ -12,7 +12,9 @@ a node from softmax(score / T)), so a node's priority is the policy's preference
 its favourite among the candidates: ``10 x exp((score - best) / T)``, the ratio of the
 probabilities with which the trained policy would pick the two, rounded (the favourite scores 10,
 a node it would pick 20x less often scores 0). ``RANGE`` maps min..max of the candidates' scores
-onto 0..10 instead (measured, not used: docs/benchmarks.md, issue 16 session 7).
+onto 0..10 instead, ``SIGMOID`` maps each output alone, 10 x sigmoid(score), for weights trained
+to that scale (``benchmarks/train_prioritize.py``); measured, not used (docs/benchmarks.md, issue
+16 session 7).
 """
 
 from __future__ import annotations
@@ -39,9 +41,10 @@ TEMPERATURE = 0.5
 """Training's softmax temperature (``TrainingSettings.temperature``)."""
 PACKING = (CPU, MEMORY)
 """What fit is judged on, as ``features.py`` (``aco.heuristic.packing_columns``)."""
-ScoreMap = Literal["ratio", "range"]
+ScoreMap = Literal["ratio", "range", "sigmoid"]
 RATIO: ScoreMap = "ratio"
 RANGE: ScoreMap = "range"
+SIGMOID: ScoreMap = "sigmoid"
 
 
 @cache
@@ -75,18 +78,22 @@ def room_features(
     return out  # priority_rank (7) and home (8) stay 0: see the module's docstring
 
 
-def priorities(raw: FloatArray, mapping: ScoreMap = RATIO) -> IntArray:
+def priorities(
+    raw: FloatArray, mapping: ScoreMap = RATIO, temperature: float = TEMPERATURE
+) -> IntArray:
     """The network's outputs for the candidates -> 0..``MAX_PRIORITY``, the best at the top."""
     if not raw.size:
         return np.zeros(0, dtype=np.int64)
     best = raw.max()
-    if mapping == RANGE:
+    if mapping == SIGMOID:
+        shares = 1.0 / (1.0 + np.exp(-raw))
+    elif mapping == RANGE:
         spread = best - raw.min()
         if spread <= 0:
             return np.zeros(raw.size, dtype=np.int64)
         shares = (raw - raw.min()) / spread
     else:
-        shares = np.exp((raw - best) / TEMPERATURE)
+        shares = np.exp((raw - best) / temperature)
     return np.asarray(np.rint(MAX_PRIORITY * shares), dtype=np.int64)
 
 
@@ -98,7 +105,9 @@ def policy_priorities(
     *,
     net: PolicyNet | None = None,
     mapping: ScoreMap = RATIO,
+    temperature: float = TEMPERATURE,
 ) -> IntArray:
     """0..10 per candidate node (every one has room for the pod), by the policy."""
     model = net or shipped_net()
-    return priorities(model.scores(room_features(demand, free, alloc, count)), mapping)
+    raw = model.scores(room_features(demand, free, alloc, count))
+    return priorities(raw, mapping, temperature)

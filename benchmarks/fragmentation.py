@@ -5,15 +5,15 @@ pods per node x priorities x utilisation, several seeds) is scheduled by the kub
 stand-in of ``benchmarks.kube_baseline`` (default scoring, DefaultPreemption, retries): once as
 is, and once per rule and weight with the extender's prioritize score added the way kube-scheduler
 adds it (``score x weight x 10``) over the nodes that passed its filter, as the verb gets them.
-Rules: ``best-fit`` (``scheduler_ext.extender.scoring.best_fit_score``), ``policy`` (the learned
-policy, ``scheduler_ext.solvers.policy.rule``, the shipped weights or ``policy=FILE.npz``) and
-``policy-range`` / ``policy-sigmoid`` (its outputs mapped min..max, or each by a sigmoid, for
-weights trained to it by ``benchmarks.train_prioritize``). Reported: pods left Pending in all,
+Rules: ``best-fit`` (``scheduler_ext.extender.scoring.best_fit_score``), ``policy`` (the verb's
+policy rule, ``scheduler_ext.solvers.policy.rule``: ``prioritize.npz``, or ``policy=FILE.npz``),
+``placement`` and ``placement-range`` (the placement weights, ``weights.npz``, mapped relative to
+the best candidate or min..max). Reported: pods left Pending in all,
 and per instance whether the final placement is lexicographically better, equal or worse by priority
 (highest first) than kube-scheduler alone, and against the first rule.
 
     python -m benchmarks.fragmentation [--seeds 5] [--first-seed 0] [--weights 1,2]
-        [--rules best-fit,policy,policy-sigmoid=FILE.npz]
+        [--rules best-fit,policy,policy=FILE.npz,placement]
 """
 
 from __future__ import annotations
@@ -33,13 +33,14 @@ from benchmarks.workloads_paper import PaperSpec, paper_workload
 from scheduler_ext.domain import CPU, MEMORY, PODS, Cluster, Pod
 from scheduler_ext.extender import scoring
 from scheduler_ext.solvers.policy import rule as policy_rule
-from scheduler_ext.solvers.policy.network import PolicyNet
+from scheduler_ext.solvers.policy.network import PolicyNet, shipped
 
 MAPPINGS: dict[str, policy_rule.ScoreMap] = {
-    "policy": policy_rule.RATIO,
-    "policy-range": policy_rule.RANGE,
-    "policy-sigmoid": policy_rule.SIGMOID,
+    "policy": policy_rule.SIGMOID,
+    "placement": policy_rule.RATIO,
+    "placement-range": policy_rule.RANGE,
 }
+"""The policy rules: the verb's (``prioritize.npz``), and the placement weights' two mappings."""
 RULES = ("best-fit", *MAPPINGS)
 
 
@@ -71,12 +72,13 @@ class _WithExtender(kube_baseline._Scheduler):
         alloc[PODS] = np.array([s.alloc.get(PODS, 0) for s in states], dtype=np.int64)
         room[PODS] = alloc[PODS] - np.array([len(s.pods) for s in states], dtype=np.int64)
         mapping = MAPPINGS[self.rule]
+        net = self.net or (shipped() if self.rule.startswith("placement") else None)
         scores = policy_rule.policy_priorities(
             demand,
             room,
             alloc,
             len(states),
-            net=self.net,
+            net=net,
             mapping=mapping,
             temperature=self.temperature,
         )
@@ -174,8 +176,6 @@ def parse_arms(rules: str, weights: str) -> list[Arm]:
         rule, _, path = spec.partition("=")
         if rule not in RULES:
             raise ValueError(f"rules are {', '.join(RULES)}, not {rule!r}")
-        if rule == "policy-sigmoid" and not path:
-            raise ValueError("policy-sigmoid needs weights trained for it: policy-sigmoid=FILE.npz")
         if path and not Path(path).is_file():
             raise ValueError(f"no such file: {path}")
         arms += [Arm(rule, w, Path(path) if path else None) for w in levels]

@@ -8,11 +8,14 @@ kube-scheduler's arrivals, preemptions and retries) is not differentiable in the
 is evolution strategies (OpenAI-ES: antithetic Gaussian perturbations of all weights, centred
 ranks, a score-function estimate of the reward's gradient in weight space), on batches of the
 paper's instances with seeds from ``TRAIN_SEEDS`` on (never the seeds the benchmark quotes,
-0-4 and 100-104), starting from the shipped weights. Reward per instance: minus the pods left
+0-4 and 100-104). ``--rule policy`` (the verb's rule, 10 x sigmoid(score)) starts from the network
+fitted to best fit's scores (``distilled``), ``--rule placement`` (relative to the best candidate)
+from the shipped placement weights. Reward per instance: minus the pods left
 Pending, each counted 2^(priority - 1) (higher priorities first), per pod of the instance.
 Everything is seeded: the same ``--seed`` gives the same weights.
 
-    python -m benchmarks.train_prioritize --seed 1 [--iterations 30] --output FILE.npz
+    python -m benchmarks.train_prioritize --seed 1 [--rule policy|placement] [--iterations 30]
+        [--start FILE.npz] --output FILE.npz
 """
 
 from __future__ import annotations
@@ -78,7 +81,7 @@ def _ranks(values: np.ndarray) -> np.ndarray:
 def distilled(seed: int, samples: int = 4096, steps: int = 3000) -> PolicyNet:
     """A network whose ``10 x sigmoid(score)`` is best fit's score (``extender.scoring``: 10 x
     (1 - the roomiest resource's share left)), fitted by least squares on random rooms: the
-    start for ``policy-sigmoid`` (best fit is what the rule must beat)."""
+    start for the ``policy`` rule (best fit is what the rule must beat)."""
     rng = np.random.default_rng(seed)
     capacity = {CPU: np.full(samples, 4000), MEMORY: np.full(samples, 4096)}
     capacity[PODS] = np.full(samples, 110)
@@ -114,8 +117,10 @@ def train(
     size: int,
     sigma: float,
     rate: float,
+    checkpoint: Path | None = None,
 ) -> tuple[PolicyNet, list[float]]:
-    """The weights after ``iterations`` steps and the mean reward of each step's population."""
+    """The weights after ``iterations`` steps and the mean reward of each step's population;
+    written to ``checkpoint`` after every step."""
     theta = _flat(start)
     rng = np.random.default_rng(seed)
     history = []
@@ -132,6 +137,8 @@ def train(
         step = ((ranked[:, 0] - ranked[:, 1])[:, None] * noise).sum(axis=0)
         theta = theta + rate / (2 * pairs * sigma) * step
         print(f"iteration {i}: mean reward {history[-1]:.5f}", flush=True)
+        if checkpoint is not None:
+            _net(theta, start).save(checkpoint)
     return _net(theta, start), history
 
 
@@ -145,15 +152,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--sigma", type=float, default=0.1)
     parser.add_argument("--rate", type=float, default=0.05)
-    parser.add_argument("--rule", choices=("policy", "policy-sigmoid"), default="policy")
+    parser.add_argument("--rule", choices=("policy", "placement"), default="policy")
+    parser.add_argument("--start", type=Path, default=None, help="weights to start from")
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args(argv)
     started = time.monotonic()
     held_out = batch(TRAIN_SEEDS - 1, 24)  # seed 999: in no training batch
-    start = shipped() if args.rule == "policy" else distilled(args.seed)
+    if args.start is not None:
+        start = PolicyNet.load(args.start)
+    else:
+        start = shipped() if args.rule == "placement" else distilled(args.seed)
     before = reward(start, held_out, args.rule)
     net, _ = train(
-        start, args.rule, args.seed, args.iterations, args.pairs, args.batch, args.sigma, args.rate
+        start,
+        args.rule,
+        args.seed,
+        args.iterations,
+        args.pairs,
+        args.batch,
+        args.sigma,
+        args.rate,
+        checkpoint=args.output,
     )
     after = reward(net, held_out, args.rule)
     fit = reward(None, held_out, "best-fit")

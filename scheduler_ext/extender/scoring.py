@@ -185,9 +185,9 @@ def policy_hosts(
     columns: Columns,
     net: PolicyNet | None = None,
 ) -> tuple[list[str], list[int]] | None:
-    """The policy's scores of the asked nodes with room for the pod (``columns`` must hold
-    ``rule_resources(POLICY, demand)``; ``net``: the shipped weights). Its scores are relative to the best candidate, so the
-    names are always mapped to their slots (best fit can skip that when nothing scores)."""
+    """The policy's scores of the asked nodes with room for the pod, those above 0, in order
+    (``columns`` must hold ``rule_resources(POLICY, demand)``; ``net``: the shipped prioritize
+    weights). The network runs over the asked nodes that fit, gathered by slot."""
     sized = [(name, amount) for name, amount in demand.items() if amount > 0]
     if not columns.float_exact or any(amount >= EXACT_LIMIT for _, amount in sized):
         return None

@@ -29,7 +29,7 @@ def _by_node(cluster: Cluster) -> dict[str, list[str]]:
     return out
 
 
-@pytest.mark.parametrize("rule", ["best-fit", "policy", "policy-range"])
+@pytest.mark.parametrize("rule", ["best-fit", "policy", "placement", "placement-range"])
 def test_every_rule_leaves_nodes_within_capacity(rule: str) -> None:
     cluster = _instance()
     final = fragmentation.schedule(cluster, 1, rule).cluster
@@ -40,26 +40,26 @@ def test_every_rule_leaves_nodes_within_capacity(rule: str) -> None:
 
 
 def test_a_flat_policy_is_kube_scheduler_alone() -> None:
-    """Zero weights: every candidate scores 10 (ratio) or 5 (sigmoid); kube's order stands."""
+    """Zero weights: every candidate scores 5 (sigmoid) or 10 (ratio); kube's order stands."""
     flat = PolicyNet(np.zeros((9, 4)), np.zeros(4), np.zeros(4))
     cluster = _instance()
     alone = _by_node(fragmentation.schedule(cluster, 0).cluster)
-    for rule in ("policy", "policy-sigmoid"):
+    for rule in ("policy", "placement"):
         assert _by_node(fragmentation.schedule(cluster, 1, rule, flat).cluster) == alone
 
 
 def test_arms_are_parsed_and_bad_ones_are_one_line(tmp_path: Path) -> None:
     weights = tmp_path / "w.npz"
     PolicyNet.random(0).save(weights)
-    arms = fragmentation.parse_arms(f"best-fit,policy-sigmoid={weights}", "1,2")
+    arms = fragmentation.parse_arms(f"best-fit,policy={weights}", "1,2")
     assert [(a.rule, a.weight) for a in arms] == [
         ("best-fit", 1),
         ("best-fit", 2),
-        ("policy-sigmoid", 1),
-        ("policy-sigmoid", 2),
+        ("policy", 1),
+        ("policy", 2),
     ]
-    assert dataclasses.replace(arms[2]).label == "+ policy-sigmoid (w.npz), weight 1"
-    for rules, levels in (("worst-fit", "1"), ("policy-sigmoid", "1"), ("best-fit", "0")):
+    assert dataclasses.replace(arms[2]).label == "+ policy (w.npz), weight 1"
+    for rules, levels in (("worst-fit", "1"), ("policy=/no/such.npz", "1"), ("best-fit", "0")):
         with pytest.raises(ValueError, match=r"^[^\n]+$"):
             fragmentation.parse_arms(rules, levels)
     assert fragmentation.main(["--rules", "nope"]) == 2

@@ -7,14 +7,18 @@ and pod slots left once the pod is there, the pod's size against the node, the l
 and tightest share. What the verb cannot know is set where training saw it: the priority rank 0
 (training's pending pods are below every running one) and no home (the verb never lifts a pod).
 
-The network's outputs are only comparable within one choice (it has no output bias; training draws
-a node from softmax(score / T)), so a node's priority is the policy's preference for it against
-its favourite among the candidates: ``10 x exp((score - best) / T)``, the ratio of the
-probabilities with which the trained policy would pick the two, rounded (the favourite scores 10,
-a node it would pick 20x less often scores 0). ``RANGE`` maps min..max of the candidates' scores
-onto 0..10 instead, ``SIGMOID`` maps each output alone, 10 x sigmoid(score), for weights trained
-to that scale (``benchmarks/train_prioritize.py``); measured, not used (docs/benchmarks.md, issue
-16 session 7).
+The rule's weights are ``prioritize.npz``, not the placement weights: trained to place, the
+network prefers the tightest node so steeply that, added to kube-scheduler's scores, it acts as
+pure best fit, which fragments more than kube-scheduler alone (docs/benchmarks.md, issue 16 session
+7). ``prioritize.npz`` is the same network fitted to best fit's scores and then trained by
+evolution strategies on the fragmentation benchmark's own outcome (``benchmarks/train_prioritize``);
+its output is mapped alone, ``10 x sigmoid(score)`` (``SIGMOID``), so that, like best fit, a node
+scores high only where the pod fills it, whatever the other candidates.
+
+For the placement weights two relative mappings are kept, measured and not used: ``RATIO``,
+``10 x exp((score - best) / T)``, the ratio of the probabilities with which the trained policy
+(softmax(score / T)) would pick a node and its favourite, and ``RANGE``, min..max of the
+candidates' outputs onto 0..10.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import numpy.typing as npt
 
 from scheduler_ext.domain import CPU, MEMORY, PODS
 from scheduler_ext.solvers.policy.features import FEATURES
-from scheduler_ext.solvers.policy.network import PolicyNet, shipped
+from scheduler_ext.solvers.policy.network import PRIORITIZE_WEIGHTS_FILE, PolicyNet, shipped
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -38,7 +42,7 @@ Quantities = npt.NDArray[Any]
 MAX_PRIORITY = 10
 """kube-scheduler's ``MaxExtenderPriority`` (extender/v1)."""
 TEMPERATURE = 0.5
-"""Training's softmax temperature (``TrainingSettings.temperature``)."""
+"""Training's softmax temperature (``TrainingSettings.temperature``), for ``RATIO``."""
 PACKING = (CPU, MEMORY)
 """What fit is judged on, as ``features.py`` (``aco.heuristic.packing_columns``)."""
 ScoreMap = Literal["ratio", "range", "sigmoid"]
@@ -49,8 +53,8 @@ SIGMOID: ScoreMap = "sigmoid"
 
 @cache
 def shipped_net() -> PolicyNet:
-    """The package's weights, read once (on first use, not at import)."""
-    return shipped()
+    """The package's prioritize weights, read once (on first use, not at import)."""
+    return shipped(PRIORITIZE_WEIGHTS_FILE)
 
 
 def room_features(
@@ -79,7 +83,7 @@ def room_features(
 
 
 def priorities(
-    raw: FloatArray, mapping: ScoreMap = RATIO, temperature: float = TEMPERATURE
+    raw: FloatArray, mapping: ScoreMap = SIGMOID, temperature: float = TEMPERATURE
 ) -> IntArray:
     """The network's outputs for the candidates -> 0..``MAX_PRIORITY``, the best at the top."""
     if not raw.size:
@@ -104,10 +108,11 @@ def policy_priorities(
     count: int,
     *,
     net: PolicyNet | None = None,
-    mapping: ScoreMap = RATIO,
+    mapping: ScoreMap = SIGMOID,
     temperature: float = TEMPERATURE,
 ) -> IntArray:
-    """0..10 per candidate node (every one has room for the pod), by the policy."""
+    """0..10 per candidate node (every one has room for the pod), by the policy (``net``: the
+    shipped prioritize weights)."""
     model = net or shipped_net()
     raw = model.scores(room_features(demand, free, alloc, count))
     return priorities(raw, mapping, temperature)

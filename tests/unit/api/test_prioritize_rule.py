@@ -11,7 +11,7 @@ import pytest
 from scheduler_ext.cluster.convert import pod_from
 from scheduler_ext.config import Settings, SettingsError, load_settings
 from scheduler_ext.extender import scoring
-from scheduler_ext.solvers.policy.network import shipped
+from scheduler_ext.solvers.policy.network import PRIORITIZE_WEIGHTS_FILE, shipped
 from tests.unit.api.conftest import N0, N1, copy_of, filled_store, make_client, post, running_pod
 from tests.unit.extender.test_scoring_policy import reference_hosts
 
@@ -29,7 +29,9 @@ def test_policy_rule_answers_the_reference_and_best_fit_stays_the_default() -> N
     pod = pod_from(request["Pod"])
     assert pod is not None
     names = request["NodeNames"]
-    hosts, scores = reference_hosts(shipped(), pod.demand(), names, store.room(names))
+    hosts, scores = reference_hosts(
+        shipped(PRIORITIZE_WEIGHTS_FILE), pod.demand(), names, store.room(names)
+    )
     assert hosts  # the pod fits somewhere: the answer is not trivially empty
     with make_client(store, prioritize_rule="policy") as client:
         body = post(client, "prioritize", request).json()

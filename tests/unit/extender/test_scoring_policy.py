@@ -15,7 +15,7 @@ import pytest
 from scheduler_ext.cluster.accounting import Room
 from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.extender import scoring
-from scheduler_ext.solvers.policy.network import PolicyNet, shipped
+from scheduler_ext.solvers.policy.network import PRIORITIZE_WEIGHTS_FILE, PolicyNet, shipped
 from testkit.builders import api_node, api_pod
 from tests.unit.extender.test_filtering import _node, _pod
 from tests.unit.extender.test_scoring import _demands
@@ -47,8 +47,8 @@ def reference_raw(net: PolicyNet, demand: Mapping[str, int], room: Room) -> floa
 def reference_hosts(
     net: PolicyNet, demand: Mapping[str, int], names: Sequence[str], rooms: Sequence[Room]
 ) -> tuple[list[str], list[int]]:
-    """Per node: fits (every resource asked for, by the dicts), the raw output, and 10 x the
-    probability ratio to the best fitting node, rounded; nodes scoring 0 left out."""
+    """Per node: fits (every resource asked for, by the dicts), the raw output, and 10 x its
+    sigmoid, rounded; nodes scoring 0 left out."""
     fitting = [
         (name, room)
         for name, room in zip(names, rooms, strict=True)
@@ -56,10 +56,7 @@ def reference_hosts(
         and all(room[1].get(r, 0) >= amount for r, amount in demand.items() if amount > 0)
     ]
     raws = [reference_raw(net, demand, room) for _, room in fitting]
-    if not raws:
-        return [], []
-    best = max(raws)
-    scores = [round(10 * math.exp((raw - best) / 0.5)) for raw in raws]
+    scores = [round(10 / (1 + math.exp(-raw))) for raw in raws]
     kept = [(name, s) for (name, _), s in zip(fitting, scores, strict=True) if s > 0]
     return [name for name, _ in kept], [s for _, s in kept]
 
@@ -81,7 +78,7 @@ def test_policy_scores_equal_the_plain_reference(seed: int) -> None:
     store.replace("Pod", pods)
     asked = [*names, "unknown-node", *rng.sample(names, min(2, len(names)))]
     rng.shuffle(asked)
-    net = shipped()
+    net = shipped(PRIORITIZE_WEIGHTS_FILE)
     for demand in _demands(rng):
         got = _answer(store, demand, asked)
         assert got is not None
@@ -89,7 +86,7 @@ def test_policy_scores_equal_the_plain_reference(seed: int) -> None:
         assert all(1 <= s <= scoring.MAX_SCORE for s in scores)
         expected_hosts, expected_scores = reference_hosts(net, demand, asked, store.room(asked))
         assert hosts == expected_hosts, demand
-        # float64 against Python floats: a score may differ by one where 10 x ratio is at .5
+        # float64 against Python floats: a score may differ by one where 10 x sigmoid is at .5
         assert len(scores) == len(expected_scores)
         assert all(abs(a - b) <= 1 for a, b in zip(scores, expected_scores, strict=True))
         assert sum(a != b for a, b in zip(scores, expected_scores, strict=True)) <= 1
@@ -111,18 +108,18 @@ def _room_store(free_cpu: Sequence[int]) -> ClusterStore:
 
 def test_the_node_the_policy_prefers_scores_higher() -> None:
     """With the shipped weights: the order of the scores is the order of the policy's outputs
-    (by the reference), and the node the pod fills scores 10."""
+    (by the reference), and the node the pod fills in cpu and memory scores above the empty one."""
     store = _room_store([500, 1500, 3000, 4000])
-    demand = {"cpu": 500, "memory": 256 << 20, "pods": 1}
+    demand = {"cpu": 500, "memory": 6 << 30, "pods": 1}
     asked = ["n3", "n2", "n1", "n0"]
     got = _answer(store, demand, asked)
     assert got is not None
     scored = dict(zip(*got, strict=True))
-    net = shipped()
+    net = shipped(PRIORITIZE_WEIGHTS_FILE)
     rooms = zip(asked, store.room(asked), strict=True)
     raws = {n: reference_raw(net, demand, room) for n, room in rooms}
-    assert max(raws, key=raws.__getitem__) == "n0"
-    assert scored["n0"] == 10
+    assert raws["n0"] > raws["n3"]
+    assert scored["n0"] > scored.get("n3", 0)  # full after the pod against empty
     by_raw = sorted(asked, key=raws.__getitem__, reverse=True)
     ranks = [scored.get(n, 0) for n in by_raw]
     assert ranks == sorted(ranks, reverse=True)
@@ -133,7 +130,7 @@ def test_a_flat_policy_scores_every_fitting_node_alike_and_no_node_without_room(
     store = _room_store([200, 1000, 4000])
     columns = store.node_columns(scoring.rule_resources(scoring.POLICY, {"cpu": 800, "pods": 1}))
     answer = scoring.policy_hosts({"cpu": 800, "pods": 1}, ["n0", "n1", "n2"], columns, net=flat)
-    assert answer == (["n1", "n2"], [10, 10])
+    assert answer == (["n1", "n2"], [5, 5])  # 10 x sigmoid(0), rounded half to even
     assert scoring.policy_hosts({"cpu": 5000}, ["n0", "n1"], columns, net=flat) == ([], [])
     assert scoring.policy_hosts({"x/gpu": 1}, ["n0"], columns, net=flat) == ([], [])
 

@@ -9,11 +9,12 @@ import pytest
 
 from scheduler_ext.solvers.greedy import _State
 from scheduler_ext.solvers.policy.features import FEATURES, features
-from scheduler_ext.solvers.policy.network import shipped
+from scheduler_ext.solvers.policy.network import PRIORITIZE_WEIGHTS_FILE, shipped
 from scheduler_ext.solvers.policy.rule import (
     MAX_PRIORITY,
     RANGE,
     RATIO,
+    SIGMOID,
     policy_priorities,
     priorities,
     room_features,
@@ -56,16 +57,17 @@ def test_column_features_are_the_placement_features(seed: int) -> None:
     np.testing.assert_allclose(got, expected, atol=1e-12)
 
 
-def test_ratio_mapping_is_ten_times_the_probability_ratio_to_the_favourite() -> None:
+def test_the_mappings() -> None:
     raw = np.array([0.0, -0.5 * np.log(2.0), -0.5 * np.log(10.0), -30.0])
     assert priorities(raw, RATIO).tolist() == [10, 5, 1, 0]
     assert priorities(raw + 7.0, RATIO).tolist() == [10, 5, 1, 0]  # only differences count
     assert priorities(np.array([3.0, 1.0, 2.0]), RANGE).tolist() == [10, 0, 5]
     assert priorities(np.array([1.0, 1.0]), RANGE).tolist() == [0, 0]
     assert priorities(np.zeros(0)).tolist() == []
+    assert priorities(np.array([-40.0, 0.0, np.log(4.0), 40.0]), SIGMOID).tolist() == [0, 5, 8, 10]
 
 
-def test_shipped_policy_scores_in_range_and_prefers_the_node_it_fills() -> None:
+def test_shipped_rule_scores_in_range_and_in_the_order_of_the_network() -> None:
     count = 50
     rng = np.random.default_rng(3)
     alloc = {
@@ -81,8 +83,9 @@ def test_shipped_policy_scores_in_range_and_prefers_the_node_it_fills() -> None:
     demand = {"cpu": 600, "memory": GI // 2, "pods": 1}
     scores = policy_priorities(demand, free, alloc, count)
     assert scores.min() >= 0
-    assert scores.max() == MAX_PRIORITY
-    raw = shipped().scores(room_features(demand, free, alloc, count))
-    assert int(np.argmax(scores)) == int(np.argmax(raw))
+    assert scores.max() <= MAX_PRIORITY
+    raw = shipped(PRIORITIZE_WEIGHTS_FILE).scores(room_features(demand, free, alloc, count))
+    np.testing.assert_array_equal(scores, np.rint(10 / (1 + np.exp(-raw))))
+    assert scores[int(np.argmax(raw))] == scores.max()
     order = np.argsort(-raw, kind="stable")
     assert np.all(np.diff(scores[order]) <= 0)  # never a higher score for a less preferred node

@@ -148,8 +148,13 @@ def scoring_hosts(
     against those few; else every name is mapped to its slot. None when the scores cannot be
     computed exactly in float64 (use ``prioritize_nodes``)."""
     scores = prioritize_columns(demand, columns)
-    if scores is None:
-        return None
+    return None if scores is None else _hosts_of(scores, names, columns)
+
+
+def _hosts_of(
+    scores: npt.NDArray[np.int64], names: Sequence[str], columns: Columns
+) -> tuple[list[str], list[int]]:
+    """The names whose slot scores above 0, in order, and their scores (see ``scoring_hosts``)."""
     hot = np.flatnonzero(scores)
     if not hot.size:
         return [], []
@@ -185,27 +190,25 @@ def policy_hosts(
     columns: Columns,
     net: PolicyNet | None = None,
 ) -> tuple[list[str], list[int]] | None:
-    """The policy's scores of the asked nodes with room for the pod, those above 0, in order
-    (``columns`` must hold ``rule_resources(POLICY, demand)``; ``net``: the shipped prioritize
-    weights). The network runs over the asked nodes that fit, gathered by slot."""
+    """The policy's scores of the asked nodes, those above 0, in order (``columns`` must hold
+    ``rule_resources(POLICY, demand)``; ``net``: the shipped prioritize weights). As best fit's:
+    every known node with room is scored at once, by slot, then the names are matched."""
     sized = [(name, amount) for name, amount in demand.items() if amount > 0]
     if not columns.float_exact or any(amount >= EXACT_LIMIT for _, amount in sized):
         return None
-    index = np.fromiter(map(columns.slots.get, names, repeat(0)), dtype=np.intp, count=len(names))
-    fits = columns.known[index]
+    fits = columns.known.copy()
     for name, amount in sized:
         free = columns.free.get(name)
         if free is None:  # no node has any of it: the pod fits none
             return [], []
-        fits &= free[index] >= amount
-    chosen = index[fits]
-    scores = policy_rule.policy_priorities(
+        fits &= free >= amount
+    chosen = np.flatnonzero(fits)
+    scores = np.zeros(len(fits), dtype=np.int64)
+    scores[chosen] = policy_rule.policy_priorities(
         demand,
         {name: column[chosen] for name, column in columns.free.items()},
         {name: column[chosen] for name, column in columns.alloc.items()},
         len(chosen),
         net=net,
     )
-    hosts = list(compress(names, fits.tolist()))
-    kept = scores.tolist()
-    return list(compress(hosts, kept)), list(filter(None, kept))
+    return _hosts_of(scores, names, columns)

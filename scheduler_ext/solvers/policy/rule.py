@@ -57,6 +57,15 @@ def shipped_net() -> PolicyNet:
     return shipped(PRIORITIZE_WEIGHTS_FILE)
 
 
+def scores32(net: PolicyNet, x: FloatArray) -> FloatArray:
+    """``net.scores(x)`` in float32: numpy's float64 tanh is about 10x slower than its
+    float32 one here (5.7 against 0.5 ms for 5,000 nodes, loaded machine), and a 0..10 score
+    needs no more precision."""
+    weights, bias, output = (p.astype(np.float32) for p in net.parameters)
+    hidden = np.tanh(x.astype(np.float32) @ weights + bias)
+    return np.asarray(hidden @ output, dtype=np.float64)
+
+
 def room_features(
     demand: Mapping[str, int],
     free: Mapping[str, Quantities],
@@ -114,5 +123,5 @@ def policy_priorities(
     """0..10 per candidate node (every one has room for the pod), by the policy (``net``: the
     shipped prioritize weights)."""
     model = net or shipped_net()
-    raw = model.scores(room_features(demand, free, alloc, count))
+    raw = scores32(model, room_features(demand, free, alloc, count))
     return priorities(raw, mapping, temperature)

@@ -198,8 +198,10 @@ class Settings(BaseSettings):
     """Log level of the service."""
     prioritize_rule: Rule = BEST_FIT
     """How the prioritize verb scores nodes: ``best-fit`` (the roomiest resource's leftover) or
-    ``policy`` (the learned placement policy). Best fit left fewer pods Pending on the
-    fragmentation benchmark (docs/benchmarks.md, issue 16 session 7)."""
+    ``policy`` (the learned policy, retrained for scoring). The policy left 4% fewer pods Pending
+    on the fragmentation benchmark but costs about twice best fit's time per call where every
+    node scores; it becomes the default once a quiet-machine latency run shows it within the
+    verb's budget (docs/benchmarks.md, issue 16 session 7)."""
     server: ServerSettings = ServerSettings()
     cluster: ClusterSettings = ClusterSettings()
     planning: PlanningSettings = PlanningSettings()

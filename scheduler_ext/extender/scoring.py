@@ -19,9 +19,10 @@ over many (the exact reference, and the fallback for numbers beyond float64's ex
 ``scoring_hosts`` is what the verb runs: every node at once over the store's columns.
 
 The other rule, ``policy`` (setting ``prioritize_rule``), scores the asked nodes with the learned
-placement policy (``solvers/policy/rule.py``); ``rule_hosts`` runs the one configured. It was
-measured against best fit on the same benchmark and is not the default (docs/benchmarks.md,
-"Issue 16, session 7").
+placement policy retrained for scoring (``solvers/policy/rule.py``); ``rule_hosts`` runs the one
+configured. Measured against best fit on the same benchmark, it left 4% fewer pods Pending, at
+about twice the cost per call; not the default until its latency is measured on a quiet machine
+(docs/benchmarks.md, "Issue 16, session 7").
 """
 
 from __future__ import annotations

@@ -29,15 +29,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from itertools import compress, repeat
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from scheduler_ext.cluster.accounting import EXACT_LIMIT, Columns, Room
 from scheduler_ext.domain import CPU, MEMORY, PODS
-from scheduler_ext.solvers.policy import rule as policy_rule
-from scheduler_ext.solvers.policy.network import PolicyNet
+
+if TYPE_CHECKING:
+    from scheduler_ext.solvers.policy.network import PolicyNet
 
 MAX_SCORE = 10
 """``MaxExtenderPriority`` of extender/v1: kube-scheduler multiplies by weight x 10."""
@@ -194,6 +195,8 @@ def policy_hosts(
     """The policy's scores of the asked nodes, those above 0, in order (``columns`` must hold
     ``rule_resources(POLICY, demand)``; ``net``: the shipped prioritize weights). As best fit's:
     every known node with room is scored at once, by slot, then the names are matched."""
+    from scheduler_ext.solvers.policy import rule as policy_rule  # numpy network: on first use
+
     sized = [(name, amount) for name, amount in demand.items() if amount > 0]
     if not columns.float_exact or any(amount >= EXACT_LIMIT for _, amount in sized):
         return None

@@ -30,6 +30,7 @@ from pydantic_settings import (
 from pydantic_settings import SettingsError as SourceError
 
 from scheduler_ext.errors import validation_lines
+from scheduler_ext.extender.scoring import BEST_FIT, Rule
 from scheduler_ext.planning.leader import LeaseTimes
 from scheduler_ext.planning.options import OwnerKinds, PlanOptions
 
@@ -195,6 +196,12 @@ class Settings(BaseSettings):
     docs/execution.md): room held, victims evicted through the Eviction API, pods bound."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """Log level of the service."""
+    prioritize_rule: Rule = BEST_FIT
+    """How the prioritize verb scores nodes: ``best-fit`` (the roomiest resource's leftover) or
+    ``policy`` (the learned policy, retrained for scoring). The policy left 4% fewer pods Pending
+    on the fragmentation benchmark but costs about twice best fit's time per call where every
+    node scores; it becomes the default once a quiet-machine latency run shows it within the
+    verb's budget (docs/benchmarks.md, issue 16 session 7)."""
     server: ServerSettings = ServerSettings()
     cluster: ClusterSettings = ClusterSettings()
     planning: PlanningSettings = PlanningSettings()

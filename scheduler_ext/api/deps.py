@@ -16,6 +16,7 @@ from scheduler_ext.cluster.store import ClusterStore
 from scheduler_ext.config import Settings
 from scheduler_ext.execution.preemption import PreemptionGate
 from scheduler_ext.extender.binding import BindClient
+from scheduler_ext.extender.scoring import Rule
 from scheduler_ext.metrics import Metrics
 from scheduler_ext.planning.history import PlanJournal
 
@@ -45,6 +46,10 @@ class Service:
     @property
     def bind_wait_seconds(self) -> float:
         return self.settings.cluster.bind_wait_seconds
+
+    @property
+    def prioritize_rule(self) -> Rule:
+        return self.settings.prioritize_rule
 
 
 async def get_service(request: Request) -> Service:

@@ -17,21 +17,35 @@ kube-scheduler alone); figures in docs/benchmarks.md.
 ``best_fit_score`` states the rule for one node; ``prioritize_nodes`` is the same rule inlined
 over many (the exact reference, and the fallback for numbers beyond float64's exact range);
 ``scoring_hosts`` is what the verb runs: every node at once over the store's columns.
+
+The other rule, ``policy`` (setting ``prioritize_rule``), scores the asked nodes with the learned
+placement policy retrained for scoring (``solvers/policy/rule.py``); ``rule_hosts`` runs the one
+configured. Measured against best fit on the same benchmark, it left 4% fewer pods Pending, at
+about twice the cost per call; not the default until its latency is measured on a quiet machine
+(docs/benchmarks.md, "Issue 16, session 7").
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from itertools import compress, repeat
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from scheduler_ext.cluster.accounting import EXACT_LIMIT, Columns, Room
-from scheduler_ext.domain import PODS
+from scheduler_ext.domain import CPU, MEMORY, PODS
+
+if TYPE_CHECKING:
+    from scheduler_ext.solvers.policy.network import PolicyNet
 
 MAX_SCORE = 10
 """``MaxExtenderPriority`` of extender/v1: kube-scheduler multiplies by weight x 10."""
+
+Rule = Literal["best-fit", "policy"]
+BEST_FIT: Rule = "best-fit"
+POLICY: Rule = "policy"
 
 
 def best_fit_score(demand: Mapping[str, int], room: Room) -> int:
@@ -136,8 +150,13 @@ def scoring_hosts(
     against those few; else every name is mapped to its slot. None when the scores cannot be
     computed exactly in float64 (use ``prioritize_nodes``)."""
     scores = prioritize_columns(demand, columns)
-    if scores is None:
-        return None
+    return None if scores is None else _hosts_of(scores, names, columns)
+
+
+def _hosts_of(
+    scores: npt.NDArray[np.int64], names: Sequence[str], columns: Columns
+) -> tuple[list[str], list[int]]:
+    """The names whose slot scores above 0, in order, and their scores (see ``scoring_hosts``)."""
     hot = np.flatnonzero(scores)
     if not hot.size:
         return [], []
@@ -148,3 +167,52 @@ def scoring_hosts(
     index = np.fromiter(map(columns.slots.get, names, repeat(0)), dtype=np.intp, count=len(names))
     asked = scores[index].tolist()
     return list(compress(names, asked)), list(filter(None, asked))
+
+
+def rule_resources(rule: Rule, demand: Mapping[str, int]) -> list[str]:
+    """The resources whose columns ``rule`` reads for ``demand``."""
+    if rule == POLICY:
+        return list(dict.fromkeys([*demand, CPU, MEMORY, PODS]))
+    return list(demand)
+
+
+def rule_hosts(
+    rule: Rule, demand: Mapping[str, int], names: Sequence[str], columns: Columns
+) -> tuple[list[str], list[int]] | None:
+    """``rule``'s answer: the nodes of ``names`` that score above 0, in order, and their scores;
+    None when it cannot be computed in float64 (use ``prioritize_nodes``, best fit, exactly)."""
+    if rule == POLICY:
+        return policy_hosts(demand, names, columns)
+    return scoring_hosts(demand, names, columns)
+
+
+def policy_hosts(
+    demand: Mapping[str, int],
+    names: Sequence[str],
+    columns: Columns,
+    net: PolicyNet | None = None,
+) -> tuple[list[str], list[int]] | None:
+    """The policy's scores of the asked nodes, those above 0, in order (``columns`` must hold
+    ``rule_resources(POLICY, demand)``; ``net``: the shipped prioritize weights). As best fit's:
+    every known node with room is scored at once, by slot, then the names are matched."""
+    from scheduler_ext.solvers.policy import rule as policy_rule  # numpy network: on first use
+
+    sized = [(name, amount) for name, amount in demand.items() if amount > 0]
+    if not columns.float_exact or any(amount >= EXACT_LIMIT for _, amount in sized):
+        return None
+    fits = columns.known.copy()
+    for name, amount in sized:
+        free = columns.free.get(name)
+        if free is None:  # no node has any of it: the pod fits none
+            return [], []
+        fits &= free >= amount
+    chosen = np.flatnonzero(fits)
+    scores = np.zeros(len(fits), dtype=np.int64)
+    scores[chosen] = policy_rule.policy_priorities(
+        demand,
+        {name: column[chosen] for name, column in columns.free.items()},
+        {name: column[chosen] for name, column in columns.alloc.items()},
+        len(chosen),
+        net=net,
+    )
+    return _hosts_of(scores, names, columns)

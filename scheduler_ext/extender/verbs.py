@@ -74,6 +74,10 @@ class VerbDeps(Protocol):
     def client(self) -> BindClient | None:
         """None when the service has no API access (tests of the read-only verbs)."""
 
+    @property
+    def prioritize_rule(self) -> scoring.Rule:
+        """How prioritize scores (setting ``prioritize_rule``)."""
+
     def defers_preemption(self, key: str, uid: str) -> bool:
         """Whether kube-scheduler's own preemption for this pod waits for the planner (enforce
         mode: ``execution/preemption.py``); always False in dry-run."""
@@ -236,7 +240,9 @@ async def answer_prioritize(deps: VerbDeps, body: bytes) -> Reply:
             return Reply(200, b"[]")
         try:
             store = deps.store
-            hosts = scoring.scoring_hosts(demand, names, store.node_columns(demand))
+            rule = deps.prioritize_rule
+            columns = store.node_columns(scoring.rule_resources(rule, demand))
+            hosts = scoring.rule_hosts(rule, demand, names, columns)
             if hosts is None:  # a quantity too large for exact float64: the per-node loop
                 scores = scoring.prioritize_nodes(demand, names, store.room(names))
                 hosts = list(compress(names, scores)), list(filter(None, scores))

@@ -21,6 +21,9 @@ FloatArray = npt.NDArray[np.float64]
 HIDDEN = 16
 WEIGHTS_FILE = "weights.npz"
 """The trained weights, package data next to this module."""
+PRIORITIZE_WEIGHTS_FILE = "prioritize.npz"
+"""The weights retrained for the prioritize verb's rule (``rule.py``,
+``benchmarks/train_prioritize.py``)."""
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,8 @@ class PolicyNet:
             return cls(*(np.asarray(data[f"arr_{i}"], dtype=np.float64) for i in range(3)))
 
 
-def shipped() -> PolicyNet:
+def shipped(name: str = WEIGHTS_FILE) -> PolicyNet:
     """The weights in the package (no network access: they are package data)."""
-    source = resources.files("scheduler_ext.solvers.policy").joinpath(WEIGHTS_FILE)
+    source = resources.files("scheduler_ext.solvers.policy").joinpath(name)
     with resources.as_file(source) as path:
         return PolicyNet.load(path)

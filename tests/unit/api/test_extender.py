@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from scheduler_ext.cluster.store import ClusterStore
-from scheduler_ext.extender import schemas
+from scheduler_ext.extender import schemas, scoring
 from tests.unit.api.conftest import (
     JSON,
     N0,
@@ -369,6 +369,7 @@ def test_the_extender_app_alone_dispatches_on_the_last_path_segment(store: Clust
             self.client = None
             self.scheduler_names = ("default-scheduler",)
             self.bind_wait_seconds = 0.0
+            self.prioritize_rule: scoring.Rule = scoring.BEST_FIT
 
         def defers_preemption(self, key: str, uid: str) -> bool:
             return False

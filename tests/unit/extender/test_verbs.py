@@ -47,6 +47,7 @@ class Deps:
         self.client: Binder | None = Binder()
         self.scheduler_names = ("default-scheduler",)
         self.bind_wait_seconds = 0.0
+        self.prioritize_rule: scoring.Rule = scoring.BEST_FIT
         self.deferred: set[str] = set()
 
     def defers_preemption(self, key: str, uid: str) -> bool:

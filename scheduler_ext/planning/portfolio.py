@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Literal, Protocol
 
 from scheduler_ext.model.assignment import Assignment
 from scheduler_ext.model.problem import Problem
@@ -49,7 +49,11 @@ HINT_FROM_FALLBACK = True
 """In turns, CP-SAT starts from the best plan so far (the fallback's when it won) rather than
 greedy's."""
 ALONGSIDE = True
-"""Child processes run the fallback and CP-SAT at the same time rather than in turns."""
+"""Child processes run the fallback and CP-SAT at the same time rather than in turns (where the
+whole model is not built; ``WHOLE_COLONY`` decides elsewhere)."""
+WHOLE_COLONY: Literal["alongside", "before", "after"] = "alongside"
+"""Where CP-SAT builds the whole model: the colony beside CP-SAT, before it on
+``FALLBACK_SHARE_WHOLE`` of the time, or only after CP-SAT ends early without a proof."""
 
 FALLBACK_METHODS = ("fallback", "fallback-again")
 
@@ -152,6 +156,8 @@ def run_portfolio(
         logger.debug("auto: %s %s", method, outcome)
         return outcome
 
+    large = sum(len(cls.domain()) for cls in problem.classes) > WHOLE_MODEL_LIMIT
+    placement = ("alongside" if ALONGSIDE else "before") if large else WHOLE_COLONY
     share = fallback_share(problem)
     now = time.monotonic()
     if share and (deadline - now) * share >= MIN_STAGE_SECONDS:
@@ -161,7 +167,8 @@ def run_portfolio(
         best.offer(one_pass)
         now = time.monotonic()
     start = best.assignment
-    if share and first is not None and ALONGSIDE and deadline - now >= MIN_STAGE_SECONDS:
+    alongside = placement == "alongside" and first is not None
+    if share and alongside and first is not None and deadline - now >= MIN_STAGE_SECONDS:
         first.start(SolveJob("fallback", numbers, start, deadline, workers))
         outcome = stage("auto", search, start if HINT_FROM_FALLBACK else greedy, deadline)
         if best.optimal:
@@ -171,11 +178,13 @@ def run_portfolio(
         if result is not None:
             best.offer(result)
     else:
-        if share and (deadline - now) * share >= MIN_STAGE_SECONDS:
+        if share and placement != "after" and (deadline - now) * share >= MIN_STAGE_SECONDS:
             until = now + (deadline - now) * share
             stage("fallback", first.run if first else fallback, start, until)
+            first = None  # its one job is done
         hint = best.assignment if HINT_FROM_FALLBACK else greedy
         outcome = stage("auto", search, hint, deadline)
     if not best.optimal and deadline - time.monotonic() >= MIN_STAGE_SECONDS:
-        stage("fallback-again", fallback, best.assignment, deadline)
+        again = first.run if first is not None and not alongside else fallback
+        stage("fallback-again", again, best.assignment, deadline)
     return "" if outcome == "done" else f"search {outcome}"

@@ -56,7 +56,8 @@ whole model is not built; ``WHOLE_COLONY`` decides elsewhere)."""
 # "before" (docs/benchmarks.md, "Issue 16, session 7"): paper grid K=4, 61 failing instances,
 # warm, load 3-6. At 1 s it placed more than "alongside" on 19, fewer on none (priority-1 pods
 # gained +180 vs +142; = reference 18 vs 14 of 22); "after" 15 and 2. At 10 s: 4 more, 1 fewer
-# (by 2 pods), one proof fewer (28 vs 29), = reference 22 of 22 both.
+# (by 2 pods), one proof fewer (28 vs 29), = reference 22 of 22 both. K=2 at 1 s: placed more
+# on 18, fewer on 12 (two runs), but neither better nor proven on 3 of 94 plans ("alongside" 0).
 WHOLE_COLONY: Literal["alongside", "before", "after"] = "before"
 """Where CP-SAT builds the whole model: the colony beside CP-SAT, before it on
 ``FALLBACK_SHARE_WHOLE`` of the time, or only after CP-SAT ends early without a proof."""

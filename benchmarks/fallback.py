@@ -82,6 +82,7 @@ def _auto(
     alongside: bool, hint: bool, problem: Problem, deadline: float, large: float | None = None
 ) -> tuple[Assignment, str]:
     portfolio.ALONGSIDE, portfolio.HINT_FROM_FALLBACK = alongside, hint  # this row's child only
+    portfolio.WHOLE_COLONY = "alongside" if alongside else "before"  # the whole model's too
     if large is not None:
         portfolio.FALLBACK_SHARE_LARGE = large
     best = _Best(problem)

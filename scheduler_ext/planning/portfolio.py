@@ -10,7 +10,9 @@ After greedy:
    problem's trip through a pipe cost more than the pass at 1 s budgets);
 2. ``solve_auto`` (CP-SAT and neighbourhoods, as before) in its child until the deadline, from
    the best plan so far, and the colony in another child (``FallbackChild``, started during
-   the one pass) alongside it (``ALONGSIDE``) or before it on a share of the time;
+   the one pass): where CP-SAT builds the whole model, before it on a share of the time
+   (``WHOLE_COLONY``: beside it, the colony took a core of CP-SAT's 1 s window on 2 cores),
+   elsewhere alongside it (``ALONGSIDE``);
 3. if time is left when CP-SAT ends without a proof (crashed, failed, returned early), a
    second colony from the best plan.
 
@@ -24,7 +26,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Literal, Protocol
 
 from scheduler_ext.model.assignment import Assignment
 from scheduler_ext.model.problem import Problem
@@ -49,7 +51,16 @@ HINT_FROM_FALLBACK = True
 """In turns, CP-SAT starts from the best plan so far (the fallback's when it won) rather than
 greedy's."""
 ALONGSIDE = True
-"""Child processes run the fallback and CP-SAT at the same time rather than in turns."""
+"""Child processes run the fallback and CP-SAT at the same time rather than in turns (where the
+whole model is not built; ``WHOLE_COLONY`` decides elsewhere)."""
+# "before" (docs/benchmarks.md, "Issue 16, session 7"): paper grid K=4, 61 failing instances,
+# warm, load 3-6. At 1 s it placed more than "alongside" on 19, fewer on none (priority-1 pods
+# gained +180 vs +142; = reference 18 vs 14 of 22); "after" 15 and 2. At 10 s: 4 more, 1 fewer
+# (by 2 pods), one proof fewer (28 vs 29), = reference 22 of 22 both. K=2 at 1 s: placed more
+# on 18, fewer on 12 (two runs), but neither better nor proven on 3 of 94 plans ("alongside" 0).
+WHOLE_COLONY: Literal["alongside", "before", "after"] = "before"
+"""Where CP-SAT builds the whole model: the colony beside CP-SAT, before it on
+``FALLBACK_SHARE_WHOLE`` of the time, or only after CP-SAT ends early without a proof."""
 
 FALLBACK_METHODS = ("fallback", "fallback-again")
 
@@ -76,9 +87,12 @@ def fallback_share(problem: Problem) -> float:
     """Of the time after greedy, the most the one pass (and, in turns, the colony) may take.
 
     Never 0: the colony beat CP-SAT at 1 s on 2 of the paper's 8-node instances (a loaded
-    machine), and alongside CP-SAT it costs a core, not CP-SAT's time; a proof stops it."""
-    large = sum(len(cls.domain()) for cls in problem.classes) > WHOLE_MODEL_LIMIT
-    return FALLBACK_SHARE_LARGE if large else FALLBACK_SHARE_WHOLE
+    machine), and run before CP-SAT it hands CP-SAT a better start (``WHOLE_COLONY``)."""
+    return FALLBACK_SHARE_LARGE if _large(problem) else FALLBACK_SHARE_WHOLE
+
+
+def _large(problem: Problem) -> bool:
+    return sum(len(cls.domain()) for cls in problem.classes) > WHOLE_MODEL_LIMIT
 
 
 def in_process(job: SolveJob) -> tuple[SolveResult | None, str]:
@@ -138,9 +152,9 @@ def run_portfolio(
     fallback: Runner,
     first: FallbackChild | None = None,
 ) -> str:
-    """Run the stages (the first fallback in ``first`` when given, alongside CP-SAT if
-    ``ALONGSIDE``, else before it); returns "" or what went wrong with CP-SAT, for the plan's
-    message."""
+    """Run the stages (the first fallback in ``first`` when given, beside CP-SAT, before it or
+    after it as ``WHOLE_COLONY`` and ``ALONGSIDE`` say); returns "" or what went wrong with
+    CP-SAT, for the plan's message."""
     numbers = problem.for_solver()
     greedy = best.assignment
 
@@ -152,6 +166,7 @@ def run_portfolio(
         logger.debug("auto: %s %s", method, outcome)
         return outcome
 
+    placement = ("alongside" if ALONGSIDE else "before") if _large(problem) else WHOLE_COLONY
     share = fallback_share(problem)
     now = time.monotonic()
     if share and (deadline - now) * share >= MIN_STAGE_SECONDS:
@@ -161,7 +176,8 @@ def run_portfolio(
         best.offer(one_pass)
         now = time.monotonic()
     start = best.assignment
-    if share and first is not None and ALONGSIDE and deadline - now >= MIN_STAGE_SECONDS:
+    alongside = placement == "alongside" and first is not None
+    if share and alongside and first is not None and deadline - now >= MIN_STAGE_SECONDS:
         first.start(SolveJob("fallback", numbers, start, deadline, workers))
         outcome = stage("auto", search, start if HINT_FROM_FALLBACK else greedy, deadline)
         if best.optimal:
@@ -171,11 +187,13 @@ def run_portfolio(
         if result is not None:
             best.offer(result)
     else:
-        if share and (deadline - now) * share >= MIN_STAGE_SECONDS:
+        if share and placement != "after" and (deadline - now) * share >= MIN_STAGE_SECONDS:
             until = now + (deadline - now) * share
             stage("fallback", first.run if first else fallback, start, until)
+            first = None  # its one job is done
         hint = best.assignment if HINT_FROM_FALLBACK else greedy
         outcome = stage("auto", search, hint, deadline)
     if not best.optimal and deadline - time.monotonic() >= MIN_STAGE_SECONDS:
-        stage("fallback-again", fallback, best.assignment, deadline)
+        again = first.run if first is not None and not alongside else fallback
+        stage("fallback-again", again, best.assignment, deadline)
     return "" if outcome == "done" else f"search {outcome}"

@@ -98,7 +98,7 @@ def test_the_planner_plan_of_auto_passes_the_checker() -> None:
 @pytest.mark.slow
 def test_a_killed_cpsat_child_still_gives_a_plan_at_least_as_good_as_the_fallbacks() -> None:
     """SIGKILL to the CP-SAT child mid-solve: the plan is at least as good as the fallback's
-    (which runs alongside CP-SAT, in its own child), and the checker accepts it."""
+    (which runs before CP-SAT here, in its own child), and the checker accepts it."""
     cluster = fragmented_cluster(100, seed=11, pending=5)
     problem = build_problem(cluster)
     best = _Recording(problem)
@@ -123,7 +123,7 @@ def test_a_killed_cpsat_child_still_gives_a_plan_at_least_as_good_as_the_fallbac
     assert len(messages) == 1
     assert "crashed" in messages[0]
     fallbacks = [r for r in best.offered[2:] if {s.name for s in r.stages} <= {"rl", "aco"}]
-    # The one pass, then the colony alongside CP-SAT (and again if the crash left time).
+    # The one pass, then the colony before CP-SAT (and again if the crash left time).
     assert [s.name for r in fallbacks[:2] for s in r.stages] == ["rl", "aco"]
     greedy = max(evaluate(problem, r.assignment).key for r in best.offered[:2])
     first = evaluate(problem, fallbacks[0].assignment).key

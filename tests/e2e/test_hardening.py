@@ -110,13 +110,15 @@ def test_a_forged_body_does_not_change_the_genuine_pods_answer(
     raw["apiVersion"], raw["kind"] = "v1", "Pod"
     forged = {**raw, "spec": {**raw["spec"], "containers": [dict(raw["spec"]["containers"][0])]}}
     forged["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "1000"}}
+    # Until its watch has the pod the service judges the body (the genuine one fits, the forged
+    # one does not); once it has, the watched pod's 500m, never the body's 1000. A service that
+    # believed the body would never let the forged one pass.
     wait_for(
-        lambda: service.post("/scheduler/filter", {"Pod": raw, "NodeNames": ["hard-n1"]})[1],
+        lambda: service.post("/scheduler/filter", {"Pod": forged, "NodeNames": ["hard-n1"]})[1],
         lambda answer: answer["NodeNames"] == ["hard-n1"],
-        description="the genuine pod passes filter",
+        description="the forged body answered as the watched pod",
+        timeout=60,
     )
-    _, answer = service.post("/scheduler/filter", {"Pod": forged, "NodeNames": ["hard-n1"]})
-    assert answer["NodeNames"] == ["hard-n1"]  # the watched pod's 500m, not the body's 1000
     _, answer = service.post("/scheduler/filter", {"Pod": raw, "NodeNames": ["hard-n1"]})
     assert answer["NodeNames"] == ["hard-n1"]
 

@@ -9,7 +9,7 @@ import pytest
 
 from scheduler_ext.cluster.kinds import KINDS
 from scheduler_ext.cluster.store import ClusterStore
-from scheduler_ext.extender.binding import BindRequest, already_bound_to, bind_pod
+from scheduler_ext.extender.binding import BindOutcome, BindRequest, already_bound_to, bind_pod
 from scheduler_ext.names import SHOWN_MAX
 from testkit.builders import api_node, api_pod
 
@@ -221,25 +221,33 @@ class Slow(Binder):
         super().bind(namespace, name, uid, node)
 
 
-def test_two_binds_in_flight_do_not_both_take_the_last_room() -> None:
-    """kube-scheduler binds in parallel: two replacements of one ReplicaSet were bound 22 ms
-    apart onto a node with room for one (the e2e smoke run, rs-006 on i1-node-02), as both
-    checked the room before either was counted."""
+def _bind_at_once(
+    binder: Binder, store: ClusterStore, names: tuple[str, ...]
+) -> dict[str, BindOutcome]:
+    """Each pod bound to n1 from its own thread, as kube-scheduler's binding goroutines do."""
     import threading
 
-    store, binder = store_with(pending("p"), pending("q")), Slow()
-    store.replace("Node", [api_node("n1", allocatable={"cpu": "1", "pods": "10"})])
     outcomes = {}
 
     def bind(name: str) -> None:
         request = BindRequest("ns", name, f"uid-{name}", "n1")
         outcomes[name] = bind_pod(binder, store, request, schedulers=SERVED, wait=0)
 
-    threads = [threading.Thread(target=bind, args=(name,)) for name in ("p", "q")]
+    threads = [threading.Thread(target=bind, args=(name,)) for name in names]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=10)
+    return outcomes
+
+
+def test_two_binds_in_flight_do_not_both_take_the_last_room() -> None:
+    """kube-scheduler binds in parallel: two replacements of one ReplicaSet were bound 22 ms
+    apart onto a node with room for one (the e2e smoke run, rs-006 on i1-node-02), as both
+    checked the room before either was counted."""
+    store, binder = store_with(pending("p"), pending("q")), Slow()
+    store.replace("Node", [api_node("n1", allocatable={"cpu": "1", "pods": "10"})])
+    outcomes = _bind_at_once(binder, store, ("p", "q"))
     assert len(binder.calls) == 1
     assert sorted(o.refused for o in outcomes.values()) == [False, True]
     [refused] = [o for o in outcomes.values() if o.refused]
@@ -264,20 +272,8 @@ def test_binds_with_room_for_both_are_sent_at_once() -> None:
     """The room check is atomic with counting the bind in flight, not with its POST: two binds
     that both fit overlap at the API server, as kube-scheduler's binding goroutines send them
     (held across the POST, the lock made each wait for the API server's answer to the other)."""
-    import threading
-
     store, binder = store_with(pending("p"), pending("q")), Together()
-    outcomes = {}
-
-    def bind(name: str) -> None:
-        request = BindRequest("ns", name, f"uid-{name}", "n1")
-        outcomes[name] = bind_pod(binder, store, request, schedulers=SERVED, wait=0)
-
-    threads = [threading.Thread(target=bind, args=(name,)) for name in ("p", "q")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=10)
+    outcomes = _bind_at_once(binder, store, ("p", "q"))
     assert {name: o.error for name, o in outcomes.items()} == {"p": "", "q": ""}
     assert store.assumed() == {"ns/p": "n1", "ns/q": "n1"}
     assert store.binds_in_flight == {}

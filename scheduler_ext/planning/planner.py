@@ -120,6 +120,10 @@ def _all_placed(problem: Problem, assignment: Assignment) -> bool:
     )
 
 
+READING_SPENT_THE_BUDGET = "the time limit was spent reading the cluster; no search was run"
+"""The plan's message when building the problem took the whole budget (a stalled machine)."""
+
+
 def search_deadline(started: float, budget: float, pods: int, built: float = 0.0) -> float:
     """When the solvers stop: the plan is then turned out within ``started + budget``.
 
@@ -159,7 +163,7 @@ def make_plan(
     if _all_placed(problem, best.assignment) and before.disturbed == 0:
         best.optimal = True  # every pod already runs and nothing moves: nothing can beat it
     elif time.monotonic() >= deadline:
-        message = "the time limit was spent reading the cluster; no search was run"
+        message = READING_SPENT_THE_BUDGET
     else:
         message = search_within(problem, best, deadline, options, worker, isolate)
     return _to_plan(problem, best, before.placed, started, message, _class_names(cluster))

@@ -14,12 +14,13 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
+from unittest.mock import ANY
 
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
 from scheduler_ext.planning.options import PlanOptions, SolverChoice
-from scheduler_ext.planning.planner import make_plan
+from scheduler_ext.planning.planner import READING_SPENT_THE_BUDGET, make_plan
 from scheduler_ext.planning.render import plan_to_dict
 from testkit.bruteforce import brute_force, within_size
 from testkit.checker import check_plan
@@ -137,4 +138,12 @@ def test_larger_clusters_under_tight_budgets_still_get_valid_plans(
     )
     status = plan["status"]
     assert isinstance(status, dict)
+    if status["message"] == READING_SPENT_THE_BUDGET:
+        # The machine stalled while the cluster was read (CI once: 0.7 s for 30 pods): reading
+        # cannot be cut short, so the planner must then not search at all.
+        spec = plan["spec"]
+        assert isinstance(spec, dict)
+        assert status["diagnostics"] == {"stages": [], "landingOrder": ANY}
+        assert (spec["moves"], spec["evictions"], status["improves"]) == ([], [], False)
+        return
     assert status["wallSeconds"] <= time_limit + 0.25, f"budget {time_limit} s overrun: {status}"

@@ -13,6 +13,10 @@ from scheduler_ext.errors import ClusterReadError, WatchExpired
 from testkit.builders import api_node
 from testkit.wait import wait_for
 
+WAIT_SECONDS = 60.0
+"""How long the informer's thread may take to play its script and to stop: its steps take
+milliseconds, but on a loaded machine a thread may wait seconds for a core."""
+
 
 def node(name: str, version: str) -> dict[str, Any]:
     return api_node(
@@ -63,9 +67,9 @@ def run(
         on_event=(events if events is not None else []).append,
     )
     informer.start()
-    assert script.done.wait(5)
+    assert script.done.wait(WAIT_SECONDS)
     stop.set()
-    informer.thread.join(5)
+    informer.thread.join(WAIT_SECONDS)
     assert not informer.thread.is_alive()
     return store, restarts, informer
 
@@ -143,8 +147,8 @@ def test_lists_openings_bookmarks_and_events_are_contact() -> None:
     stop = threading.Event()
     informer = Informer("Node", script, store, stop, backoff=Backoff(initial=0.001, maximum=0.002))
     informer.start()
-    assert script.done.wait(5)
+    assert script.done.wait(WAIT_SECONDS)
     stop.set()
-    informer.thread.join(5)
+    informer.thread.join(WAIT_SECONDS)
     assert store.contacts >= 4  # the list, two openings, the bookmark
     assert [room is None for room in store.room(["n1"])] == [False]  # OPENED changed nothing

@@ -119,6 +119,11 @@ class _Stubborn(_Scheduler):
         return self
 
 
+SETTLE_TIMEOUT = 30.0
+"""The fakes settle in a few polls of no wait; the deadline only ends a loop that never would
+(a stalled machine must not end one that would)."""
+
+
 @pytest.fixture(autouse=True)
 def _no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(e2e_paper_kube, "QUIET_SECONDS", 0.0)
@@ -128,7 +133,7 @@ def _no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_kube_scheduler_is_restarted_while_a_pending_pod_fits_and_then_it_settles() -> None:
     kube = _Kube([*BOUND, SMALL, LARGE])
     scheduler = _Scheduler(kube)
-    wait_settled(kube, "ns", 5, timeout=5, scheduler=scheduler)  # type: ignore[arg-type]
+    wait_settled(kube, "ns", 5, timeout=SETTLE_TIMEOUT, scheduler=scheduler)  # type: ignore[arg-type]
     assert scheduler.starts == 1
     assert [p.spec.node_name for p in kube.listed if p.metadata.name == SMALL.metadata.name] == [
         "i1-node-04"
@@ -138,5 +143,5 @@ def test_kube_scheduler_is_restarted_while_a_pending_pod_fits_and_then_it_settle
 def test_restarts_are_bounded_when_kube_scheduler_still_leaves_the_pod() -> None:
     kube = _Kube([*BOUND, SMALL])
     scheduler = _Stubborn(kube)
-    wait_settled(kube, "ns", 4, timeout=5, scheduler=scheduler)  # type: ignore[arg-type]
+    wait_settled(kube, "ns", 4, timeout=SETTLE_TIMEOUT, scheduler=scheduler)  # type: ignore[arg-type]
     assert scheduler.starts == e2e_paper_kube.MAX_RESTARTS

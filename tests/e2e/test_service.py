@@ -92,9 +92,15 @@ def _deploy_and_check_binds(service: ServiceProcess, kube: Kube, box: Sandbox, n
         )
     )
     pods = kube.wait_running(box.namespace, {"app": name}, 5, timeout=90)
-    bound = _bound_by_service(service, pods)
     expected = {f"{p.metadata.namespace}/{p.metadata.name}": p.spec.node_name for p in pods}
-    assert bound == expected
+    # The bind verb logs a bind once the API server's answer is back, which may be after the
+    # pod was seen bound (and Running): wait for the log to say so; a pod it did not bind, or
+    # bound elsewhere, never matches.
+    wait_for(
+        lambda: _bound_by_service(service, pods),
+        lambda bound: bound == expected,
+        description="every pod bound by the service's bind verb, to the node it runs on",
+    )
 
 
 def test_a_deployment_is_scheduled_through_the_extender(served: Served) -> None:
@@ -104,9 +110,19 @@ def test_a_deployment_is_scheduled_through_the_extender(served: Served) -> None:
         box.nodes(3, cpu="4", memory="8Gi")
         before = service.metric("scheduler_ext_binds_total", result="ok")
         _deploy_and_check_binds(service, kube, box, "web")
-        assert service.metric("scheduler_ext_binds_total", result="ok") >= before + 5
-        for verb in ("filter", "bind"):
-            assert service.metric("scheduler_ext_verb_duration_seconds_count", verb=verb) >= 5
+        # Counted after the bind verb's log line (the count, then its duration, as the verb
+        # returns): waited for, as the log is.
+        wait_for(
+            lambda: service.metric("scheduler_ext_binds_total", result="ok"),
+            lambda binds: binds >= before + 5,
+            description="5 more binds counted",
+        )
+        calls = "scheduler_ext_verb_duration_seconds_count"
+        wait_for(
+            lambda: [service.metric(calls, verb=verb) for verb in ("filter", "bind")],
+            lambda counts: min(counts) >= 5,
+            description="5 filter and 5 bind calls timed",
+        )
         assert (
             service.metric("scheduler_ext_verb_errors_total", verb="bind", reason="bind_failed")
             == 0
@@ -184,8 +200,17 @@ def test_a_fragmented_cluster_gets_a_plan_the_checker_accepts(
             assert kube.pod("big", box.namespace).spec.node_name is None  # dry-run: still Pending
             check_plan(read_cluster(str(cluster.kubeconfig)), plan)
             assert service.get_json(f"/api/v1/plans/{plan['metadata']['name']}") == plan
-            assert service.metric("scheduler_ext_plans_total", outcome="improves") >= 1
-            assert service.metric("scheduler_ext_plan_placeable_pods", priority="10000") == 1
+            # Both are set just after the plan is stored (which the plans API showed).
+            wait_for(
+                lambda: service.metric("scheduler_ext_plans_total", outcome="improves"),
+                lambda rounds: rounds >= 1,
+                description="the improving round counted",
+            )
+            wait_for(
+                lambda: service.metric("scheduler_ext_plan_placeable_pods", priority="10000"),
+                lambda placeable: placeable == 1,
+                description="the big pod counted placeable",
+            )
             # The dry-run configuration: a small pod (both nodes fit it) is scored by the
             # service and bound by kube-scheduler itself.
             kube.create(

@@ -30,6 +30,7 @@ from testkit.enforce import deploy_on, finished_plan, pending_big, settled_lost,
 from testkit.kube import Kube, is_running
 from testkit.sandbox import Sandbox
 from testkit.service import ServiceProcess, extender_config
+from testkit.wait import wait_for
 from tests.e2e.conftest import ClusterFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -128,10 +129,20 @@ def test_a_fragmented_pending_pod_runs_after_a_move(enforced: Enforced) -> None:
         violations = 0  # no budget here: nothing could be violated
         logger.info("move e2e: pods lost %d, PDB violations %d", lost, violations)
         assert (lost, violations) == (0, 0)
-        assert (
-            service.metric("scheduler_ext_plan_outcomes_total", outcome="completed", cause="") >= 1
+        # The outcome is counted, and the held-room gauge set, just after the phase is written
+        # (which the plans API showed): waited for, not read at once.
+        wait_for(
+            lambda: service.metric(
+                "scheduler_ext_plan_outcomes_total", outcome="completed", cause=""
+            ),
+            lambda completed: completed >= 1,
+            description="the completed plan counted",
         )
-        assert service.metric("scheduler_ext_reservations_held") == 0
+        wait_for(
+            lambda: service.metric("scheduler_ext_reservations_held"),
+            lambda held: held == 0,
+            description="no room left held",
+        )
         del cluster
     finally:
         box.cleanup()

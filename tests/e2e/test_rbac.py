@@ -72,7 +72,12 @@ def _plans_lifecycle(admin: Kube, service: ServiceProcess) -> str:
     second's status (written through the subresource) says Pending. The name of the second."""
     custom: Any = k8s.CustomObjectsApi(admin.api)
     _unschedulable(admin, "huge-1")
-    [first] = wait_for(lambda: _plan_names(custom), bool, description="a first PackingPlan")
+    [first] = wait_for(
+        lambda: _plan_names(custom),
+        bool,
+        description="a first PackingPlan",
+        timeout=120,  # the first round's solver child may still be importing on a loaded machine
+    )
     _unschedulable(admin, "huge-2")
     [second] = wait_for(
         lambda: _plan_names(custom),

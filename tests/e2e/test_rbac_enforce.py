@@ -15,6 +15,7 @@ from scheduler_ext.errors import ExecutionError
 from testkit import builders
 from testkit.kube import Kube
 from testkit.service import REPO
+from testkit.wait import wait_for
 from tests.e2e.conftest import ClusterFactory
 from tests.e2e.test_rbac import _token_kubeconfig
 
@@ -53,8 +54,19 @@ def test_the_enforce_role_allows_the_writes_of_execution(
             with pytest.raises(ExecutionError):
                 client.annotate_pod("rbacx", "other", {"scheduler-ext.io/plan": "p"})
             cluster.kubectl("apply", "-f", str(ENFORCE))
-            outcome = client.evict("rbacx", "victim", "not-its-uid")
-            assert outcome.result is EvictionResult.GONE  # the UID precondition holds
+            # The API server's authorizer learns of the new binding from its own watch, a
+            # moment after the apply: until then the eviction is refused (403), as above. A
+            # harmless one (the UID precondition fails) is retried until it is judged on its
+            # merits; refused for ever, it times out.
+            outcome = wait_for(
+                lambda: client.evict("rbacx", "victim", "not-its-uid"),
+                lambda tried: (
+                    not (tried.result is EvictionResult.REFUSED and tried.detail.startswith("403"))
+                ),
+                description="the enforce role in force",
+                describe=lambda tried: (tried.result, tried.detail),
+            )
+            assert outcome.result is EvictionResult.GONE, outcome  # the UID precondition holds
             outcome = client.evict("rbacx", "victim", uids["victim"])
             assert outcome.result is EvictionResult.EVICTED, outcome
             client.annotate_pod("rbacx", "other", {"scheduler-ext.io/plan": "plan-x"})

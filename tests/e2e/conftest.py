@@ -28,6 +28,11 @@ from testkit.cluster import KwokCluster, unique_name
 from testkit.kube import Kube
 from testkit.sandbox import Sandbox
 
+CREATE_TIMEOUT = 300.0
+"""Seconds a cluster may take to come up (kwokctl, then every component healthy): seconds on a
+quiet machine, but five components start at once on 2 cores another session may be loading;
+the wait after kwokctl only gets what kwokctl left of it."""
+
 
 class ClusterFactory:
     """Creates kwokctl clusters for tests and remembers them so they are always deleted."""
@@ -43,7 +48,7 @@ class ClusterFactory:
         *,
         prefix: str = "e2e",
         extra_args: Mapping[str, Mapping[str, str]] | None = None,
-        timeout: float = 120.0,
+        timeout: float = CREATE_TIMEOUT,
     ) -> KwokCluster:
         base: Path = self._tmp.mktemp(f"kwok-{prefix}")
         cluster = KwokCluster.create(

@@ -164,5 +164,5 @@ def test_default_scheduler_preempts_lower_priority_pod(sandbox: Sandbox) -> None
         lambda: kube.events(sandbox.namespace, "low"),
         lambda events: any(" Preempted: " in e for e in events),
         description="a Preempted event on the victim",
-        timeout=15,
+        timeout=60,
     )

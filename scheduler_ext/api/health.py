@@ -1,9 +1,10 @@
 """Liveness, readiness and metrics.
 
 ``/healthz`` answers as long as the process serves HTTP. ``/readyz`` answers 200 only once every
-watched kind has been listed (the state is synced) and while every watch has heard from the API
-server within ``cluster.staleness_seconds`` (the state is fresh): a Service in front of the
-extender then sends kube-scheduler's calls only to a replica that can answer them. ``/metrics``
+watched kind, PackingPlans included, has been listed (the state is synced) and while every watch
+has heard from the API server within ``cluster.staleness_seconds`` (the state is fresh): a Service
+in front of the extender then sends kube-scheduler's calls only to a replica that can answer them,
+and the plans API finds every plan that exists. ``/metrics``
 is the Prometheus text format of the app's own registry.
 """
 
@@ -29,13 +30,15 @@ async def healthz() -> dict[str, str]:
 async def readyz(service: ServiceDep, response: Response) -> dict[str, str]:
     store = service.store
     stale = store.stale_kinds()
-    if service.started and store.synced and not stale:
+    if service.started and store.synced and service.plans.synced and not stale:
         return {"status": "ok"}
     response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     if not service.started:
         return {"status": "starting: the verbs are not served yet"}
     if not store.synced:
         return {"status": "cluster state not synced yet"}
+    if not service.plans.synced:
+        return {"status": "PackingPlans not listed yet"}
     return {"status": f"cluster state stale: no word from the API server on {', '.join(stale)}"}
 
 

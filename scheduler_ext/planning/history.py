@@ -57,6 +57,10 @@ class PlanJournal(Protocol):
     def active(self) -> builtins.list[PlanDict]:
         """The kept plans not yet Completed or Aborted, oldest first (what a new leader resumes)."""
 
+    @property
+    def synced(self) -> bool:
+        """Every kept plan can be read (readiness waits for it: the plans API answers from it)."""
+
 
 class PlanHistory:
     """The in-memory journal: the newest ``limit`` plans."""
@@ -64,6 +68,10 @@ class PlanHistory:
     def __init__(self, limit: int = 50) -> None:
         self._plans: deque[PlanDict] = deque(maxlen=limit)
         self._lock = threading.Lock()
+
+    @property
+    def synced(self) -> bool:
+        return True  # nothing to list: the plans are this process's own
 
     def add(self, plan: PlanDict) -> None:
         plan.setdefault("status", {}).setdefault("phase", Phase.PENDING.value)

@@ -97,6 +97,11 @@ class PackingPlanJournal:
         self._keep = keep
         self._keep_unfinished = keep_unfinished
 
+    @property
+    def synced(self) -> bool:
+        """The PackingPlans have been listed: until then a plan that exists may not be found."""
+        return self._store.synced
+
     def add(self, plan: PlanDict) -> None:
         status = plan.setdefault("status", {})
         status.setdefault("phase", Phase.PENDING.value)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from scheduler_ext.cluster.kinds import KINDS
+from scheduler_ext.cluster.kinds import KINDS, Kind
+from scheduler_ext.cluster.plan_store import PlanStore
 from scheduler_ext.cluster.store import ClusterStore
+from scheduler_ext.planning.packingplans import PackingPlanJournal, PlanObjects
 from testkit.factories import plan_dict
 from tests.unit.api.conftest import filled_store, make_client, post, recorded
 
@@ -98,3 +102,19 @@ def test_with_an_admin_port_plans_and_metrics_move_off_the_verbs_port() -> None:
         assert admin.get("/api/v1/plans").json()["items"] == []
         assert admin.get("/readyz").status_code == 200
         assert admin.post("/scheduler/filter", json={}).status_code == 404  # no verbs there
+
+
+def test_not_ready_until_the_packingplans_are_listed() -> None:
+    # The plans API answers from the watched PackingPlans: before their first list a plan that
+    # exists would be a 404, so readiness waits for it as for the cluster's own kinds.
+    plans = PlanStore()
+    with make_client(filled_store()) as client:
+        service = client.app.state.service  # type: ignore[attr-defined]
+        service.plans = PackingPlanJournal(cast(PlanObjects, object()), plans, keep=10)
+        waiting = client.get("/readyz")
+        assert (waiting.status_code, waiting.json()) == (
+            503,
+            {"status": "PackingPlans not listed yet"},
+        )
+        plans.replace(Kind.PACKING_PLAN, [])
+        assert client.get("/readyz").status_code == 200

@@ -85,6 +85,7 @@ log "waiting for CoreDNS"
 if [ -z "${KIND_NODE_IMAGE:-}" ]; then
   # The offline node image's static CNI enforces no NetworkPolicy (kind's kindnetd, which does,
   # cannot be built here): kube-router's network policy controller does, as a DaemonSet.
+  netpol_started=$SECONDS
   netpol_image="$("$repo/hack/kind-netpol.sh")" || die "hack/kind-netpol.sh failed"
   log "kind load docker-image $netpol_image (the NetworkPolicy enforcer)"
   "$kind" load docker-image "$netpol_image" --name "$name" >&2 || die "kind load docker-image $netpol_image failed"
@@ -92,6 +93,7 @@ if [ -z "${KIND_NODE_IMAGE:-}" ]; then
     die "cannot apply the NetworkPolicy enforcer's manifest"
   "${kubectl[@]}" -n kube-system rollout status daemonset/kind-netpol --timeout=180s >&2 ||
     die "the NetworkPolicy enforcer did not become ready (kubectl -n kube-system logs ds/kind-netpol)"
+  log "NetworkPolicy enforcer ready in $((SECONDS - netpol_started)) s"
 fi
 
 if [ "$kwok_nodes" -gt 0 ]; then

@@ -18,7 +18,8 @@ The tests then check that
   the extender's mutual TLS alone refuses such a client (over loopback in its own pod, where no
   NetworkPolicy applies);
 - the NetworkPolicy keeps a pod of another namespace, even one holding the client certificate, off
-  the verbs: no TCP connection, while the same pod reaches the API server. The offline cluster
+  the verbs: no TCP connection, while such a pod reaches the API server, and with the policy
+  deleted the certificate gets it in. The offline cluster
   enforces NetworkPolicy with kube-router's network policy controller (hack/kind-netpol.sh), the
   public node image with kindnetd; on a cluster with neither the test says so and skips.
 
@@ -213,6 +214,25 @@ def test_the_network_policy_keeps_other_pods_off_the_verbs(quickstart: Quickstar
     control = probe(quickstart, "with-cert-api", "https://kubernetes.default.svc/livez", None,
                     cert_secret="stolen")  # fmt: skip
     assert control.startswith("answered:"), control
+
+    # And the policy is what stops it: deleted, the same probe gets in with the stolen certificate
+    # (once the enforcer has seen the deletion; each try is a new probe pod). Last of the probes:
+    # only the cluster's deletion comes after.
+    quickstart.run("--namespace", NAMESPACE, "delete", "networkpolicy", RELEASE)
+    tries = iter(range(1000))
+
+    def again() -> str:
+        name = f"with-cert-open-{next(tries)}"
+        return probe(quickstart, name, f"{VERBS}/healthz", None, cert_secret="stolen")
+
+    opened = wait_for(
+        again,
+        lambda line: line.startswith("answered:"),
+        description="the stolen certificate let in once the NetworkPolicy is deleted",
+        timeout=120,
+        interval=2,
+    )
+    assert opened.startswith("answered: 200"), opened
 
 
 def test_kind_down_deletes_the_cluster(quickstart: Quickstart) -> None:

@@ -9,6 +9,10 @@
 # annotation kwok.x-k8s.io/node=fake (testkit/builders.py makes them): the real node and its pods are
 # left to the kubelet. Its pid and log are in the cluster's state directory; hack/kind-down.sh stops it.
 #
+# With the offline node image it also runs the cluster's NetworkPolicy enforcer, kube-router's network
+# policy controller (hack/kind-netpol.sh, hack/lib/kind-netpol.yaml), and waits until it is ready; the
+# public node image's kindnetd enforces NetworkPolicy itself.
+#
 # On stdout it prints the cluster's kubeconfig path, and only that; progress goes to stderr.
 # The fake nodes carry the taint kwok.x-k8s.io/node=fake:NoSchedule: only pods that tolerate it (the
 # scenario's workloads, DaemonSets) land there, everything else (the chart's pods, CoreDNS) stays on
@@ -77,6 +81,20 @@ fi
 log "waiting for CoreDNS"
 "${kubectl[@]}" -n kube-system rollout status deployment/coredns --timeout=180s >&2 ||
   die "CoreDNS did not become ready (kubectl -n kube-system get pods)"
+
+if [ -z "${KIND_NODE_IMAGE:-}" ]; then
+  # The offline node image's static CNI enforces no NetworkPolicy (kind's kindnetd, which does,
+  # cannot be built here): kube-router's network policy controller does, as a DaemonSet.
+  netpol_started=$SECONDS
+  netpol_image="$("$repo/hack/kind-netpol.sh")" || die "hack/kind-netpol.sh failed"
+  log "kind load docker-image $netpol_image (the NetworkPolicy enforcer)"
+  "$kind" load docker-image "$netpol_image" --name "$name" >&2 || die "kind load docker-image $netpol_image failed"
+  "$repo/hack/kind-netpol.sh" --manifest | "${kubectl[@]}" apply -f - >&2 ||
+    die "cannot apply the NetworkPolicy enforcer's manifest"
+  "${kubectl[@]}" -n kube-system rollout status daemonset/kind-netpol --timeout=180s >&2 ||
+    die "the NetworkPolicy enforcer did not become ready (kubectl -n kube-system logs ds/kind-netpol)"
+  log "NetworkPolicy enforcer ready in $((SECONDS - netpol_started)) s"
+fi
 
 if [ "$kwok_nodes" -gt 0 ]; then
   if [ -f "$state/kwok.pid" ] && kill -0 "$(cat "$state/kwok.pid")" 2>/dev/null; then

@@ -193,13 +193,21 @@ def run_quickstart(
         subprocess.run(["bash", str(KIND_DOWN)], env=env, cwd=REPO, timeout=300, check=False)
 
 
-#: What a refused probe reports: the handshake refused or the connection dropped before any HTTP
-#: answer (with TLS 1.3 the client may send its request before the server rejects the missing
-#: certificate: then it sees the connection closed), or, NetworkPolicy, no answer at all.
-REFUSALS = frozenset(
+#: What a probe refused by the extender's mutual TLS reports: the handshake refused or the
+#: connection dropped before any HTTP answer (with TLS 1.3 the client may send its request before
+#: the server rejects the missing certificate: then it sees the connection closed).
+TLS_REFUSALS = frozenset(
     {"SSLError", "SSLEOFError", "SSLZeroReturnError", "ConnectionResetError", "RemoteDisconnected",
-     "BrokenPipeError", "TimeoutError"}
+     "BrokenPipeError"}
 )  # fmt: skip
+#: What a probe refused by the NetworkPolicy reports: no TCP connection at all, refused
+#: (kube-router's REJECT answers with ICMP port unreachable) or never answered (an enforcer that
+#: drops).
+POLICY_REFUSALS = frozenset({"ConnectionRefusedError", "TimeoutError"})
+REFUSALS = TLS_REFUSALS | POLICY_REFUSALS
+#: The DaemonSets in kube-system that enforce NetworkPolicy: kind's kindnetd (the public node
+#: image) and kube-router's network policy controller (hack/kind-netpol.sh, the offline one).
+ENFORCERS = ("kindnet", "kind-netpol")
 PROBE = """
 import json, ssl, sys, urllib.request, urllib.error
 url, body, cert = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -219,6 +227,26 @@ except Exception as exc:
     cause = getattr(exc, "reason", exc)  # URLError wraps the socket's or TLS's error
     print("refused:", type(cause).__name__, cause)
 """
+
+
+def enforcer(quickstart: Quickstart) -> str | None:
+    """The NetworkPolicy enforcer running on every node it is meant for, by DaemonSet name."""
+    for daemonset in quickstart.json("--namespace", "kube-system", "get", "daemonsets")["items"]:
+        name = str(daemonset["metadata"]["name"])
+        status = daemonset.get("status", {})
+        ready, wanted = status.get("numberReady", 0), status.get("desiredNumberScheduled", 0)
+        if name.startswith(ENFORCERS) and wanted >= 1 and ready == wanted:
+            return name
+    return None
+
+
+def probe_from_the_extender(quickstart: Quickstart, url: str, body: Any) -> str:
+    """The PROBE, without a certificate, run in the extender's own pod: over loopback, where no
+    NetworkPolicy applies, so what answers is the extender's TLS alone."""
+    return quickstart.run(
+        "--namespace", NAMESPACE, "exec", f"deploy/{RELEASE}", "--",
+        "python", "-c", PROBE, url, json.dumps(body) if body else "", "",
+    ).strip()  # fmt: skip
 
 
 def probe(

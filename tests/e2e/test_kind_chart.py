@@ -14,10 +14,14 @@ The tests then check that
   calls, which nothing but that kube-scheduler's configuration sends);
 - the api pod was placed by a Completed PackingPlan that the checker accepts, bound to the planned
   node, each moved pod's replacement on its planned node, 0 pods lost;
-- a pod of the project's image without the client certificate cannot drive the bind verb;
+- a pod of the project's image without the client certificate cannot drive the bind verb, and
+  the extender's mutual TLS alone refuses such a client (over loopback in its own pod, where no
+  NetworkPolicy applies);
 - the NetworkPolicy keeps a pod of another namespace, even one holding the client certificate, off
-  the verbs, where the cluster's CNI enforces NetworkPolicy (the offline node image's static CNI
-  does not: docs/kind.md; the test says so and skips).
+  the verbs: no TCP connection, while such a pod reaches the API server, and with the policy
+  deleted the certificate gets it in. The offline cluster
+  enforces NetworkPolicy with kube-router's network policy controller (hack/kind-netpol.sh), the
+  public node image with kindnetd; on a cluster with neither the test says so and skips.
 
 Skipped, with the reason, only where kind cannot run (tests/e2e/test_kind.py's rule).
 """
@@ -41,12 +45,16 @@ from tests.e2e.kind_quickstart import (
     DEMO,
     IMAGE,
     NAMESPACE,
+    POLICY_REFUSALS,
     REFUSALS,
     RELEASE,
+    TLS_REFUSALS,
     VERBS,
     Quickstart,
     app,
+    enforcer,
     probe,
+    probe_from_the_extender,
     run_quickstart,
     sample,
 )
@@ -146,21 +154,26 @@ def test_the_pending_pod_is_placed_by_a_plan(quickstart: Quickstart) -> None:
 def test_a_pod_without_the_client_certificate_cannot_drive_the_bind_verb(
     quickstart: Quickstart,
 ) -> None:
-    """From a namespace the NetworkPolicy does not admit, and with no client certificate: the
-    extender refuses the TLS handshake (or, where NetworkPolicy is enforced, nothing answers)."""
+    """From a namespace the NetworkPolicy does not admit, and with no client certificate: never
+    connected where NetworkPolicy is enforced, else refused in the TLS handshake. And the TLS
+    layer alone: from the extender's own pod over loopback, which no NetworkPolicy sees, the
+    same request is refused in the handshake."""
     quickstart.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "intruder"}})
     body = {"PodName": "api", "PodNamespace": DEMO, "PodUID": "x", "Node": "kwok-node-0"}
     binds = _binds(quickstart)
     log = probe(quickstart, "no-cert", f"{VERBS}/scheduler/bind", body, cert_secret=None)
-    # Refused at the TLS layer (the server demands a certificate and drops the connection), or,
-    # where NetworkPolicy is enforced, never connected: no HTTP answer either way, and the bind
-    # verb never ran (its call counter did not move).
+    # No HTTP answer either way, and the bind verb never ran (its call counter did not move).
     assert log.startswith("refused:"), log
     assert log.split()[1] in REFUSALS, log
     assert _binds(quickstart) == binds
-    # The same pod may reach the port: without a certificate even /healthz there is refused.
+    # Without a certificate even /healthz on that port is refused.
     log = probe(quickstart, "no-cert-health", f"{VERBS}/healthz", None, cert_secret=None)
     assert log.startswith("refused:"), log
+
+    log = probe_from_the_extender(quickstart, "https://127.0.0.1:8888/scheduler/bind", body)
+    assert log.startswith("refused:"), log
+    assert log.split()[1] in TLS_REFUSALS, log
+    assert _binds(quickstart) == binds
 
 
 def test_the_network_policy_keeps_other_pods_off_the_verbs(quickstart: Quickstart) -> None:
@@ -184,15 +197,42 @@ def test_the_network_policy_keeps_other_pods_off_the_verbs(quickstart: Quickstar
     assert set(peer) == {"podSelector"}  # no namespaceSelector: the release namespace only
     assert peer["podSelector"]["matchLabels"].items() <= labels["scheduler"].items()
 
+    enforcing = enforcer(quickstart)
     log = probe(quickstart, "with-cert", f"{VERBS}/healthz", None, cert_secret="stolen")
-    daemonsets = quickstart.json("--namespace", "kube-system", "get", "daemonsets")["items"]
-    enforcing = any(d["metadata"]["name"].startswith("kindnet") for d in daemonsets)
-    if log.startswith("answered:") and not enforcing:
+    if enforcing is None and log.startswith("answered:"):
         pytest.skip(
-            "this cluster does not enforce NetworkPolicy (no kindnetd: the offline node image's "
-            f"static ptp CNI, docs/kind.md); a pod of another namespace reached the verbs: {log}"
+            "this cluster runs no NetworkPolicy enforcer (neither kindnetd nor the kube-router of "
+            "hack/kind-netpol.sh, docs/kind.md); a pod of another namespace reached the verbs: "
+            f"{log}"
         )
+    assert enforcing is not None, f"refused with no NetworkPolicy enforcer running: {log}"
+    # Never connected (a valid certificate gets past the TLS layer: that is not what refused it).
     assert log.startswith("refused:"), log
+    assert log.split()[1] in POLICY_REFUSALS, log
+    # The same pod, certificate and all, has a network: it reaches the API server, which no
+    # policy guards; what keeps it off the verbs is the extender's NetworkPolicy.
+    control = probe(quickstart, "with-cert-api", "https://kubernetes.default.svc/livez", None,
+                    cert_secret="stolen")  # fmt: skip
+    assert control.startswith("answered:"), control
+
+    # And the policy is what stops it: deleted, the same probe gets in with the stolen certificate
+    # (once the enforcer has seen the deletion; each try is a new probe pod). Last of the probes:
+    # only the cluster's deletion comes after.
+    quickstart.run("--namespace", NAMESPACE, "delete", "networkpolicy", RELEASE)
+    tries = iter(range(1000))
+
+    def again() -> str:
+        name = f"with-cert-open-{next(tries)}"
+        return probe(quickstart, name, f"{VERBS}/healthz", None, cert_secret="stolen")
+
+    opened = wait_for(
+        again,
+        lambda line: line.startswith("answered:"),
+        description="the stolen certificate let in once the NetworkPolicy is deleted",
+        timeout=120,
+        interval=2,
+    )
+    assert opened.startswith("answered: 200"), opened
 
 
 def test_kind_down_deletes_the_cluster(quickstart: Quickstart) -> None:

@@ -196,8 +196,8 @@ WRITE_TIMEOUT_SECONDS = 10
 """Evictions, patches and Events of plan execution (off the request path)."""
 CONNECT_TIMEOUT_SECONDS = 10
 POOL_SIZE = 64
-"""Connections the ApiClient's pool keeps: one per watch, plus writes (and binds, when a proxy
-keeps them off their own kept connections: up to the bind verb's 40 threads)."""
+"""Connections the ApiClient's pool keeps (one per watch, plus writes, and binds when a proxy is
+configured), and idle connections the binds keep of their own."""
 
 
 def _read_timeout(exc: BaseException) -> bool:
@@ -222,7 +222,7 @@ def _tls_failure(exc: BaseException) -> bool:
     return isinstance(exc, ssl.SSLError) or type(exc).__name__ == "SSLError"
 
 
-# --- the bind's POST: one kept-alive HTTP/1.1 connection per thread ------------------------------
+# --- the bind's POST: kept-alive HTTP/1.1 connections of its own ----------------------------------
 # kube-scheduler's binds in enforce mode come one per pod, each a small POST whose answer is a
 # ~200-byte Status. Through urllib3 (pool lookup, Retry and Timeout objects, http.client's
 # putheader/endheaders and two TLS writes, its response parsed by ``email.parser``) the Python
@@ -340,18 +340,20 @@ def request_bytes(
 
 
 class _KeptConnections:
-    """One kept-alive connection to the API server per thread that POSTs through it (the bind
-    verb's threads, the plan executor's), made by the ApiClient's pool and reused while the
-    server keeps it open."""
+    """Kept-alive connections to the API server, each used by one POST at a time and then put
+    back, the last put back taken first: a steady trickle of binds uses one connection, a burst
+    opens as many as it has POSTs at once (each a TLS handshake: not one per bind thread). Made
+    by the ApiClient's pool, reused while the server keeps them open."""
 
     def __init__(self, new_connection: Callable[[], Any], prefix: str, host: str) -> None:
         self._new_connection = new_connection
         self._prefix = prefix
         self._host = host
-        self._local = threading.local()
         self._lock = threading.Lock()
-        self._all: list[tuple[threading.Thread, Any]] = []
-        """Every thread's connection, so that ``close`` reaches them all."""
+        self._idle: list[tuple[int, Any]] = []
+        """(generation, connection) not in use, the next to use last."""
+        self._generation = 0
+        """Bumped by ``close``: a connection of an older one is closed when put back."""
 
     @classmethod
     def of(cls, api: Any) -> _KeptConnections | None:
@@ -374,10 +376,10 @@ class _KeptConnections:
         """(status, reason, body) of a POST to ``path``, all within ``timeout`` seconds."""
         request = request_bytes("POST", self._prefix + path, self._host, headers, body)
         deadline = time.monotonic() + timeout
-        connection = getattr(self._local, "connection", None)
+        with self._lock:
+            generation, connection = self._idle.pop() if self._idle else (self._generation, None)
         if connection is None:
-            connection = self._local.connection = self._new_connection()
-            self._keep(connection)
+            connection = self._new_connection()
         # A kept connection the server closed (or sent something unasked on) reads as readable.
         kept = connection.is_connected
         try:
@@ -391,24 +393,17 @@ class _KeptConnections:
                 # Closed by the server between our check and its reading the request: the
                 # request was not acted on (or, if it was, the Binding's 409 says so: the
                 # caller takes "already assigned to this node" as done).
-                connection.close()
                 self._connect(connection, deadline)
                 status, reason, data, reusable = self._exchange(connection, request, deadline)
         except BaseException:
             connection.close()
             raise
-        if not reusable:
-            connection.close()
-        return status, reason, data
-
-    def _keep(self, connection: Any) -> None:
-        """Track this thread's new connection; close those of threads that ended."""
         with self._lock:
-            ended = [c for thread, c in self._all if not thread.is_alive()]
-            self._all = [(t, c) for t, c in self._all if t.is_alive()]
-            self._all.append((threading.current_thread(), connection))
-        for old in ended:
-            old.close()
+            if reusable and generation == self._generation and len(self._idle) < POOL_SIZE:
+                self._idle.append((generation, connection))
+                return status, reason, data
+        connection.close()
+        return status, reason, data
 
     @staticmethod
     def _connect(connection: Any, deadline: float) -> None:
@@ -424,12 +419,12 @@ class _KeptConnections:
         return read_answer(sock, deadline)
 
     def close(self) -> None:
-        """Close every connection (a thread's next POST opens a new one)."""
+        """Close the idle connections, and those in use when they are put back."""
         with self._lock:
-            connections, self._all = self._all, []
-        for _, connection in connections:
+            idle, self._idle = self._idle, []
+            self._generation += 1
+        for _, connection in idle:
             connection.close()
-        self._local = threading.local()
 
 
 # --- the service's own objects: PackingPlans and the leader-election Lease ----------------------
@@ -679,7 +674,7 @@ class KubeClient(_OwnObjects):
         The request is the one ``create_namespaced_binding`` sends (URL, JSON body, the
         ApiClient's default headers, its credentials through ``update_params_for_auth``, which
         refreshes an expiring token as the generated call does), without the generated call's
-        machinery. It goes over this thread's kept-alive connection (``_KeptConnections``: TLS
+        machinery. It goes over a kept-alive connection of its own (``_KeptConnections``: TLS
         and client certificates as the ApiClient's pool sets them up), written as one buffer and
         its answer read by hand: 290 us of CPU per bind against 990 through urllib3 and
         http.client (``python -m benchmarks.verbs bind-client``); with a proxy configured it

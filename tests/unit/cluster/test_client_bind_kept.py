@@ -100,43 +100,54 @@ def test_one_thread_binds_on_one_kept_connection(kube: KubeClient) -> None:
     assert len(set(ports())) == 1
 
 
-def test_each_thread_has_its_own_connection(kube: KubeClient) -> None:
+def test_binds_in_turn_from_several_threads_share_one_connection(kube: KubeClient) -> None:
+    for name in ("a", "b", "c"):
+        thread = threading.Thread(target=kube.bind, args=("ns", name, "uid", "n1"))
+        thread.start()
+        thread.join(30)
+    assert len(FakeApi.requests) == 3
+    assert len(set(ports())) == 1
+
+
+def test_binds_at_once_open_one_connection_each_and_later_ones_reuse_them(
+    kube: KubeClient,
+) -> None:
+    FakeApi.script = {1: "hang", 2: "hang"}
     errors: list[BaseException] = []
 
-    def bind_twice(name: str) -> None:
+    def bind(name: str) -> None:
         try:
             kube.bind("ns", name, "uid", "n1")
-            kube.bind("ns", name + "-again", "uid", "n1")
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=bind_twice, args=(f"p{i}",)) for i in range(3)]
+    threads = [threading.Thread(target=bind, args=(name,)) for name in ("a", "b")]
     for thread in threads:
         thread.start()
+    wait_for(lambda: len(FakeApi.requests), lambda n: n == 2, description="both binds sent")
+    FakeApi.hold.set()  # the held requests end unanswered: those connections are closed
     for thread in threads:
         thread.join(30)
-    assert errors == []
-    assert len(FakeApi.requests) == 6
-    assert len(set(ports())) == 3
-    assert all(ports().count(port) == 2 for port in set(ports()))
+    assert len(errors) == 2
+    assert len(set(ports())) == 2
+    FakeApi.script = {}
+    for name in ("c", "d", "e"):
+        kube.bind("ns", name, "uid", "n1")
+    assert len(set(ports()[2:])) == 1  # one new connection, kept for the binds after it
+    assert ports()[2] not in ports()[:2]
 
 
-def test_the_connection_of_a_thread_that_ended_is_closed_at_the_next_new_one(
-    kube: KubeClient,
-) -> None:
-    thread = threading.Thread(target=kube.bind, args=("ns", "a", "uid", "n1"))
-    thread.start()
-    thread.join(30)
-    [ended_thread_port] = ports()
-    assert FakeApi.ended == []
-    kube.bind("ns", "b", "uid", "n1")  # this thread's first: a new connection
+def test_after_close_the_next_bind_opens_a_new_connection(kube: KubeClient) -> None:
+    kube.bind("ns", "a", "uid", "n1")
+    kube.close()
     wait_for(
         lambda: FakeApi.ended,
-        lambda ended: ended_thread_port in ended,
-        description="the ended thread's connection closed",
+        lambda ended: ports()[0] in ended,
+        description="the kept connection closed by close()",
     )
-    kube.bind("ns", "c", "uid", "n1")
-    assert ports()[1] == ports()[2] != ended_thread_port
+    kube.bind("ns", "b", "uid", "n1")
+    first, second = ports()
+    assert first != second
 
 
 @pytest.mark.parametrize("step", ["close-said", "close-unsaid"])

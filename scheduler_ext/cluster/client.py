@@ -339,6 +339,16 @@ def request_bytes(
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
+_DROPPED = (
+    ConnectionClosedError,
+    BrokenPipeError,
+    ConnectionResetError,
+    ssl.SSLEOFError,
+    ssl.SSLZeroReturnError,
+)
+"""How a kept connection the server closed meets the next request (plain or TLS)."""
+
+
 class _KeptConnections:
     """Kept-alive connections to the API server, each used by one POST at a time and then put
     back, the last put back taken first: a steady trickle of binds uses one connection, a burst
@@ -387,7 +397,7 @@ class _KeptConnections:
                 if not kept:
                     self._connect(connection, deadline)
                 status, reason, data, reusable = self._exchange(connection, request, deadline)
-            except (ConnectionClosedError, BrokenPipeError, ConnectionResetError):
+            except _DROPPED:
                 if not kept:
                     raise
                 # Closed by the server between our check and its reading the request: the

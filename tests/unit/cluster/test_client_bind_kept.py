@@ -403,17 +403,21 @@ def test_over_tls_with_a_client_certificate(tmp_path: Path) -> None:
         try:
             kube.bind("ns", "a", "uid", "n1")
             kube.bind("ns", "b", "uid", "n1")
+            FakeApi.script = {3: "drop"}  # the kept TLS connection ends unanswered: sent again
+            kube.bind("ns", "c", "uid", "n1")
         finally:
             kube.close()
-        assert len(FakeApi.requests) == 2
-        assert len(set(ports())) == 1
+        assert len(FakeApi.requests) == 4
+        first, second, dropped, again = ports()
+        assert first == second == dropped != again
+        FakeApi.script = {}
         anonymous = KubeClient.connect(kubeconfig("without", False))
         try:
-            with pytest.raises(BindError, match=r"^binding ns/c to n1: "):
-                anonymous.bind("ns", "c", "uid", "n1")
+            with pytest.raises(BindError, match=r"^binding ns/d to n1: "):
+                anonymous.bind("ns", "d", "uid", "n1")
         finally:
             anonymous.close()
-        assert len(FakeApi.requests) == 2
+        assert len(FakeApi.requests) == 4
     finally:
         server.shutdown()
         server.server_close()

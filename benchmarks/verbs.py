@@ -23,6 +23,10 @@ cores are all busy, throughput is what the CPU allows, and these columns say who
     python -m benchmarks.verbs throughput --verbs filter,prioritize,preempt,bind
     python -m benchmarks.verbs throughput --stub --verbs filter,prioritize,preempt
     python -m benchmarks.verbs throughput --arms dry-run,enforce,stub --repeats 5
+    python -m benchmarks.verbs bind-client --binds 400
+
+``bind-client`` (``benchmarks.verbs_bind_client``): the CPU of one ``KubeClient.bind`` in
+process against a live API server, its kept connection beside the ApiClient's urllib3 pool.
 
 ``--arms`` (``benchmarks.verbs_arms``) runs the shipped configurations named (``dry-run``;
 ``enforce``: the service in enforce mode with all four verbs, as the chart wires it; ``stub``:
@@ -78,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
         help="another checkout (e.g. `git worktree` of the previous commit): its service is "
         "measured right before this one's, at each size",
     )
+    bnd = commands.add_parser("bind-client", help="CPU per KubeClient.bind, kept vs pool")
+    bnd.add_argument("--binds", type=int, default=400, help="per arm")
+    bnd.add_argument("--block", type=int, default=10, help="binds per turn")
     thr = commands.add_parser("throughput", help="kube-scheduler pods/s with and without")
     thr.add_argument("--nodes", type=int, default=1000)
     thr.add_argument("--pods", type=int, default=1000, help="per run")
@@ -210,6 +217,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.chdir(REPO)
     if args.command == "latency":
         _latency(args)
+    elif args.command == "bind-client":
+        from benchmarks.verbs_bind_client import measure_bind_client
+
+        print(markdown_table(measure_bind_client(args.binds, args.block)))
     else:
         _throughput(args)
     return 0

@@ -10,6 +10,11 @@ are complete; on expiry the connection is closed. Body reading is bounded separa
 limit, and kube-scheduler's own ``httpTimeout``).
 
 Written here because uvicorn (0.54) has no such setting; the subclass touches only the two hooks.
+
+The protocol also joins the writes of one event-loop step into one (``OneWriteTransport``):
+uvicorn writes a response's head on ``http.response.start`` and its body on the next message,
+two sends (two TCP segments, two wake-ups of the reader) for each of kube-scheduler's small
+answers; joined, they are one.
 """
 
 from __future__ import annotations
@@ -20,6 +25,41 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 HEADER_TIMEOUT_SECONDS = 10.0
+
+
+class OneWriteTransport:
+    """A transport whose writes within one event-loop step go out as one write, at the second
+    write or at the end of the step; everything else is the wrapped transport's."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not self._held:
+            self._held.append(bytes(data))
+            self._loop.call_soon(self._flush)
+            return
+        self._held.append(bytes(data))
+        self._flush()
+
+    def _flush(self) -> None:
+        if self._held:
+            data = b"".join(self._held)
+            self._held.clear()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + sum(map(len, self._held))
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 class HeaderTimeoutProtocol(HttpToolsProtocol):
@@ -46,7 +86,8 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
             self.transport.close()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        joined: Any = OneWriteTransport(transport, self.loop)
+        super().connection_made(joined)
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -25,11 +25,14 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import orjson
 
@@ -193,7 +196,8 @@ WRITE_TIMEOUT_SECONDS = 10
 """Evictions, patches and Events of plan execution (off the request path)."""
 CONNECT_TIMEOUT_SECONDS = 10
 POOL_SIZE = 64
-"""Connections kept: one per watch, plus concurrent binds (up to the 40 threads of the pool)."""
+"""Connections the ApiClient's pool keeps (one per watch, plus writes, and binds when a proxy is
+configured), and idle connections the binds keep of their own."""
 
 
 def _read_timeout(exc: BaseException) -> bool:
@@ -211,6 +215,226 @@ def _read_timeout(exc: BaseException) -> bool:
 
 def _gone(exc: BaseException) -> bool:
     return getattr(exc, "status", None) == 410
+
+
+def _tls_failure(exc: BaseException) -> bool:
+    """ssl's errors, and urllib3's SSLError wrapping one (matched by name, as above)."""
+    return isinstance(exc, ssl.SSLError) or type(exc).__name__ == "SSLError"
+
+
+# --- the bind's POST: kept-alive HTTP/1.1 connections of its own ----------------------------------
+# kube-scheduler's binds in enforce mode come one per pod, each a small POST whose answer is a
+# ~200-byte Status. Through urllib3 (pool lookup, Retry and Timeout objects, http.client's
+# putheader/endheaders and two TLS writes, its response parsed by ``email.parser``) the Python
+# around the request cost more than the request; here it is one buffer written, and the status
+# line, the few headers and the body read by hand. The TLS setup stays urllib3's: each connection
+# is made by the ApiClient's own pool (``_new_conn``), so CA, client certificates, hostname checks
+# and socket options are exactly the pool's.
+
+ANSWER_LIMIT = 1 << 20
+"""Bytes of a bind's answer read at most (a Status is a few hundred)."""
+
+
+class ConnectionClosedError(ConnectionError):
+    """The connection ended before any byte of the answer (on a kept-alive one: the server had
+    closed it, so the request is sent once more on a new one)."""
+
+
+def _receive(sock: Any, deadline: float) -> bytes:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise TimeoutError("no answer in time")
+    sock.settimeout(remaining)
+    data: bytes = sock.recv(65536)
+    return data
+
+
+def _receive_more(sock: Any, data: bytes, deadline: float) -> bytes:
+    chunk = _receive(sock, deadline)
+    if not chunk:
+        raise ConnectionError("the API server closed the connection in the middle of its answer")
+    if len(data) + len(chunk) > ANSWER_LIMIT:
+        raise ValueError(f"the API server's answer is longer than {ANSWER_LIMIT} bytes")
+    return data + chunk
+
+
+def _dechunked(sock: Any, data: bytes, deadline: float) -> tuple[bytes, bytes]:
+    """(the body of a chunked answer whose first bytes are ``data``, the bytes after it)."""
+    parts: list[bytes] = []
+    while True:
+        while (end := data.find(b"\r\n")) < 0:
+            data = _receive_more(sock, data, deadline)
+        size = int(data[:end].split(b";", 1)[0], 16)
+        data = data[end + 2 :]
+        if size == 0:  # then trailer lines, if any, up to an empty line
+            while not data.startswith(b"\r\n") and b"\r\n\r\n" not in data:
+                data = _receive_more(sock, data, deadline)
+            after = data[2:] if data.startswith(b"\r\n") else data.split(b"\r\n\r\n", 1)[1]
+            return b"".join(parts), after
+        while len(data) < size + 2:
+            data = _receive_more(sock, data, deadline)
+        parts.append(data[:size])
+        data = data[size + 2 :]
+
+
+def read_answer(sock: Any, deadline: float) -> tuple[int, str, bytes, bool]:
+    """One HTTP/1.1 answer from ``sock``: (status, reason, body, whether the connection may be
+    used again). Bodies by Content-Length, chunked, or up to the end of the connection."""
+    data = b""
+    while True:
+        while (end := data.find(b"\r\n\r\n")) < 0:
+            if not data:
+                first = _receive(sock, deadline)
+                if not first:
+                    raise ConnectionClosedError(
+                        "the API server closed the connection before answering"
+                    )
+                data = first
+            else:
+                data = _receive_more(sock, data, deadline)
+        head, data = data[:end].decode("latin-1"), data[end + 4 :]
+        status_line, *lines = head.split("\r\n")
+        version, status_text, reason = [*status_line.split(" ", 2), "", ""][:3]
+        if not version.startswith("HTTP/") or not status_text.isdigit():
+            raise ValueError(f"not an HTTP answer: {status_line[:100]!r}")
+        status = int(status_text)
+        if 100 <= status < 200:  # an interim answer (never asked for): the real one follows
+            continue
+        headers: dict[str, str] = {}
+        for line in lines:
+            field, _, value = line.partition(":")
+            headers[field.strip().lower()] = value.strip()
+        reusable = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
+        if status in (204, 304):
+            body = b""
+        elif "chunked" in headers.get("transfer-encoding", "").lower():
+            body, data = _dechunked(sock, data, deadline)
+        elif "content-length" in headers:
+            length = int(headers["content-length"])
+            if length > ANSWER_LIMIT:
+                raise ValueError(f"the API server's answer is longer than {ANSWER_LIMIT} bytes")
+            while len(data) < length:
+                data = _receive_more(sock, data, deadline)
+            body, data = data[:length], data[length:]
+        else:  # delimited by the end of the connection
+            while chunk := _receive(sock, deadline):
+                data += chunk
+                if len(data) > ANSWER_LIMIT:
+                    raise ValueError(f"the API server's answer is longer than {ANSWER_LIMIT} bytes")
+            body, data, reusable = data, b"", False
+        return status, reason, body, reusable and not data
+
+
+def request_bytes(
+    method: str, target: str, host: str, headers: Mapping[str, str], body: bytes
+) -> bytes:
+    """An HTTP/1.1 request as one buffer; ValueError for a header that would break its lines."""
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
+    for field, value in headers.items():
+        text = f"{field}: {value}"
+        if "\r" in text or "\n" in text:
+            raise ValueError(f"header {field!r} has a line break")
+        lines.append(text)
+    lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+_DROPPED = (
+    ConnectionClosedError,
+    BrokenPipeError,
+    ConnectionResetError,
+    ssl.SSLEOFError,
+    ssl.SSLZeroReturnError,
+)
+"""How a kept connection the server closed meets the next request (plain or TLS)."""
+
+
+class _KeptConnections:
+    """Kept-alive connections to the API server, each used by one POST at a time and then put
+    back, the last put back taken first: a steady trickle of binds uses one connection, a burst
+    opens as many as it has POSTs at once (each a TLS handshake: not one per bind thread). Made
+    by the ApiClient's pool, reused while the server keeps them open."""
+
+    def __init__(self, new_connection: Callable[[], Any], prefix: str, host: str) -> None:
+        self._new_connection = new_connection
+        self._prefix = prefix
+        self._host = host
+        self._lock = threading.Lock()
+        self._idle: list[tuple[int, Any]] = []
+        """(generation, connection) not in use, the next to use last."""
+        self._generation = 0
+        """Bumped by ``close``: a connection of an older one is closed when put back."""
+
+    @classmethod
+    def of(cls, api: Any) -> _KeptConnections | None:
+        """For the ApiClient's pool; None when it goes through a proxy (left to the pool)."""
+        import urllib3
+
+        manager = getattr(getattr(api, "rest_client", None), "pool_manager", None)
+        if type(manager) is not urllib3.PoolManager:
+            return None
+        url = urlsplit(api.configuration.host)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            return None
+        pool = manager.connection_from_url(api.configuration.host)
+        host = url.netloc.rpartition("@")[2]
+        return cls(pool._new_conn, url.path.rstrip("/"), host)
+
+    def post(
+        self, path: str, headers: Mapping[str, str], body: bytes, timeout: float
+    ) -> tuple[int, str, bytes]:
+        """(status, reason, body) of a POST to ``path``, all within ``timeout`` seconds."""
+        request = request_bytes("POST", self._prefix + path, self._host, headers, body)
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            generation, connection = self._idle.pop() if self._idle else (self._generation, None)
+        if connection is None:
+            connection = self._new_connection()
+        # A kept connection the server closed (or sent something unasked on) reads as readable.
+        kept = connection.is_connected
+        try:
+            try:
+                if not kept:
+                    self._connect(connection, deadline)
+                status, reason, data, reusable = self._exchange(connection, request, deadline)
+            except _DROPPED:
+                if not kept:
+                    raise
+                # Closed by the server between our check and its reading the request: the
+                # request was not acted on (or, if it was, the Binding's 409 says so: the
+                # caller takes "already assigned to this node" as done).
+                self._connect(connection, deadline)
+                status, reason, data, reusable = self._exchange(connection, request, deadline)
+        except BaseException:
+            connection.close()
+            raise
+        with self._lock:
+            if reusable and generation == self._generation and len(self._idle) < POOL_SIZE:
+                self._idle.append((generation, connection))
+                return status, reason, data
+        connection.close()
+        return status, reason, data
+
+    @staticmethod
+    def _connect(connection: Any, deadline: float) -> None:
+        connection.close()
+        connection.timeout = max(deadline - time.monotonic(), 0.001)
+        connection.connect()
+
+    @staticmethod
+    def _exchange(connection: Any, request: bytes, deadline: float) -> tuple[int, str, bytes, bool]:
+        sock = connection.sock
+        sock.settimeout(max(deadline - time.monotonic(), 0.001))
+        sock.sendall(request)
+        return read_answer(sock, deadline)
+
+    def close(self) -> None:
+        """Close the idle connections, and those in use when they are put back."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+            self._generation += 1
+        for _, connection in idle:
+            connection.close()
 
 
 # --- the service's own objects: PackingPlans and the leader-election Lease ----------------------
@@ -341,7 +565,10 @@ class KubeClient(_OwnObjects):
         *,
         watch_read_timeout: float | None = None,
         namespace: str = DEFAULT_NAMESPACE,
+        kept_connections: bool = True,
     ) -> None:
+        """``kept_connections`` False: binds go through the ApiClient's urllib3 pool, as they
+        do with a proxy configured (to compare the two)."""
         from kubernetes import client
 
         self.api = api
@@ -357,6 +584,7 @@ class KubeClient(_OwnObjects):
             namespace,
             Kind.PACKING_PLAN.plural,
         )
+        self._kept = _KeptConnections.of(api) if kept_connections else None
         self.watch_read_timeout = watch_read_timeout
         """Longest silence on an open watch before it is given up as dead (None: the server's
         watch timeout plus 30 s). A healthy watch hears a bookmark about once a minute."""
@@ -368,15 +596,19 @@ class KubeClient(_OwnObjects):
         *,
         watch_read_timeout: float | None = None,
         namespace: str | None = None,
+        kept_connections: bool = True,
     ) -> KubeClient:
         """``namespace`` unset: the pod's own namespace in a cluster, else ``default``."""
         return cls(
             _api_client(kubeconfig, pool_size=POOL_SIZE),
             watch_read_timeout=watch_read_timeout,
             namespace=namespace or own_namespace(),
+            kept_connections=kept_connections,
         )
 
     def close(self) -> None:
+        if self._kept is not None:
+            self._kept.close()
         close = getattr(self.api, "close", None)
         if close is not None:
             close()
@@ -449,18 +681,17 @@ class KubeClient(_OwnObjects):
     def bind(self, namespace: str, name: str, uid: str, node: str) -> None:
         """POST the pod's Binding (with a UID precondition when ``uid`` is given).
 
-        Sent on the ApiClient's own connection pool, with its default headers and credentials
-        (``update_params_for_auth``, which refreshes an expiring token as the generated call
-        does) and the same URL, body, timeout and retries as ``create_namespaced_binding``, but
-        without the generated call's machinery: argument validation, model serialization,
-        header negotiation. That machinery cost about a third of a bind's CPU (2.3 -> 1.6 ms
-        per bind in process on a loaded machine), paid once per pod in enforce mode, whose
-        configuration sends kube-scheduler's binds here. The answer is drained and not decoded
-        (the client's model for it fails to deserialize, kubernetes-client/python#547); a
-        non-2xx answer is a BindError with the status and the API server's message.
+        The request is the one ``create_namespaced_binding`` sends (URL, JSON body, the
+        ApiClient's default headers, its credentials through ``update_params_for_auth``, which
+        refreshes an expiring token as the generated call does), without the generated call's
+        machinery. It goes over a kept-alive connection of its own (``_KeptConnections``: TLS
+        and client certificates as the ApiClient's pool sets them up), written as one buffer and
+        its answer read by hand: 290 us of CPU per bind against 990 through urllib3 and
+        http.client (``python -m benchmarks.verbs bind-client``); with a proxy configured it
+        goes through the pool. The answer is not decoded (the client's model for it fails to
+        deserialize, kubernetes-client/python#547); a non-2xx answer is a BindError with the
+        status and the API server's message.
         """
-        import urllib3
-
         metadata: dict[str, str] = {"name": name, "namespace": namespace}
         if uid:
             metadata["uid"] = uid
@@ -482,24 +713,39 @@ class KubeClient(_OwnObjects):
         }
         try:
             api.update_params_for_auth(headers, [], ["BearerToken"], path, "POST", None)
-            response = api.rest_client.pool_manager.request(
-                "POST",
-                api.configuration.host + path,
-                body=body,
-                headers=headers,
-                timeout=urllib3.Timeout(total=BIND_TIMEOUT_SECONDS),
-                preload_content=False,
-            )
-            data = response.read()  # drained, so that the connection goes back to the pool
-            response.release_conn()
-        except urllib3.exceptions.SSLError as exc:  # as the generated call reports it
-            line = _describe_status(0, f"{type(exc).__name__} {exc}", None)
-            raise BindError(f"binding {namespace}/{name} to {node}: {line}") from exc
+            if self._kept is None:
+                status, reason, data = self._post_pooled(path, headers, body)
+            else:
+                status, reason, data = self._kept.post(path, headers, body, BIND_TIMEOUT_SECONDS)
         except Exception as exc:
-            raise BindError(f"binding {namespace}/{name} to {node}: {_describe(exc)}") from exc
-        if not 200 <= response.status <= 299:
-            line = _describe_status(response.status, response.reason, data)
+            if _tls_failure(exc):  # as the generated call reports it
+                line = _describe_status(0, f"{type(exc).__name__} {exc}", None)
+            else:
+                line = _describe(exc)
+            raise BindError(f"binding {namespace}/{name} to {node}: {line}") from exc
+        if not 200 <= status <= 299:
+            line = _describe_status(status, reason, data)
             raise BindError(f"binding {namespace}/{name} to {node}: {line}")
+
+    def _post_pooled(
+        self, path: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, str, bytes]:
+        """POST on the ApiClient's urllib3 pool: (status, reason, body). Used when a proxy is
+        configured (``_KeptConnections`` speaks to the API server directly)."""
+        import urllib3
+
+        api = self.api
+        response = api.rest_client.pool_manager.request(
+            "POST",
+            api.configuration.host + path,
+            body=body,
+            headers=headers,
+            timeout=urllib3.Timeout(total=BIND_TIMEOUT_SECONDS),
+            preload_content=False,
+        )
+        data = response.read()  # drained, so that the connection goes back to the pool
+        response.release_conn()
+        return int(response.status), str(response.reason or ""), bytes(data)
 
     # --- plan execution (enforce mode): evictions, pod annotations, Events ----------------------
     # Planned pods are bound with ``bind`` above, as the bind verb binds.

@@ -27,6 +27,9 @@ from testkit.wait import wait_for
 REPO = Path(__file__).resolve().parents[1]
 LOG_TAIL = 20_000
 
+REQUEST_TIMEOUT = 30.0
+"""One request to the service: it answers in milliseconds, but on a loaded CI machine a request
+may wait seconds for a core (a plan being made in the service takes one)."""
 
 NOWHERE_KUBECONFIG = """apiVersion: v1
 kind: Config
@@ -106,7 +109,7 @@ class ServiceProcess:
 
     def get(self, path: str) -> tuple[int, str]:
         try:
-            with urllib.request.urlopen(self.url + path, timeout=5) as response:
+            with urllib.request.urlopen(self.url + path, timeout=REQUEST_TIMEOUT) as response:
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read().decode()
@@ -122,7 +125,7 @@ class ServiceProcess:
             data=json.dumps(body).encode(),
             headers={"content-type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as response:
             return response.status, json.loads(response.read())
 
     def wait_ready(self, timeout: float = 60.0) -> None:

@@ -244,7 +244,8 @@ class KwokCluster:
             args.append(f"--disable={','.join(self.disabled)}")
         self.created = True  # from here on, delete() has something to remove
         self.kwokctl(*args, timeout=timeout)
-        remaining = max(5.0, timeout - (time.monotonic() - start))
+        # At least a minute: kwokctl may return late on a loaded machine, the rest still starting.
+        remaining = max(60.0, timeout - (time.monotonic() - start))
         self.wait_ready(timeout=remaining)
         self.create_seconds = time.monotonic() - start
 

@@ -18,7 +18,6 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -113,7 +112,6 @@ def run(
                 description="the api pod, Pending",
                 timeout=60,
             )
-            time.sleep(2)
             _say("api (2 cores, priority 1000, preemptionPolicy Never) is Pending")
             _show(cluster)
             events = (
@@ -124,7 +122,14 @@ def run(
                 "--field-selector",
                 "reason=FailedScheduling",
             )
-            sys.stdout.write(cluster.kubectl(*events))
+            # kube-scheduler records its event a moment after the pod shows Pending.
+            failed = wait_for(
+                lambda: cluster.kubectl(*events),
+                lambda text: "FailedScheduling" in text,
+                description="kube-scheduler's FailedScheduling event",
+                timeout=60,
+            )
+            sys.stdout.write(failed)
             plans = wait_for(
                 lambda: service.get_json("/api/v1/plans")["items"],
                 lambda items: bool(items),
@@ -152,7 +157,7 @@ def run(
                 lambda: cluster.kubectl(*plans),
                 lambda text: "Completed" in text,
                 description="the plan Completed",
-                timeout=30,
+                timeout=120,
             )
             sys.stdout.write(cluster.kubectl(*plans))
             lines = cluster.kubectl("get", "events", "-n", NAMESPACE).splitlines()

@@ -226,10 +226,13 @@ def _tls_failure(exc: BaseException) -> bool:
 # kube-scheduler's binds in enforce mode come one per pod, each a small POST whose answer is a
 # ~200-byte Status. Through urllib3 (pool lookup, Retry and Timeout objects, http.client's
 # putheader/endheaders and two TLS writes, its response parsed by ``email.parser``) the Python
-# around the request cost more than the request; here it is one buffer written, and the status
-# line, the few headers and the body read by hand. The TLS setup stays urllib3's: each connection
-# is made by the ApiClient's own pool (``_new_conn``), so CA, client certificates, hostname checks
-# and socket options are exactly the pool's.
+# around the request cost more than the request. Here h11 (uvicorn's own HTTP/1.1 library) frames
+# the request, written as one buffer, and reads the answer: 351 us of CPU per bind against 591
+# through the pool (``python -m benchmarks.verbs bind-client``, same run). An answer parsed by
+# hand measured 172 us, but that is ~0.2 of the ~17 CPU-ms a pod costs the whole control plane in
+# enforce mode (docs/benchmarks.md): not worth an HTTP parser of our own. The TLS setup stays
+# urllib3's: each connection is made by the ApiClient's own pool (``_new_conn``), so CA, client
+# certificates, hostname checks and socket options are exactly the pool's.
 
 ANSWER_LIMIT = 1 << 20
 """Bytes of a bind's answer read at most (a Status is a few hundred)."""
@@ -249,94 +252,63 @@ def _receive(sock: Any, deadline: float) -> bytes:
     return data
 
 
-def _receive_more(sock: Any, data: bytes, deadline: float) -> bytes:
-    chunk = _receive(sock, deadline)
-    if not chunk:
-        raise ConnectionError("the API server closed the connection in the middle of its answer")
-    if len(data) + len(chunk) > ANSWER_LIMIT:
-        raise ValueError(f"the API server's answer is longer than {ANSWER_LIMIT} bytes")
-    return data + chunk
+def post_on(
+    sock: Any, target: str, host: str, headers: Mapping[str, str], body: bytes, deadline: float
+) -> tuple[int, str, bytes, bool]:
+    """POST ``body`` on ``sock`` and read the answer: (status, reason, body, whether the
+    connection may be used again). ValueError for an answer that is not valid HTTP/1.1 or
+    longer than ``ANSWER_LIMIT``, ConnectionError for one cut short."""
+    import h11
+
+    http = h11.Connection(h11.CLIENT, max_incomplete_event_size=ANSWER_LIMIT)
+    fields = [("Host", host), *headers.items(), ("Content-Length", str(len(body)))]
+    try:
+        request = http.send(h11.Request(method="POST", target=target, headers=fields))
+    except h11.LocalProtocolError as exc:  # a header that would break the request's lines
+        raise ValueError(f"cannot send the request: {exc}") from exc
+    sock.settimeout(max(deadline - time.monotonic(), 0.001))
+    sock.sendall(request + http.send(h11.Data(data=body)) + http.send(h11.EndOfMessage()))
+    return _read_answer(http, sock, deadline)
 
 
-def _dechunked(sock: Any, data: bytes, deadline: float) -> tuple[bytes, bytes]:
-    """(the body of a chunked answer whose first bytes are ``data``, the bytes after it)."""
-    parts: list[bytes] = []
+def _read_answer(http: Any, sock: Any, deadline: float) -> tuple[int, str, bytes, bool]:
+    import h11
+
+    status, reason, parts, size = 0, "", [], 0
+    heard = closed = False
     while True:
-        while (end := data.find(b"\r\n")) < 0:
-            data = _receive_more(sock, data, deadline)
-        size = int(data[:end].split(b";", 1)[0], 16)
-        data = data[end + 2 :]
-        if size == 0:  # then trailer lines, if any, up to an empty line
-            while not data.startswith(b"\r\n") and b"\r\n\r\n" not in data:
-                data = _receive_more(sock, data, deadline)
-            after = data[2:] if data.startswith(b"\r\n") else data.split(b"\r\n\r\n", 1)[1]
-            return b"".join(parts), after
-        while len(data) < size + 2:
-            data = _receive_more(sock, data, deadline)
-        parts.append(data[:size])
-        data = data[size + 2 :]
-
-
-def read_answer(sock: Any, deadline: float) -> tuple[int, str, bytes, bool]:
-    """One HTTP/1.1 answer from ``sock``: (status, reason, body, whether the connection may be
-    used again). Bodies by Content-Length, chunked, or up to the end of the connection."""
-    data = b""
-    while True:
-        while (end := data.find(b"\r\n\r\n")) < 0:
-            if not data:
-                first = _receive(sock, deadline)
-                if not first:
-                    raise ConnectionClosedError(
-                        "the API server closed the connection before answering"
-                    )
-                data = first
-            else:
-                data = _receive_more(sock, data, deadline)
-        head, data = data[:end].decode("latin-1"), data[end + 4 :]
-        status_line, *lines = head.split("\r\n")
-        version, status_text, reason = [*status_line.split(" ", 2), "", ""][:3]
-        if not version.startswith("HTTP/") or not status_text.isdigit():
-            raise ValueError(f"not an HTTP answer: {status_line[:100]!r}")
-        status = int(status_text)
-        if 100 <= status < 200:  # an interim answer (never asked for): the real one follows
-            continue
-        headers: dict[str, str] = {}
-        for line in lines:
-            field, _, value = line.partition(":")
-            headers[field.strip().lower()] = value.strip()
-        reusable = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
-        if status in (204, 304):
-            body = b""
-        elif "chunked" in headers.get("transfer-encoding", "").lower():
-            body, data = _dechunked(sock, data, deadline)
-        elif "content-length" in headers:
-            length = int(headers["content-length"])
-            if length > ANSWER_LIMIT:
+        try:
+            event = http.next_event()
+        except h11.RemoteProtocolError as exc:
+            if closed:
+                raise ConnectionError(
+                    "the API server closed the connection in the middle of its answer"
+                ) from exc
+            raise ValueError(f"not a valid HTTP answer: {exc}") from exc
+        if event is h11.NEED_DATA:
+            data = _receive(sock, deadline)
+            if not data and not heard:
+                raise ConnectionClosedError("the API server closed the connection before answering")
+            heard, closed = True, not data
+            http.receive_data(data)
+        elif isinstance(event, h11.Response):
+            status, reason = event.status_code, event.reason.decode("latin-1")
+            length = dict(event.headers).get(b"content-length", b"0")
+            if int(length) > ANSWER_LIMIT:
                 raise ValueError(f"the API server's answer is longer than {ANSWER_LIMIT} bytes")
-            while len(data) < length:
-                data = _receive_more(sock, data, deadline)
-            body, data = data[:length], data[length:]
-        else:  # delimited by the end of the connection
-            while chunk := _receive(sock, deadline):
-                data += chunk
-                if len(data) > ANSWER_LIMIT:
-                    raise ValueError(f"the API server's answer is longer than {ANSWER_LIMIT} bytes")
-            body, data, reusable = data, b"", False
-        return status, reason, body, reusable and not data
-
-
-def request_bytes(
-    method: str, target: str, host: str, headers: Mapping[str, str], body: bytes
-) -> bytes:
-    """An HTTP/1.1 request as one buffer; ValueError for a header that would break its lines."""
-    lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
-    for field, value in headers.items():
-        text = f"{field}: {value}"
-        if "\r" in text or "\n" in text:
-            raise ValueError(f"header {field!r} has a line break")
-        lines.append(text)
-    lines.append(f"Content-Length: {len(body)}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        elif isinstance(event, h11.Data):
+            size += len(event.data)
+            if size > ANSWER_LIMIT:
+                raise ValueError(f"the API server's answer is longer than {ANSWER_LIMIT} bytes")
+            parts.append(bytes(event.data))
+        elif isinstance(event, h11.EndOfMessage):
+            reusable = http.their_state is h11.DONE and http.our_state is h11.DONE
+            return status, reason, b"".join(parts), reusable and not http.trailing_data[0]
+        elif isinstance(event, h11.ConnectionClosed):
+            raise ConnectionError(
+                "the API server closed the connection in the middle of its answer"
+            )
+        # InformationalResponse (a 1xx, never asked for): the real answer follows
 
 
 _DROPPED = (
@@ -384,7 +356,7 @@ class _KeptConnections:
         self, path: str, headers: Mapping[str, str], body: bytes, timeout: float
     ) -> tuple[int, str, bytes]:
         """(status, reason, body) of a POST to ``path``, all within ``timeout`` seconds."""
-        request = request_bytes("POST", self._prefix + path, self._host, headers, body)
+        target = self._prefix + path
         deadline = time.monotonic() + timeout
         with self._lock:
             generation, connection = self._idle.pop() if self._idle else (self._generation, None)
@@ -396,7 +368,9 @@ class _KeptConnections:
             try:
                 if not kept:
                     self._connect(connection, deadline)
-                status, reason, data, reusable = self._exchange(connection, request, deadline)
+                status, reason, data, reusable = post_on(
+                    connection.sock, target, self._host, headers, body, deadline
+                )
             except _DROPPED:
                 if not kept:
                     raise
@@ -404,7 +378,9 @@ class _KeptConnections:
                 # request was not acted on (or, if it was, the Binding's 409 says so: the
                 # caller takes "already assigned to this node" as done).
                 self._connect(connection, deadline)
-                status, reason, data, reusable = self._exchange(connection, request, deadline)
+                status, reason, data, reusable = post_on(
+                    connection.sock, target, self._host, headers, body, deadline
+                )
         except BaseException:
             connection.close()
             raise
@@ -420,13 +396,6 @@ class _KeptConnections:
         connection.close()
         connection.timeout = max(deadline - time.monotonic(), 0.001)
         connection.connect()
-
-    @staticmethod
-    def _exchange(connection: Any, request: bytes, deadline: float) -> tuple[int, str, bytes, bool]:
-        sock = connection.sock
-        sock.settimeout(max(deadline - time.monotonic(), 0.001))
-        sock.sendall(request)
-        return read_answer(sock, deadline)
 
     def close(self) -> None:
         """Close the idle connections, and those in use when they are put back."""
@@ -686,11 +655,11 @@ class KubeClient(_OwnObjects):
         refreshes an expiring token as the generated call does), without the generated call's
         machinery. It goes over a kept-alive connection of its own (``_KeptConnections``: TLS
         and client certificates as the ApiClient's pool sets them up), written as one buffer and
-        its answer read by hand: 290 us of CPU per bind against 990 through urllib3 and
-        http.client (``python -m benchmarks.verbs bind-client``); with a proxy configured it
-        goes through the pool. The answer is not decoded (the client's model for it fails to
-        deserialize, kubernetes-client/python#547); a non-2xx answer is a BindError with the
-        status and the API server's message.
+        its answer read with h11 (see ``post_on``: 351 us of CPU per bind against 591 through
+        urllib3 and http.client); with a proxy configured it goes through the pool. The answer
+        is not decoded (the client's model for it fails to deserialize,
+        kubernetes-client/python#547); a non-2xx answer is a BindError with the status and the
+        API server's message.
         """
         metadata: dict[str, str] = {"name": name, "namespace": namespace}
         if uid:

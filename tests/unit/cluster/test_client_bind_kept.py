@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 import pytest
 
 from scheduler_ext.cluster import client as client_module
-from scheduler_ext.cluster.client import KubeClient, read_answer, request_bytes
+from scheduler_ext.cluster.client import KubeClient, post_on
 from scheduler_ext.errors import BindError
 from testkit.fake_api import JsonHandler, serving
 from testkit.wait import wait_for
@@ -222,7 +222,9 @@ def test_the_token_is_asked_for_on_every_bind(kube: KubeClient) -> None:
 def test_a_header_with_a_line_break_is_refused_before_sending(kube: KubeClient) -> None:
     kube.api.configuration.refresh_api_key_hook = None  # (the loader's would set it back)
     kube.api.configuration.api_key["BearerToken"] = "Bearer t\r\nX-Injected: 1"
-    with pytest.raises(BindError, match=r"^binding ns/a to n1: ValueError: header "):
+    with pytest.raises(
+        BindError, match=r"^binding ns/a to n1: ValueError: cannot send the request"
+    ):
         kube.bind("ns", "a", "uid", "n1")
     assert FakeApi.requests == []
 
@@ -263,7 +265,7 @@ def test_the_pool_path_sends_the_same_request(kubeconfig: Path) -> None:
     }
 
 
-# --- the answer read by hand ----------------------------------------------------------------------
+# --- the request and its answer on one connection (h11) -------------------------------------------
 
 
 class Pieces:
@@ -271,12 +273,21 @@ class Pieces:
 
     def __init__(self, data: bytes, size: int) -> None:
         self.pieces = [data[i : i + size] for i in range(0, len(data), size)]
+        self.sent = b""
 
     def settimeout(self, timeout: float) -> None:
         pass
 
+    def sendall(self, data: bytes) -> None:
+        self.sent += data
+
     def recv(self, limit: int) -> bytes:
         return self.pieces.pop(0) if self.pieces else b""
+
+
+def read_answer(sock: Pieces, deadline: float) -> tuple[int, str, bytes, bool]:
+    """The answer ``sock`` gives to a bind's POST."""
+    return post_on(sock, "/p", "h:1", {}, b"{}", deadline)
 
 
 STATUS = b'{"kind":"Status","message":"pod p is already assigned to node \\"n0\\""}'
@@ -348,8 +359,9 @@ def test_a_passed_deadline_raises_a_timeout() -> None:
 
 
 def test_the_request_is_one_buffer_with_its_length() -> None:
-    request = request_bytes("POST", "/p", "h:1", {"A": "b"}, b"{}")
-    assert request == b"POST /p HTTP/1.1\r\nHost: h:1\r\nA: b\r\nContent-Length: 2\r\n\r\n{}"
+    sock = Pieces(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", 1 << 16)
+    post_on(sock, "/p", "h:1", {"A": "b"}, b"{}", deadline=float("inf"))
+    assert sock.sent == b"POST /p HTTP/1.1\r\nHost: h:1\r\nA: b\r\nContent-Length: 2\r\n\r\n{}"
 
 
 # --- TLS with client certificates -----------------------------------------------------------------

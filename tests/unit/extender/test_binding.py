@@ -237,7 +237,7 @@ def _bind_at_once(
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=10)
+        thread.join(timeout=60)
     return outcomes
 
 
@@ -261,7 +261,7 @@ class Together(Binder):
         import threading
 
         super().__init__()
-        self.both = threading.Barrier(2, timeout=5)
+        self.both = threading.Barrier(2, timeout=30)  # a loaded machine may start a thread late
 
     def bind(self, namespace: str, name: str, uid: str, node: str) -> None:
         self.both.wait()  # BrokenBarrierError unless the other bind is sent meanwhile

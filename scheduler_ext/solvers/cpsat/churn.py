@@ -42,6 +42,7 @@ class _State:
         self.counts = assignment.counts()
         self.running = [cls.running_on() for cls in problem.classes]
         self.demand = [np.array(cls.demand, dtype=np.int64) for cls in problem.classes]
+        self.eligible = [np.array(cls.eligible, dtype=np.intp) for cls in problem.classes]
         self.free: npt.NDArray[np.int64] = problem.capacity_matrix - node_load(problem, self.counts)
         self.evicted = [
             cls.running_count - sum(row.values())
@@ -60,7 +61,7 @@ class _State:
 
     def fits(self, node: int, c: int, extra: npt.NDArray[np.int64] | None = None) -> bool:
         room = self.free[node] if extra is None else self.free[node] + extra
-        return bool(np.all(room >= self.demand[c]))
+        return bool((room >= self.demand[c]).all())
 
     def may_land(self, c: int, node: int) -> bool:
         """A pod of ``c`` may be added on ``node``: eligible there, or returning home."""
@@ -165,7 +166,7 @@ def _close(chain: _Chain, node: int, landed_on: dict[int, list[int]], depth: int
     """Make room on ``node`` (over-full after the chain's last arrival) by moving one pod that
     landed there: home (then on, if its home is full in turn), or anywhere it fits."""
     state = chain.state
-    if np.all(chain.balance(node) >= 0):
+    if (chain.balance(node) >= 0).all():
         return True
     if depth >= MAX_CHAIN or chain.tries >= MAX_TRIES:
         return False
@@ -173,7 +174,7 @@ def _close(chain: _Chain, node: int, landed_on: dict[int, list[int]], depth: int
         if chain.now(other, node) <= state.running[other].get(node, 0):
             continue  # none of its pods there is a landing any more
         after = chain.balance(node) + state.demand[other]
-        if not np.all(after >= 0):
+        if not (after >= 0).all():
             continue
         # Its own home first: one pod fewer disturbed.
         for home, running in state.running[other].items():
@@ -182,14 +183,26 @@ def _close(chain: _Chain, node: int, landed_on: dict[int, list[int]], depth: int
                 if _close(chain, home, landed_on, depth + 1):
                     return True
                 chain.pop()
-        for target in state.problem.classes[other].eligible:
-            chain.tries += 1
-            if chain.tries >= MAX_TRIES:
-                return False
-            if target != node and np.all(chain.balance(target) >= state.demand[other]):
-                chain.push(other, node, target)
-                return True
+        target = _landing_node(chain, other, node)
+        if target is not None:
+            chain.push(other, node, target)
+            return True
     return False
+
+
+def _landing_node(chain: _Chain, c: int, away_from: int) -> int | None:
+    """An eligible node other than ``away_from`` with room for a pod of ``c``, the chain's
+    moves counted."""
+    state = chain.state
+    eligible = state.eligible[c]
+    fits = np.zeros(len(state.free), dtype=bool)
+    fits[eligible] = (state.free[eligible] >= state.demand[c]).all(axis=1)
+    for node in chain.room:  # the few nodes the chain changed
+        fits[node] = fits[node] or node in state.problem.classes[c].eligible_set
+        fits[node] = fits[node] and bool((chain.balance(node) >= state.demand[c]).all())
+    fits[away_from] = False
+    found = np.flatnonzero(fits)
+    return int(found[0]) if len(found) else None
 
 
 def _chains(state: _State, deadline: float | None) -> bool:

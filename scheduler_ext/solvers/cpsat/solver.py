@@ -49,6 +49,10 @@ TIER_SHARE = 0.5
 """Share of the tiers' time a tier other than the last may take; unused time flows on."""
 DISRUPTION_SHARE = 0.2
 """Share of the time left when the tier stages start that is kept for the disruption stage."""
+CHURN_SECONDS = 0.03
+"""``churn.fewer_disturbed`` may run this long past the deadline: 0.1-53 ms per 1 s plan at 8-32
+nodes (docs/benchmarks.md, "Issue 15, session 8"), and the last tier stage often overruns its
+limit under load, which left a plan with all its needless moves."""
 RESUME_SECONDS = 0.05
 """Time left after the disruption stage above which an unproven tier is solved again."""
 
@@ -235,7 +239,9 @@ class _Run:
 
     def undo_needless(self, found: Assignment) -> Assignment:
         if self.whole:
-            return churn.fewer_disturbed(self.problem, found, deadline=self.deadline)
+            # A stage that overran its limit (under load) still gets its moves undone.
+            until = max(self.deadline, time.monotonic() + CHURN_SECONDS)
+            return churn.fewer_disturbed(self.problem, found, deadline=until)
         return churn.return_moved(self.problem, found)
 
     def remaining(self) -> float:

@@ -9,6 +9,8 @@ is verified by the independent checker (``testkit/checker.py``). Run from the re
     python -m benchmarks.planner --reference --sizes 8x4 --priorities 2 --utils 1.05 --seeds 6
     python -m benchmarks.planner --reference --sizes paper --seeds 3 --first-seed 1000 \\
         --against /path/to/other/checkout --log /tmp/search.jsonl
+    python -m benchmarks.planner --reference --reference-seconds 0 --sizes paper --seeds 2 \\
+        --against /path/to/other/checkout          # the whole grid side by side, no references
 
 Columns per size and checkout (``planner_search_report``): better-or-proven, equal to the
 reference (the plan places at least the reference's pods per priority, compared
@@ -60,7 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--priorities", type=_numbers(int), default=None, help="K, e.g. 2,4")
     parser.add_argument("--utils", type=_numbers(float), default=None, help="e.g. 1.00,1.05")
     parser.add_argument("--time-limit", type=float, default=1.0, help="planner budget (s)")
-    parser.add_argument("--reference-seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--reference-seconds",
+        type=float,
+        default=30.0,
+        help="the reference run's time; 0: no references (side by side only, no = reference)",
+    )
     parser.add_argument("--workers", type=int, default=0, help="CP-SAT workers, as the service")
     parser.add_argument(
         "--against",
@@ -125,7 +132,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 i for i in instances_for(size, args.seeds, False, args.first_seed) if i.failing
             ]
             print(f"[{size.name}] {len(failing)} failing instances", file=sys.stderr, flush=True)
-            refs = {i.ident: reference(i.baseline, args.reference_seconds) for i in failing}
+            refs = {
+                i.ident: reference(i.baseline, args.reference_seconds)
+                if args.reference_seconds
+                else None
+                for i in failing
+            }
             records: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in sides}
             options = {"time_limit_seconds": budget, "workers": args.workers}
             for instance in failing:

@@ -128,11 +128,43 @@ HEADER = (
 )
 
 
+CHURN_TARGET = 5.0
+"""Issue 15: no plan above this many disturbed pods per pod gained."""
+
+
+def print_pooled(rows: Sequence[Row]) -> None:
+    """Per checkout over every size: better or proven, and churn per pod gained (median, plans
+    above ``CHURN_TARGET``)."""
+    print()
+    print(
+        "| checkout | plans | better or proven | disturbed / gained median / max "
+        "| plans above 5 | wall median / max (s) |\n|---|---|---|---|---|---|"
+    )
+    for side in dict.fromkeys(row.side for row in rows):
+        records = [r for row in rows if row.side == side for r in row.records]
+        done = [r for r in records if not r["error"]]
+        ratios = [
+            r["disturbed"] / sum(r["gained"].values())
+            for r in done
+            if r["improves"] and sum(r["gained"].values()) > 0
+        ]
+        walls = [r["wall"] for r in records]
+        good = sum(r["improves"] or r["optimal"] for r in done)
+        churn = f"{statistics.median(ratios):.2f} / {max(ratios):.1f}" if ratios else "-"
+        above = sum(x > CHURN_TARGET for x in ratios)
+        wall = f"{statistics.median(walls):.2f} / {max(walls):.2f}" if walls else "-"
+        print(
+            f"| {side} | {len(records)} | {good} of {len(records)} | {churn} "
+            f"| {above} of {len(ratios)} | {wall} |"
+        )
+
+
 def print_rows(rows: Sequence[Row]) -> None:
     print()
     print(HEADER)
     for row in rows:
         print("| " + " | ".join(_cells(row)) + " |")
+    print_pooled(rows)
     errors = [(row.side, r) for row in rows for r in row.records if r["error"]]
     for side, r in errors[:10]:
         print(f"- ERROR {side} {r['id']}: {r['error'][:300]}")

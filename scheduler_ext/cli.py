@@ -319,7 +319,7 @@ def _plan_with(args: argparse.Namespace, started: float, worker: SolverWorker | 
     from scheduler_ext.planning import render
     from scheduler_ext.planning.planner import make_plan
 
-    plan = make_plan(cluster, _options(args), started=started, worker=worker)
+    plan = make_plan(cluster, _options(args), started=started, worker=worker, reserve="command")
     writers = {"table": render.to_table, "json": render.to_json, "yaml": render.to_yaml}
     sys.stdout.write(writers[args.output](plan).rstrip("\n") + "\n")
     return 0

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Literal
 
 from scheduler_ext.domain import (
     BUILTIN_PRIORITY_CLASSES,
@@ -49,6 +50,19 @@ RESERVE_SECONDS_PER_POD = 2e-6
 BUILD_SHARE = 0.25
 """The same reserve, as a share of the problem build's seconds: turning an assignment into a plan
 took 0.15x the build at 135,000 pods on a quiet machine, 0.1-1.5x at 2,048 pods under load 10-19."""
+SERVICE_RESERVE_SECONDS = 0.01
+"""``RESERVE_SECONDS`` in a warm process whose caller only needs the plan (the service): the last
+child's result to ``make_plan``'s return took 0.001-0.011 s at 32-256 pods under load 8-9
+(docs/benchmarks.md, "Issue 15, session 8"); nothing is written or torn down after it."""
+SERVICE_LATE_SECONDS = 0.04
+"""What the service path keeps back of the children's grace: their usual overshoot (a CP-SAT
+stage ran 0.00-0.12 s past its limit, median about 0.03 s, under load 8-9). A later child still
+gets its whole ``GRACE_SECONDS``, so the plan may come back that much past the budget, within
+the issue's 0.2 s."""
+
+Reserve = Literal["service", "command"]
+"""What must fit in the budget: the plan (``service``), or the command's whole process, its
+output written and the interpreter gone (``command``)."""
 
 
 class _Best:
@@ -124,16 +138,24 @@ READING_SPENT_THE_BUDGET = "the time limit was spent reading the cluster; no sea
 """The plan's message when building the problem took the whole budget (a stalled machine)."""
 
 
-def search_deadline(started: float, budget: float, pods: int, built: float = 0.0) -> float:
+def search_deadline(
+    started: float, budget: float, pods: int, built: float = 0.0, reserve: Reserve = "command"
+) -> float:
     """When the solvers stop: the plan is then turned out within ``started + budget``.
 
     A solver child is waited for until its deadline plus ``GRACE_SECONDS`` (then killed), and the
-    result is checked and realized after that: both are kept back from the budget, or the plan
-    comes back that much late (measured: 0.2-0.4 s past a 5 s budget under load 10). Realizing
-    takes longer where the build took long (a loaded machine): ``BUILD_SHARE`` of the build's
-    seconds ``built`` is kept when that is more than the per-pod estimate."""
-    after = max(RESERVE_SECONDS + RESERVE_SECONDS_PER_POD * pods, BUILD_SHARE * built)
-    return started + max(budget - after - GRACE_SECONDS, budget / 2)
+    result is checked and realized after that. For the command both are kept back from the
+    budget, or its process ends that much late (measured: 0.2-0.4 s past a 5 s budget under load
+    10). The service keeps back the warm realize and the children's usual overshoot only
+    (``SERVICE_RESERVE_SECONDS``, ``SERVICE_LATE_SECONDS``): the whole grace cost its solvers
+    0.1 s of every 1 s plan. Realizing takes longer where the build took long (a loaded
+    machine): ``BUILD_SHARE`` of the build's seconds ``built`` is kept when that is more than
+    the per-pod estimate."""
+    command = reserve == "command"
+    fixed = RESERVE_SECONDS if command else SERVICE_RESERVE_SECONDS
+    after = max(fixed + RESERVE_SECONDS_PER_POD * pods, BUILD_SHARE * built)
+    late = GRACE_SECONDS if command else SERVICE_LATE_SECONDS
+    return started + max(budget - after - late, budget / 2)
 
 
 def make_plan(
@@ -143,12 +165,15 @@ def make_plan(
     started: float | None = None,
     worker: SolverWorker | None = None,
     isolate: bool = True,
+    reserve: Reserve = "service",
 ) -> PackingPlan:
     """Plan within ``options.time_limit_seconds`` counted from ``started`` (monotonic).
 
     ``worker``, started early by the caller, saves the solver's import time; without one a
     child process is started here when a solver runs. ``isolate=False`` runs the solver in this
     process instead (tests and benchmarks: a crash inside CP-SAT then takes the caller down).
+    ``reserve="command"``: the caller's whole process must end within the budget (the command
+    line), so more is kept back (``search_deadline``).
     """
     started = time.monotonic() if started is None else started
     building = time.monotonic()
@@ -156,7 +181,9 @@ def make_plan(
         cluster, policy=options.eviction_policy(), max_disruptions=options.max_disruptions
     )
     built = time.monotonic() - building
-    deadline = search_deadline(started, options.time_limit_seconds, len(cluster.pods), built)
+    deadline = search_deadline(
+        started, options.time_limit_seconds, len(cluster.pods), built, reserve
+    )
     best = _Best(problem)
     before = evaluate(problem, best.assignment)
     message = ""

@@ -49,6 +49,10 @@ TIER_SHARE = 0.5
 """Share of the tiers' time a tier other than the last may take; unused time flows on."""
 DISRUPTION_SHARE = 0.2
 """Share of the time left when the tier stages start that is kept for the disruption stage."""
+CHURN_SECONDS = 0.03
+"""``churn.fewer_disturbed`` may run this long past the deadline: 0.1-53 ms per 1 s plan at 8-32
+nodes (docs/benchmarks.md, "Issue 15, session 8"), and the last tier stage often overruns its
+limit under load, which left a plan with all its needless moves."""
 RESUME_SECONDS = 0.05
 """Time left after the disruption stage above which an unproven tier is solved again."""
 
@@ -123,7 +127,10 @@ class _Run:
         self.plans = True
         self.stages: list[StageReport] = []
         self.churn = churn.applies(problem)
-        """Solutions get their needless moves undone (``churn.return_moved``)."""
+        """Solutions get their needless moves undone (``churn``)."""
+        self.whole = scope is None
+        """The whole cluster's model: its solutions get ``churn.fewer_disturbed``; a
+        neighbourhood's round only the single steps back (its rounds last 0.1 s)."""
         self.model, self.vars = build_model(problem, scope, incumbent, entrants)
         self.symmetry: cp_model.IntVar | None = None
         self.groups: list[list[int]] = []
@@ -214,7 +221,7 @@ class _Run:
             if maximize and self.groups:
                 found = least_disturbing(self.problem, found, self.groups)
             if self.churn:
-                found = churn.return_moved(self.problem, found)
+                found = self.undo_needless(found)
             if not self.offer(found) and status == StageStatus.OPTIMAL:
                 status = StageStatus.FEASIBLE  # its optimum is no plan: fix only the incumbent's
         self.stages.append(
@@ -229,6 +236,13 @@ class _Run:
             )
         )
         return status, value, solver
+
+    def undo_needless(self, found: Assignment) -> Assignment:
+        if self.whole:
+            # A stage that overran its limit (under load) still gets its moves undone.
+            until = max(self.deadline, time.monotonic() + CHURN_SECONDS)
+            return churn.fewer_disturbed(self.problem, found, deadline=until)
+        return churn.return_moved(self.problem, found)
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -259,7 +273,7 @@ def solve_cpsat(
     if search_seconds is not None:  # the search's own time starts once the model is built
         run.deadline = min(deadline, time.monotonic() + search_seconds)
     if run.churn:  # the incumbent (greedy's preemptions, an earlier search) may move needlessly
-        run.offer(churn.return_moved(problem, incumbent))
+        run.offer(run.undo_needless(incumbent))
     tiers = [p for p in problem.priorities if any(c.priority == p for c in problem.classes)]
     _solve_tiers(run, tiers, 0)
     _minimise_disruption(run)

@@ -10,9 +10,14 @@ import pytest
 
 from benchmarks.workloads_fragmented import fragmented_cluster
 from scheduler_ext.planning.options import PlanOptions
-from scheduler_ext.planning.planner import make_plan
+from scheduler_ext.planning.planner import (
+    SERVICE_LATE_SECONDS,
+    Reserve,
+    make_plan,
+    search_deadline,
+)
 from scheduler_ext.planning.render import plan_to_dict
-from scheduler_ext.solvers.isolation import SolverWorker
+from scheduler_ext.solvers.isolation import GRACE_SECONDS, SolverWorker
 from testkit.checker import check_plan
 
 MARGIN_SECONDS = 0.2
@@ -33,3 +38,21 @@ def test_make_plan_returns_within_its_budget_on_a_mid_size_cluster(budget: float
     check_plan(cluster, plan_to_dict(plan))
     assert elapsed <= budget + MARGIN_SECONDS, f"{elapsed:.3f} s for a {budget} s budget"
     assert plan.status.wall_seconds <= elapsed
+
+
+@pytest.mark.parametrize("pods", [32, 256, 3_000])
+def test_the_service_path_stops_its_solvers_later_than_the_command(pods: int) -> None:
+    # The service keeps back the children's usual overshoot, not their whole grace (issue 15).
+    command = search_deadline(0.0, 1.0, pods, reserve="command")
+    service = search_deadline(0.0, 1.0, pods, reserve="service")
+    assert command < service < 1.0
+    assert service - command >= GRACE_SECONDS - SERVICE_LATE_SECONDS
+
+
+@pytest.mark.parametrize("reserve", ["service", "command"])
+def test_a_slow_build_keeps_more_back_but_never_half_the_budget(reserve: Reserve) -> None:
+    quick = search_deadline(0.0, 1.0, 100, built=0.01, reserve=reserve)
+    slow = search_deadline(0.0, 1.0, 100, built=0.4, reserve=reserve)
+    stalled = search_deadline(0.0, 1.0, 100, built=5.0, reserve=reserve)
+    assert slow < quick
+    assert stalled == 0.5

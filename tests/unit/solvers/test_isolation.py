@@ -31,6 +31,14 @@ def _aborts(report: Report) -> SolveResult:
     os.abort()  # what a failed CHECK inside native code does
 
 
+CHILD_SECONDS = 60.0
+"""A child's deadline where it should finish first: it starts in well under a second, but a
+loaded machine can take seconds to start a process."""
+HANG_DEADLINE = 5.0
+"""Long enough for the hanging child to start and report on a loaded machine; far short of its
+60 s sleep, so only the kill ends it in time."""
+
+
 def _hangs(report: Report) -> SolveResult:
     report(FIRST)
     time.sleep(60)
@@ -42,25 +50,25 @@ def _raises(report: Report) -> SolveResult:
 
 
 def test_final_result_is_returned() -> None:
-    result, outcome = run_isolated(_finishes, deadline=time.monotonic() + 5)
+    result, outcome = run_isolated(_finishes, deadline=time.monotonic() + CHILD_SECONDS)
     assert (result, outcome) == (FINAL, "done")
 
 
 def test_abort_keeps_the_last_incumbent() -> None:
-    result, outcome = run_isolated(_aborts, deadline=time.monotonic() + 5)
+    result, outcome = run_isolated(_aborts, deadline=time.monotonic() + CHILD_SECONDS)
     assert result == FIRST
     assert outcome.startswith("crashed")
 
 
 def test_hang_is_killed_at_the_deadline() -> None:
     started = time.monotonic()
-    result, outcome = run_isolated(_hangs, deadline=started + 0.5)
+    result, outcome = run_isolated(_hangs, deadline=started + HANG_DEADLINE)
     assert result == FIRST
     assert outcome == "killed at deadline"
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < HANG_DEADLINE + 10  # the child would sleep 60 s
 
 
 def test_exception_is_reported_not_raised() -> None:
-    result, outcome = run_isolated(_raises, deadline=time.monotonic() + 5)
+    result, outcome = run_isolated(_raises, deadline=time.monotonic() + CHILD_SECONDS)
     assert result is None
     assert outcome == "failed: RuntimeError: model invalid"

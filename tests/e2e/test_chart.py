@@ -121,6 +121,9 @@ def test_the_chart_installs_and_its_identities_do_their_job(
         "SCHEDULER_EXT_SERVER__TLS_KEY_FILE": str(server_tls / "tls.key"),
         "SCHEDULER_EXT_SERVER__TLS_CLIENT_CA_FILE": str(server_tls / "ca.crt"),
         "SCHEDULER_EXT_SERVER__ADMIN_PORT": str(admin_port),
+        # In its pod the service finds its namespace in the ServiceAccount's files; here, outside,
+        # it is told (its Role, for PackingPlans and the Lease, is the release namespace's).
+        "SCHEDULER_EXT_CLUSTER__NAMESPACE": NAMESPACE,
         "SCHEDULER_EXT_PLANNING__SCHEDULER_NAMES": json.dumps(
             settings["planning"]["scheduler_names"]
         ),
